@@ -1,0 +1,15 @@
+//! rekey's use cases and the ports they need.
+//!
+//! Every port is a trait owned here and implemented by an adapter crate; every use case is a
+//! function generic over [`Ports`], the bundle the server wires once. Nothing in this crate
+//! names a framework, a database or an async runtime.
+
+pub mod ports;
+pub mod usecase;
+
+mod failure;
+mod message;
+
+pub use failure::Failure;
+pub use message::{OutboxMessage, ResetMessagePayload, Sealed};
+pub use ports::Ports;

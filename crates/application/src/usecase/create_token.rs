@@ -1,0 +1,142 @@
+//! Personal access tokens: issued by an instance owner for a user, stored only as a fingerprint.
+
+use chrono::{DateTime, Utc};
+use rekey_domain::{BearerToken, Event, Permission, Principal, Role, UserId, UserState};
+use tracing::instrument;
+
+use super::{MAX_CONFLICT_RETRIES, fresh_id, infrastructure, new_event};
+use crate::Failure;
+use crate::ports::{Change, Clock, Ports, StoreError, TokenMinter, TokenRecord, UserStore};
+
+/// A token request.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The owner.
+    pub user_id: UserId,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The new token: shown once, never stored.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The token's id.
+    pub token_id: String,
+    /// The token.
+    pub token: BearerToken,
+}
+
+/// Why a token was not issued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Only instance owners issue tokens.
+    #[error("No matching permissions found")]
+    PermissionDenied,
+    /// No such user (or deleted).
+    #[error("User could not be found")]
+    UserNotFound,
+    /// Infrastructure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Issues a token.
+///
+/// # Errors
+/// [`Error`].
+#[instrument(skip_all, fields(user.id = %input.user_id))]
+pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> Result<Output, Error> {
+    if !caller.may_everywhere(Permission::TokenCreate) {
+        return Err(Error::PermissionDenied);
+    }
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let user = ports
+            .users()
+            .user(&input.user_id)
+            .await?
+            .filter(|u| u.state != UserState::Deleted)
+            .ok_or(Error::UserNotFound)?;
+        let token = ports.minter().mint()?;
+        let now = ports.clock().now();
+        let token_id = fresh_id(ports);
+        let record = TokenRecord {
+            id: token_id.clone(),
+            hash: ports.minter().fingerprint(&token),
+            user_id: user.id.clone(),
+            org_id: user.org_id.clone(),
+            roles: input.roles.clone(),
+            created_at: now,
+            expires_at: input.expires_at,
+        };
+        let event = new_event(
+            user.id.as_str(),
+            user.sequence + 1,
+            Event::token_added(token_id.clone(), &input.roles),
+            &user.org_id,
+            caller,
+            now,
+        );
+        match ports.users().commit(Change::AddToken { token: record, event }).await {
+            Ok(()) => return Ok(Output { token_id, token }),
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(infrastructure(other).into()),
+        }
+    }
+    Err(Failure::Unexpected("too many concurrent changes to one user".into()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usecase::authenticate;
+    use crate::usecase::fakes::{Fake, principal};
+
+    #[tokio::test]
+    async fn tokens_authenticate_as_their_owner_until_they_expire() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let owner = principal("x", &[Role::IamOwner]);
+        let input = Input {
+            user_id: user.parse().expect("id"),
+            roles: vec![Role::OrgUserManager],
+            expires_at: Some(fake.now() + chrono::TimeDelta::hours(1)),
+        };
+        let out = execute(&fake, &owner, input).await.expect("issued");
+        let stored = fake.token_records();
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0].hash.0, out.token.expose(), "only a fingerprint is stored");
+        let me = authenticate::execute(&fake, &out.token).await.expect("valid");
+        assert_eq!(me.user_id.as_str(), user);
+        assert_eq!(me.roles, vec![Role::OrgUserManager]);
+        assert_eq!(
+            authenticate::execute(&fake, &BearerToken::new("nope")).await.err(),
+            Some(authenticate::Error::InvalidToken)
+        );
+        fake.advance(chrono::TimeDelta::hours(2));
+        assert_eq!(
+            authenticate::execute(&fake, &out.token).await.err(),
+            Some(authenticate::Error::InvalidToken)
+        );
+    }
+
+    #[tokio::test]
+    async fn only_owners_issue_and_only_for_users() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let input = |id: &str| Input {
+            user_id: id.parse().expect("id"),
+            roles: vec![],
+            expires_at: None,
+        };
+        assert_eq!(
+            execute(&fake, &principal("org1", &[Role::OrgOwner]), input(&user)).await.err(),
+            Some(Error::PermissionDenied)
+        );
+        assert_eq!(
+            execute(&fake, &principal("org1", &[Role::IamOwner]), input("ghost")).await.err(),
+            Some(Error::UserNotFound)
+        );
+    }
+}

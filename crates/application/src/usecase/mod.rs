@@ -1,0 +1,71 @@
+//! The use cases, one module each, each with its own input, output and error enum.
+
+pub mod add_organization;
+pub mod add_user;
+pub mod authenticate;
+pub mod bootstrap;
+pub mod create_token;
+pub mod get_user;
+pub mod password_reset;
+
+use chrono::{DateTime, Utc};
+use rekey_domain::{Details, NewEvent, OrgId, Principal, UserId};
+
+use crate::Failure;
+use crate::ports::{IdGenerator, Ports, StoreError};
+
+/// How many times a change is rebuilt from a fresh load after a sequence conflict.
+pub const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// The id every change made by rekey itself (bootstrap, the admin CLI) is recorded under.
+pub const SYSTEM_USER: &str = "SYSTEM";
+
+/// The principal of rekey's own admin commands: instance owner.
+pub fn system_principal() -> Principal {
+    Principal {
+        user_id: UserId::try_from(SYSTEM_USER.to_owned()).unwrap_or_else(|_| unreachable!()),
+        org_id: OrgId::try_from(SYSTEM_USER.to_owned()).unwrap_or_else(|_| unreachable!()),
+        roles: vec![rekey_domain::Role::IamOwner],
+    }
+}
+
+fn details_of(event: &NewEvent) -> Details {
+    Details {
+        sequence: event.sequence,
+        change_date: event.created_at,
+        resource_owner: event.resource_owner.clone(),
+    }
+}
+
+fn new_event(
+    aggregate_id: &str,
+    sequence: i64,
+    event: rekey_domain::Event,
+    resource_owner: &OrgId,
+    creator: &Principal,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        aggregate_id: aggregate_id.to_owned(),
+        sequence,
+        event,
+        resource_owner: resource_owner.clone(),
+        creator: creator.user_id.clone(),
+        created_at: at,
+    }
+}
+
+fn fresh_id<P: Ports>(ports: &P) -> String {
+    ports.ids().next_id()
+}
+
+/// A [`StoreError`] that is neither a conflict nor a duplicate, as a [`Failure`].
+fn infrastructure(error: StoreError) -> Failure {
+    match error {
+        StoreError::Failure(failure) => failure,
+        other => Failure::Unexpected(other.to_string()),
+    }
+}
+
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;

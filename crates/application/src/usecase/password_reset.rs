@@ -1,0 +1,363 @@
+//! PasswordReset: issue a reset code and either queue a link to the user or return the code.
+
+use rekey_domain::{
+    Details, Event, NotificationType, Permission, PlainCode, Principal, ResetMedium, UserId,
+    UserState,
+};
+use tracing::instrument;
+
+use super::{MAX_CONFLICT_RETRIES, details_of, fresh_id, infrastructure, new_event};
+use crate::ports::{
+    Change, Clock, CodeGenerator, CodeHasher, LinkRenderer, PasswordCode, Ports, SecretBox,
+    StoreError, TemplateError, UserStore,
+};
+use crate::{Failure, OutboxMessage, ResetMessagePayload};
+
+/// A PasswordReset request whose fields are already valid (CONTRACT.md §3, check 2).
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The user to reset.
+    pub user_id: UserId,
+    /// Send a link, or return the code.
+    pub medium: ResetMedium,
+}
+
+/// What PasswordReset answers.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Where the user aggregate stands after the change.
+    pub details: Details,
+    /// The code, for `returnCode` only.
+    pub code: Option<PlainCode>,
+}
+
+/// Why PasswordReset refused, in the order the checks run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Check 3: the url template does not parse or render.
+    #[error(transparent)]
+    InvalidTemplate(#[from] TemplateError),
+    /// Check 4: no such user (or deleted, or a machine).
+    #[error("User could not be found")]
+    UserNotFound,
+    /// Check 5: the user is in state Initial.
+    #[error("User is not yet initialized")]
+    UserNotInitialized,
+    /// Check 6: the caller is neither the user nor holds `user.write` on its organization.
+    #[error("No matching permissions found")]
+    PermissionDenied,
+    /// The user has no address for the requested channel.
+    #[error("User has no {} to send the link to", match .0 { NotificationType::Email => "email address", NotificationType::Sms => "phone number" })]
+    NoRecipient(NotificationType),
+    /// Infrastructure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Runs PasswordReset for `caller`.
+///
+/// # Errors
+/// [`Error`], in the check order of CONTRACT.md §3.
+#[instrument(skip_all, fields(user.id = %input.user_id))]
+pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> Result<Output, Error> {
+    if let ResetMedium::SendLink {
+        url_template: Some(template),
+        ..
+    } = &input.medium
+    {
+        ports.links().validate(template)?;
+    }
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        match attempt(ports, caller, &input).await {
+            Err(AttemptError::Conflict) => continue,
+            Err(AttemptError::Refused(error)) => return Err(error),
+            Ok(output) => return Ok(output),
+        }
+    }
+    Err(Failure::Unexpected("too many concurrent changes to one user".into()).into())
+}
+
+enum AttemptError {
+    Conflict,
+    Refused(Error),
+}
+
+impl From<Error> for AttemptError {
+    fn from(error: Error) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl From<Failure> for AttemptError {
+    fn from(failure: Failure) -> Self {
+        Self::Refused(failure.into())
+    }
+}
+
+async fn attempt<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: &Input,
+) -> Result<Output, AttemptError> {
+    let user = ports
+        .users()
+        .user(&input.user_id)
+        .await?
+        .ok_or(Error::UserNotFound)?;
+    let profile = user.live_human().ok_or(Error::UserNotFound)?;
+    if user.state == UserState::Initial {
+        return Err(Error::UserNotInitialized.into());
+    }
+    if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+        return Err(Error::PermissionDenied.into());
+    }
+    let recipient = match &input.medium {
+        ResetMedium::SendLink {
+            notification_type, ..
+        } => Some(
+            profile
+                .recipient(*notification_type)
+                .ok_or(Error::NoRecipient(*notification_type))?,
+        ),
+        ResetMedium::ReturnCode => None,
+    };
+
+    let policy = &ports.policies().code;
+    let code = ports.codes().generate(policy)?;
+    let hash = ports.code_hashes().hash(&code);
+    let now = ports.clock().now();
+    let sequence = user.sequence + 1;
+    let (notification_type, url_template) = match &input.medium {
+        ResetMedium::SendLink {
+            notification_type,
+            url_template,
+        } => (
+            Some(*notification_type),
+            url_template.as_ref().map(|t| t.as_str().to_owned()),
+        ),
+        ResetMedium::ReturnCode => (None, None),
+    };
+    let expires_at = now + policy.expiry();
+    let event = new_event(
+        user.id.as_str(),
+        sequence,
+        Event::PasswordCodeAdded {
+            expires_at,
+            notification_type,
+            url_template: url_template.clone(),
+            code_returned: recipient.is_none(),
+            key_id: hash.key_id.0.clone(),
+        },
+        &user.org_id,
+        caller,
+        now,
+    );
+    let message = match (recipient, notification_type) {
+        (Some(recipient), Some(channel)) => {
+            let payload = ResetMessagePayload {
+                code: code.expose().to_owned(),
+                url_template: url_template.clone(),
+                recipient: recipient.as_str().to_owned(),
+                language: profile.preferred_language.as_ref().map(|l| l.as_str().to_owned()),
+                user_id: user.id.to_string(),
+                org_id: user.org_id.to_string(),
+                display_name: profile.display_name.clone(),
+                username: user.username.clone(),
+            };
+            let json = serde_json::to_vec(&payload)
+                .map_err(|e| Failure::Unexpected(format!("serializing a payload: {e}")))?;
+            Some(OutboxMessage {
+                id: fresh_id(ports),
+                kind: "password_reset",
+                user_id: user.id.clone(),
+                channel,
+                recipient_masked: recipient.masked(),
+                payload: ports.sealer().seal(&json)?,
+                code_sequence: sequence,
+                idempotency_key: format!("{}.{}", user.id, sequence),
+                created_at: now,
+                next_attempt_at: now,
+            })
+        }
+        _ => None,
+    };
+    let details = details_of(&event);
+    let change = Change::AddPasswordCode {
+        code: PasswordCode {
+            user_id: user.id.clone(),
+            hash,
+            created_at: now,
+            expires_at,
+            sequence,
+            failed_attempts: 0,
+            notification_type,
+            url_template,
+            returned: message.is_none(),
+        },
+        event,
+        message,
+    };
+    let returned = matches!(input.medium, ResetMedium::ReturnCode);
+    match ports.users().commit(change).await {
+        Ok(()) => Ok(Output {
+            details,
+            code: returned.then_some(code),
+        }),
+        Err(StoreError::Conflict) => Err(AttemptError::Conflict),
+        Err(other) => Err(Error::Failure(infrastructure(other)).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rekey_domain::{Role, UrlTemplate, UserState};
+
+    use super::*;
+    use crate::usecase::fakes::{Fake, principal};
+
+    fn send_link(channel: NotificationType, template: Option<&str>) -> ResetMedium {
+        ResetMedium::SendLink {
+            notification_type: channel,
+            url_template: template.map(|t| UrlTemplate::try_from(t.to_owned()).expect("length")),
+        }
+    }
+
+    async fn reset(fake: &Fake, caller: &Principal, user: &str, medium: ResetMedium) -> Result<Output, Error> {
+        execute(
+            fake,
+            caller,
+            Input {
+                user_id: user.parse().expect("id"),
+                medium,
+            },
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn return_code_returns_the_code_and_stores_only_its_hash() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        let out = reset(&fake, &admin, &user, ResetMedium::ReturnCode).await.expect("ok");
+        let code = out.code.expect("returned");
+        assert_eq!(code.expose().len(), 6);
+        assert_eq!(out.details.sequence, 2);
+        assert_eq!(out.details.resource_owner.as_str(), "org1");
+        assert_eq!(out.details.change_date, fake.now());
+        let stored = fake.code_of(&user).expect("code row");
+        assert_ne!(stored.hash.hash, code.expose());
+        assert!(stored.returned);
+        assert!(fake.outbox().is_empty());
+        let events = fake.events_of(&user);
+        assert_eq!(events.last().map(|e| e.event.event_type()), Some("user.human.password.code.added"));
+    }
+
+    #[tokio::test]
+    async fn send_link_queues_one_sealed_message_per_channel() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
+        let me = fake.principal_of(&user);
+        for (medium, channel) in [
+            (send_link(NotificationType::Email, None), NotificationType::Email),
+            (send_link(NotificationType::Sms, Some("https://x/{{.Code}}")), NotificationType::Sms),
+            (ResetMedium::default(), NotificationType::Email),
+        ] {
+            let out = reset(&fake, &me, &user, medium).await.expect("ok");
+            assert!(out.code.is_none());
+            let message = fake.outbox().pop().expect("queued");
+            assert_eq!(message.channel, channel);
+            assert_eq!(message.code_sequence, out.details.sequence);
+            let payload = fake.open_payload(&message);
+            assert_eq!(payload.user_id, user);
+            assert!(!String::from_utf8_lossy(&message.payload.bytes).contains(&payload.code));
+        }
+        assert_eq!(fake.outbox().len(), 3);
+        assert_eq!(fake.events_of(&user).len(), 4);
+    }
+
+    #[tokio::test]
+    async fn checks_run_in_contract_order() {
+        let fake = Fake::new();
+        let initial = fake.add_human("org1", UserState::Initial, None);
+        let stranger = principal("org2", &[Role::OrgUserManager]);
+        // 3 before 4: a bad template wins over an unknown user.
+        let bad = send_link(NotificationType::Email, Some("{{"));
+        assert!(matches!(
+            reset(&fake, &stranger, "nobody", bad).await,
+            Err(Error::InvalidTemplate(TemplateError::Parse(_)))
+        ));
+        let unknown_field = send_link(NotificationType::Email, Some("{{.LoginName}}"));
+        assert!(matches!(
+            reset(&fake, &stranger, "nobody", unknown_field).await,
+            Err(Error::InvalidTemplate(TemplateError::Render(_)))
+        ));
+        // 4 before 5 before 6.
+        assert_eq!(
+            reset(&fake, &stranger, "nobody", ResetMedium::ReturnCode).await.err(),
+            Some(Error::UserNotFound)
+        );
+        assert_eq!(
+            reset(&fake, &stranger, &initial, ResetMedium::ReturnCode).await.err(),
+            Some(Error::UserNotInitialized)
+        );
+        let active = fake.add_human("org1", UserState::Active, None);
+        assert_eq!(
+            reset(&fake, &stranger, &active, ResetMedium::ReturnCode).await.err(),
+            Some(Error::PermissionDenied)
+        );
+        assert_eq!(
+            reset(&fake, &principal("org1", &[]), &active, ResetMedium::ReturnCode).await.err(),
+            Some(Error::PermissionDenied)
+        );
+        assert_eq!(
+            reset(&fake, &fake.principal_of(&active), &active, send_link(NotificationType::Sms, None))
+                .await
+                .err(),
+            Some(Error::NoRecipient(NotificationType::Sms))
+        );
+        assert!(fake.events_of(&active).len() == 1, "refusals write nothing");
+    }
+
+    #[tokio::test]
+    async fn deleted_and_machine_users_are_not_found_locked_and_inactive_reset() {
+        let fake = Fake::new();
+        let iam = principal("orgX", &[Role::IamUserManager]);
+        for state in [UserState::Locked, UserState::Inactive] {
+            let user = fake.add_human("org1", state, None);
+            assert!(reset(&fake, &iam, &user, ResetMedium::ReturnCode).await.is_ok());
+        }
+        let deleted = fake.add_human("org1", UserState::Deleted, None);
+        assert_eq!(
+            reset(&fake, &iam, &deleted, ResetMedium::ReturnCode).await.err(),
+            Some(Error::UserNotFound)
+        );
+        let machine = fake.add_machine("org1");
+        assert_eq!(
+            reset(&fake, &iam, &machine, ResetMedium::ReturnCode).await.err(),
+            Some(Error::UserNotFound)
+        );
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_and_failures_surface() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let me = fake.principal_of(&user);
+        fake.fail_next_commits_with(vec![StoreError::Conflict, StoreError::Conflict]);
+        let out = reset(&fake, &me, &user, ResetMedium::ReturnCode).await.expect("retried");
+        assert_eq!(out.details.sequence, 2);
+
+        fake.fail_next_commits_with(vec![StoreError::Conflict; MAX_CONFLICT_RETRIES]);
+        assert!(matches!(
+            reset(&fake, &me, &user, ResetMedium::ReturnCode).await,
+            Err(Error::Failure(Failure::Unexpected(_)))
+        ));
+
+        fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable("down".into()))]);
+        assert_eq!(
+            reset(&fake, &me, &user, ResetMedium::ReturnCode).await.err(),
+            Some(Error::Failure(Failure::Unavailable("down".into())))
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Events: the append-only record of every change, one stream per aggregate.
+//!
+//! Payloads never carry a plaintext code or password: a code appears only as the id of the key
+//! its hash was made with, a password not at all.
+
+use chrono::{DateTime, Utc};
+
+use crate::{NotificationType, OrgId, Role, UserId};
+
+/// What happened. The serialized form of a variant (its fields, as a JSON object) is the
+/// event's payload; [`Event::event_type`] is its type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// `org.added`.
+    OrgAdded {
+        /// The organization's name.
+        name: String,
+    },
+    /// `user.human.added`.
+    HumanAdded {
+        /// Login name.
+        username: String,
+        /// Given name.
+        given_name: String,
+        /// Family name.
+        family_name: String,
+        /// Display name.
+        display_name: String,
+        /// Preferred language.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        preferred_language: Option<String>,
+        /// Email address.
+        email: String,
+        /// Whether it was verified when added.
+        email_verified: bool,
+        /// Phone number.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+        /// Whether it was verified when added.
+        phone_verified: bool,
+        /// Whether an initial password was set.
+        password_set: bool,
+        /// Whether the user starts in state Initial.
+        initial: bool,
+    },
+    /// `user.machine.added`.
+    MachineAdded {
+        /// Login name.
+        username: String,
+        /// Display name of the service account.
+        name: String,
+    },
+    /// `user.human.password.code.added`.
+    PasswordCodeAdded {
+        /// When the code stops being valid.
+        expires_at: DateTime<Utc>,
+        /// The channel of the link, when one is sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notification_type: Option<NotificationType>,
+        /// The request's url template, when it gave one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url_template: Option<String>,
+        /// Whether the code was returned to the caller instead of sent.
+        code_returned: bool,
+        /// The key that hashed the code.
+        key_id: String,
+    },
+    /// `user.token.added`: a personal access token was issued (its hash is in the tokens table).
+    TokenAdded {
+        /// The token's id.
+        token_id: String,
+        /// Its roles.
+        roles: Vec<String>,
+    },
+}
+
+impl Event {
+    /// The event type, e.g. `user.human.password.code.added`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::OrgAdded { .. } => "org.added",
+            Self::HumanAdded { .. } => "user.human.added",
+            Self::MachineAdded { .. } => "user.machine.added",
+            Self::PasswordCodeAdded { .. } => "user.human.password.code.added",
+            Self::TokenAdded { .. } => "user.token.added",
+        }
+    }
+
+    /// The aggregate type: `org` or `user`.
+    pub fn aggregate_type(&self) -> &'static str {
+        match self {
+            Self::OrgAdded { .. } => "org",
+            _ => "user",
+        }
+    }
+
+    /// The roles of a token as event payload.
+    pub fn token_added(token_id: String, roles: &[Role]) -> Self {
+        Self::TokenAdded {
+            token_id,
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// An event about to be appended: the stream it goes to and the sequence it takes there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The aggregate (a user id or an organization id).
+    pub aggregate_id: String,
+    /// Its sequence in that stream: the aggregate's previous sequence + 1.
+    pub sequence: i64,
+    /// What happened.
+    pub event: Event,
+    /// The organization the aggregate belongs to.
+    pub resource_owner: OrgId,
+    /// Who caused it.
+    pub creator: UserId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_event_payload_has_no_code() {
+        let event = Event::PasswordCodeAdded {
+            expires_at: DateTime::<Utc>::UNIX_EPOCH,
+            notification_type: Some(NotificationType::Sms),
+            url_template: None,
+            code_returned: false,
+            key_id: "k1".into(),
+        };
+        assert_eq!(event.event_type(), "user.human.password.code.added");
+        assert_eq!(event.aggregate_type(), "user");
+        let json = serde_json::to_string(&event).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"expires_at":"1970-01-01T00:00:00Z","notification_type":"sms","code_returned":false,"key_id":"k1"}"#
+        );
+    }
+}
