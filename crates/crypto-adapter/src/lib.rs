@@ -1,1 +1,45 @@
-//! placeholder
+//! Cryptography for rekey's ports: codes and tokens from the OS CSPRNG, HMAC-SHA-256 code
+//! hashes, AES-256-GCM sealed payloads and argon2id password hashes.
+//!
+//! Every key is derived from one [`MasterKey`] (`secrets.key` in the configuration), each
+//! for one purpose, and identified by a [`KeyId`](rekey_domain::KeyId) so that keys can rotate.
+
+mod codes;
+mod keys;
+mod passwords;
+mod sealing;
+mod tokens;
+
+pub use codes::{HmacCodeHasher, OsRngCodes};
+pub use keys::{KeyError, MasterKey};
+pub use passwords::{Argon2Passwords, Argon2Settings};
+pub use sealing::AesGcmBox;
+pub use tokens::RandomTokens;
+
+use rand::TryRng;
+use rekey_application::Failure;
+
+/// Fills `buf` from the operating system's CSPRNG.
+fn os_random(buf: &mut [u8]) -> Result<(), Failure> {
+    rand::rngs::SysRng
+        .try_fill_bytes(buf)
+        .map_err(|e| Failure::Unexpected(format!("the OS random source failed: {e}")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
