@@ -49,7 +49,9 @@ pub enum Role {
 
 /// The role name was not one of [`Role`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: use IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER or ORG_USER_MANAGER")]
+#[error(
+    "unknown role {0:?}: use IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER or ORG_USER_MANAGER"
+)]
 pub struct UnknownRole(pub String);
 
 impl Role {
@@ -74,7 +76,10 @@ impl Role {
     }
 
     fn is_instance_wide(self) -> bool {
-        matches!(self, Self::IamOwner | Self::IamUserManager | Self::IamLoginClient)
+        matches!(
+            self,
+            Self::IamOwner | Self::IamUserManager | Self::IamLoginClient
+        )
     }
 
     fn grants(self, permission: Permission) -> bool {
@@ -123,9 +128,9 @@ impl Principal {
     /// Whether the caller holds `permission` on organization `org`, either through an
     /// instance-wide role or through an organization role in its own organization.
     pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
-        self.roles.iter().any(|role| {
-            role.grants(permission) && (role.is_instance_wide() || &self.org_id == org)
-        })
+        self.roles
+            .iter()
+            .any(|role| role.grants(permission) && (role.is_instance_wide() || &self.org_id == org))
     }
 
     /// Whether the caller holds `permission` instance-wide.
@@ -178,6 +183,9 @@ mod tests {
 
     #[test]
     fn token_debug_is_redacted() {
-        assert_eq!(format!("{:?}", BearerToken::new("s3cret")), "BearerToken(<redacted>)");
+        assert_eq!(
+            format!("{:?}", BearerToken::new("s3cret")),
+            "BearerToken(<redacted>)"
+        );
     }
 }

@@ -79,7 +79,9 @@ impl CodePolicy {
         }
         let bytes = alphabet.as_bytes();
         let mut seen = [false; 256];
-        let distinct = bytes.iter().all(|&b| !std::mem::replace(&mut seen[usize::from(b)], true));
+        let distinct = bytes
+            .iter()
+            .all(|&b| !std::mem::replace(&mut seen[usize::from(b)], true));
         if !(2..=256).contains(&bytes.len())
             || !distinct
             || !bytes.iter().all(|b| b.is_ascii_graphic())
@@ -139,9 +141,21 @@ mod tests {
         assert_eq!(CodePolicy::default().length(), 6);
         assert!(CodePolicy::new(6, "AB", hour).is_ok());
         assert_eq!(CodePolicy::new(3, "AB", hour), Err(CodePolicyError::Length));
-        assert_eq!(CodePolicy::new(6, "A", hour), Err(CodePolicyError::Alphabet));
-        assert_eq!(CodePolicy::new(6, "AA", hour), Err(CodePolicyError::Alphabet));
-        assert_eq!(CodePolicy::new(6, "A B", hour), Err(CodePolicyError::Alphabet));
-        assert_eq!(CodePolicy::new(6, "AB", TimeDelta::zero()), Err(CodePolicyError::Expiry));
+        assert_eq!(
+            CodePolicy::new(6, "A", hour),
+            Err(CodePolicyError::Alphabet)
+        );
+        assert_eq!(
+            CodePolicy::new(6, "AA", hour),
+            Err(CodePolicyError::Alphabet)
+        );
+        assert_eq!(
+            CodePolicy::new(6, "A B", hour),
+            Err(CodePolicyError::Alphabet)
+        );
+        assert_eq!(
+            CodePolicy::new(6, "AB", TimeDelta::zero()),
+            Err(CodePolicyError::Expiry)
+        );
     }
 }

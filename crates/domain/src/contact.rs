@@ -101,7 +101,10 @@ impl Phone {
     pub fn masked(&self) -> String {
         let digits = &self.0[1..];
         let head: String = digits.chars().take(2).collect();
-        let tail: String = digits.chars().skip(digits.len().saturating_sub(2)).collect();
+        let tail: String = digits
+            .chars()
+            .skip(digits.len().saturating_sub(2))
+            .collect();
         let hidden = "*".repeat(digits.len().saturating_sub(4));
         format!("+{head}{hidden}{tail}")
     }
@@ -162,7 +165,15 @@ mod tests {
         assert_eq!(email.masked(), "a***@example.com");
         assert_eq!(email.local_part(), "alice");
         assert_eq!(format!("{email:?}"), "Email(a***@example.com)");
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@c.de", "a@b..c"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@c.de",
+            "a@b..c",
+        ] {
             assert_eq!(Email::from_str(bad), Err(ContactError::Email), "{bad}");
         }
     }
@@ -172,8 +183,18 @@ mod tests {
         let phone = Phone::from_str("+41 79 123-45-67").expect("valid");
         assert_eq!(phone.as_str(), "+41791234567");
         assert_eq!(phone.masked(), "+41*******67");
-        assert_eq!(Phone::from_str("0041791234567").expect("valid").as_str(), "+41791234567");
-        for bad in ["", "0791234567", "+0791234567", "+4179", "+41791234567890123", "+4179abc4567"] {
+        assert_eq!(
+            Phone::from_str("0041791234567").expect("valid").as_str(),
+            "+41791234567"
+        );
+        for bad in [
+            "",
+            "0791234567",
+            "+0791234567",
+            "+4179",
+            "+41791234567890123",
+            "+4179abc4567",
+        ] {
             assert_eq!(Phone::from_str(bad), Err(ContactError::Phone), "{bad}");
         }
     }

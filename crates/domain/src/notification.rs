@@ -3,7 +3,9 @@
 use crate::UrlTemplate;
 
 /// The channel for a reset link (`NOTIFICATION_TYPE_*` on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationType {
     /// `NOTIFICATION_TYPE_Email` (and `NOTIFICATION_TYPE_Unspecified`, which means email).

@@ -66,9 +66,15 @@ impl UserState {
 
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Initial, Self::Active, Self::Inactive, Self::Locked, Self::Deleted]
-            .into_iter()
-            .find(|state| state.as_str() == name)
+        [
+            Self::Initial,
+            Self::Active,
+            Self::Inactive,
+            Self::Locked,
+            Self::Deleted,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
     }
 }
 
@@ -197,8 +203,6 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,8 +225,14 @@ mod tests {
     #[test]
     fn recipients_follow_the_channel() {
         let with_phone = human(Some("+41791234567"));
-        assert!(matches!(with_phone.recipient(NotificationType::Sms), Some(Recipient::Phone(_))));
-        assert!(matches!(with_phone.recipient(NotificationType::Email), Some(Recipient::Email(_))));
+        assert!(matches!(
+            with_phone.recipient(NotificationType::Sms),
+            Some(Recipient::Phone(_))
+        ));
+        assert!(matches!(
+            with_phone.recipient(NotificationType::Email),
+            Some(Recipient::Email(_))
+        ));
         assert_eq!(human(None).recipient(NotificationType::Sms), None);
     }
 

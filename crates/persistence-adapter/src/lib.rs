@@ -1,1 +1,75 @@
-//! placeholder
+//! rekey's stores on SQLite (the embedded default) and PostgreSQL (production), with diesel,
+//! diesel-async and bb8.
+//!
+//! One [`Store`] type serves both backends. It is an enum over two connection pools, and every
+//! query is written once: the [`with_conn!`] macro expands the same query code for each
+//! backend, so both are type-checked on every build and the two can never drift. Only the DDL
+//! (`migrations/sqlite`, `migrations/postgres`) is written per backend.
+//!
+//! Driver errors stop here: callers see [`rekey_application::Failure`] or
+//! [`rekey_application::ports::StoreError`], never a diesel type.
+
+mod connect;
+mod error;
+mod rows;
+mod schema;
+mod stores;
+
+pub use connect::{DatabaseSettings, connect, migrate};
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+
+/// A pooled SQLite connection (each query runs on tokio's blocking pool).
+pub type SqliteConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
+
+/// The database, whichever backend the configuration chose.
+#[derive(Clone)]
+pub enum Store {
+    /// SQLite: one file, one machine.
+    Sqlite(Pool<SqliteConn>),
+    /// PostgreSQL: shared by any number of rekey instances.
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(pool) => write!(f, "Store::Sqlite({:?})", pool.state()),
+            Self::Postgres(pool) => write!(f, "Store::Postgres({:?})", pool.state()),
+        }
+    }
+}
+
+impl Store {
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Runs `$body` with `$conn` bound to a `&mut` pooled connection of whichever backend `$store`
+/// holds. The body is compiled once per backend: write it once, in diesel's DSL.
+/// Evaluates to the body's `Result`; a pool that cannot give a connection is
+/// `Failure::Unavailable`, converted with `From` into the body's error type.
+macro_rules! with_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                let $conn: &mut $crate::SqliteConn = &mut *pooled;
+                $body
+            }
+            $crate::Store::Postgres(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;

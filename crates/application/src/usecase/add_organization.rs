@@ -44,7 +44,11 @@ pub enum Error {
 /// # Errors
 /// [`Error`].
 #[instrument(skip_all)]
-pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> Result<Output, Error> {
+pub async fn execute<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+) -> Result<Output, Error> {
     if !caller.may_everywhere(Permission::OrgCreate) {
         return Err(Error::PermissionDenied);
     }
@@ -70,7 +74,11 @@ pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> R
         now,
     );
     let details = details_of(&event);
-    match ports.users().commit(Change::AddOrganization { org, event }).await {
+    match ports
+        .users()
+        .commit(Change::AddOrganization { org, event })
+        .await
+    {
         Ok(()) => Ok(Output { org_id, details }),
         Err(StoreError::Duplicate(what)) => Err(Error::AlreadyExists(what)),
         Err(other) => Err(infrastructure(other).into()),
@@ -98,7 +106,10 @@ mod tests {
         let out = execute(&fake, &owner, input("acme")).await.expect("added");
         assert_eq!(out.details.sequence, 1);
         assert_eq!(out.details.resource_owner, out.org_id);
-        assert_eq!(fake.events_of(out.org_id.as_str())[0].event.event_type(), "org.added");
+        assert_eq!(
+            fake.events_of(out.org_id.as_str())[0].event.event_type(),
+            "org.added"
+        );
         assert_eq!(
             execute(&fake, &owner, input("acme")).await.err(),
             Some(Error::AlreadyExists("org_name"))
@@ -107,7 +118,10 @@ mod tests {
             org_id: Some(out.org_id.clone()),
             ..input("other")
         };
-        assert_eq!(execute(&fake, &owner, with_id).await.err(), Some(Error::AlreadyExists("org_id")));
+        assert_eq!(
+            execute(&fake, &owner, with_id).await.err(),
+            Some(Error::AlreadyExists("org_id"))
+        );
     }
 
     #[tokio::test]
@@ -115,11 +129,15 @@ mod tests {
         let fake = Fake::new();
         for roles in [&[Role::OrgOwner][..], &[Role::IamUserManager], &[]] {
             assert_eq!(
-                execute(&fake, &principal("o", roles), input("acme")).await.err(),
+                execute(&fake, &principal("o", roles), input("acme"))
+                    .await
+                    .err(),
                 Some(Error::PermissionDenied)
             );
         }
-        fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable("down".into()))]);
+        fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable(
+            "down".into(),
+        ))]);
         assert!(matches!(
             execute(&fake, &principal("o", &[Role::IamOwner]), input("acme")).await,
             Err(Error::Failure(Failure::Unavailable(_)))

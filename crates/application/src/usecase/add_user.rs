@@ -1,8 +1,8 @@
 //! AddHumanUser (and adding machine users, for the admin CLI and bootstrap).
 
 use rekey_domain::{
-    BoundedText, Details, Email, Event, HumanProfile, Language, OrgId, Password, Permission,
-    Phone, PolicyViolation, Principal, User, UserId, UserKind, UserState, Username,
+    BoundedText, Details, Email, Event, HumanProfile, Language, OrgId, Password, Permission, Phone,
+    PolicyViolation, Principal, User, UserId, UserKind, UserState, Username,
 };
 use tracing::instrument;
 
@@ -158,9 +158,10 @@ pub async fn add_human<P: Ports>(
         None => None,
     };
     let now = ports.clock().now();
-    let username = input
-        .username
-        .map_or_else(|| input.email.as_str().to_owned(), |u| u.as_str().to_owned());
+    let username = input.username.map_or_else(
+        || input.email.as_str().to_owned(),
+        |u| u.as_str().to_owned(),
+    );
     let display_name = input.display_name.map_or_else(
         || format!("{} {}", input.given_name, input.family_name),
         |d| d.as_str().to_owned(),
@@ -182,7 +183,10 @@ pub async fn add_human<P: Ports>(
         given_name: profile.given_name.clone(),
         family_name: profile.family_name.clone(),
         display_name: profile.display_name.clone(),
-        preferred_language: profile.preferred_language.as_ref().map(|l| l.as_str().to_owned()),
+        preferred_language: profile
+            .preferred_language
+            .as_ref()
+            .map(|l| l.as_str().to_owned()),
         email: profile.email.as_str().to_owned(),
         email_verified: profile.email_verified,
         phone: profile.phone.as_ref().map(|p| p.as_str().to_owned()),
@@ -219,9 +223,10 @@ pub async fn add_machine<P: Ports>(
 ) -> Result<Output, Error> {
     let org_id = target_org(ports, caller, Some(input.org_id)).await?;
     let now = ports.clock().now();
-    let name = input
-        .name
-        .map_or_else(|| input.username.as_str().to_owned(), |n| n.as_str().to_owned());
+    let name = input.name.map_or_else(
+        || input.username.as_str().to_owned(),
+        |n| n.as_str().to_owned(),
+    );
     let event = Event::MachineAdded {
         username: input.username.as_str().to_owned(),
         name: name.clone(),
@@ -275,7 +280,9 @@ mod tests {
         assert_eq!(user.state, UserState::Active);
         assert_eq!(user.username, "ada@example.com");
         assert_eq!(user.org_id.as_str(), "org1");
-        let UserKind::Human(profile) = user.kind else { panic!("human") };
+        let UserKind::Human(profile) = user.kind else {
+            panic!("human")
+        };
         assert_eq!(profile.display_name, "Ada Lovelace");
         assert_eq!(out.details.sequence, 1);
         assert_eq!(
@@ -288,7 +295,10 @@ mod tests {
             ..human(None)
         };
         let out = add_human(&fake, &caller, initial).await.expect("added");
-        assert_eq!(fake.user(out.user_id.as_str()).map(|u| u.state), Some(UserState::Initial));
+        assert_eq!(
+            fake.user(out.user_id.as_str()).map(|u| u.state),
+            Some(UserState::Initial)
+        );
     }
 
     #[tokio::test]
@@ -301,7 +311,10 @@ mod tests {
             Some(Error::PermissionDenied)
         );
         let iam = principal("org2", &[Role::IamOwner]);
-        assert_eq!(add_human(&fake, &iam, human(Some("nope"))).await.err(), Some(Error::OrgNotFound));
+        assert_eq!(
+            add_human(&fake, &iam, human(Some("nope"))).await.err(),
+            Some(Error::OrgNotFound)
+        );
         let weak = HumanInput {
             password: Some(Password::new("short")),
             ..human(Some("org1"))

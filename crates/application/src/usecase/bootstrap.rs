@@ -89,8 +89,13 @@ mod tests {
     #[tokio::test]
     async fn once_and_only_on_an_empty_store() {
         let fake = Fake::new();
-        let out = execute(&fake, input()).await.expect("ok").expect("bootstrapped");
-        let admin = authenticate::execute(&fake, &out.token).await.expect("token works");
+        let out = execute(&fake, input())
+            .await
+            .expect("ok")
+            .expect("bootstrapped");
+        let admin = authenticate::execute(&fake, &out.token)
+            .await
+            .expect("token works");
         assert_eq!(admin.roles, vec![Role::IamOwner]);
         assert_eq!(admin.org_id, out.org_id);
         assert!(execute(&fake, input()).await.expect("ok").is_none());

@@ -47,7 +47,11 @@ pub enum Error {
 /// # Errors
 /// [`Error`].
 #[instrument(skip_all, fields(user.id = %input.user_id))]
-pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> Result<Output, Error> {
+pub async fn execute<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+) -> Result<Output, Error> {
     if !caller.may_everywhere(Permission::TokenCreate) {
         return Err(Error::PermissionDenied);
     }
@@ -78,7 +82,14 @@ pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> R
             caller,
             now,
         );
-        match ports.users().commit(Change::AddToken { token: record, event }).await {
+        match ports
+            .users()
+            .commit(Change::AddToken {
+                token: record,
+                event,
+            })
+            .await
+        {
             Ok(()) => return Ok(Output { token_id, token }),
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(infrastructure(other).into()),
@@ -106,12 +117,20 @@ mod tests {
         let out = execute(&fake, &owner, input).await.expect("issued");
         let stored = fake.token_records();
         assert_eq!(stored.len(), 1);
-        assert_ne!(stored[0].hash.0, out.token.expose(), "only a fingerprint is stored");
-        let me = authenticate::execute(&fake, &out.token).await.expect("valid");
+        assert_ne!(
+            stored[0].hash.0,
+            out.token.expose(),
+            "only a fingerprint is stored"
+        );
+        let me = authenticate::execute(&fake, &out.token)
+            .await
+            .expect("valid");
         assert_eq!(me.user_id.as_str(), user);
         assert_eq!(me.roles, vec![Role::OrgUserManager]);
         assert_eq!(
-            authenticate::execute(&fake, &BearerToken::new("nope")).await.err(),
+            authenticate::execute(&fake, &BearerToken::new("nope"))
+                .await
+                .err(),
             Some(authenticate::Error::InvalidToken)
         );
         fake.advance(chrono::TimeDelta::hours(2));
@@ -131,11 +150,15 @@ mod tests {
             expires_at: None,
         };
         assert_eq!(
-            execute(&fake, &principal("org1", &[Role::OrgOwner]), input(&user)).await.err(),
+            execute(&fake, &principal("org1", &[Role::OrgOwner]), input(&user))
+                .await
+                .err(),
             Some(Error::PermissionDenied)
         );
         assert_eq!(
-            execute(&fake, &principal("org1", &[Role::IamOwner]), input("ghost")).await.err(),
+            execute(&fake, &principal("org1", &[Role::IamOwner]), input("ghost"))
+                .await
+                .err(),
             Some(Error::UserNotFound)
         );
     }

@@ -145,7 +145,11 @@ impl Fake {
 
     /// Adds a machine user of `org` and returns its id.
     pub fn add_machine(&self, org: &str) -> String {
-        self.insert_user(org, UserState::Active, UserKind::Machine { name: "bot".into() })
+        self.insert_user(
+            org,
+            UserState::Active,
+            UserKind::Machine { name: "bot".into() },
+        )
     }
 
     /// The principal of user `id` itself, with no roles.
@@ -177,7 +181,12 @@ impl Fake {
     /// The events of one aggregate, in order.
     pub fn events_of(&self, id: &str) -> Vec<NewEvent> {
         let state = self.state.lock().unwrap();
-        state.events.iter().filter(|e| e.aggregate_id == id).cloned().collect()
+        state
+            .events
+            .iter()
+            .filter(|e| e.aggregate_id == id)
+            .cloned()
+            .collect()
     }
 
     /// Every queued message.
@@ -304,7 +313,10 @@ impl TokenStore for Fake {
             .iter()
             .find(|t| &t.hash == hash && t.expires_at.is_none_or(|at| at > now))
             .filter(|t| {
-                state.users.get(t.user_id.as_str()).is_some_and(|u| u.state == UserState::Active)
+                state
+                    .users
+                    .get(t.user_id.as_str())
+                    .is_some_and(|u| u.state == UserState::Active)
             })
             .map(|t| Principal {
                 user_id: t.user_id.clone(),
@@ -317,7 +329,10 @@ impl TokenStore for Fake {
 impl CodeGenerator for Fake {
     fn generate(&self, policy: &CodePolicy) -> Result<PlainCode, Failure> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        Ok(PlainCode::new(format!("{n:0>width$}", width = policy.length())))
+        Ok(PlainCode::new(format!(
+            "{n:0>width$}",
+            width = policy.length()
+        )))
     }
 }
 
@@ -365,8 +380,15 @@ impl PasswordHasher for Fake {
 
 impl LinkRenderer for Fake {
     fn validate(&self, template: &UrlTemplate) -> Result<(), TemplateError> {
-        self.render(template.as_str(), &LinkData { user_id: "u", org_id: "o", code: "c" })
-            .map(drop)
+        self.render(
+            template.as_str(),
+            &LinkData {
+                user_id: "u",
+                org_id: "o",
+                code: "c",
+            },
+        )
+        .map(drop)
     }
 
     fn render(&self, template: &str, data: &LinkData<'_>) -> Result<String, TemplateError> {

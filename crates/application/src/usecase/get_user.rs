@@ -25,7 +25,11 @@ pub enum Error {
 /// # Errors
 /// [`Error`].
 #[instrument(skip_all, fields(user.id = %user_id))]
-pub async fn execute<P: Ports>(ports: &P, caller: &Principal, user_id: &UserId) -> Result<User, Error> {
+pub async fn execute<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    user_id: &UserId,
+) -> Result<User, Error> {
     let user = ports
         .users()
         .user(user_id)
@@ -51,19 +55,32 @@ mod tests {
         let id = fake.add_human("org1", UserState::Active, None);
         let uid: UserId = id.parse().expect("id");
         assert!(execute(&fake, &fake.principal_of(&id), &uid).await.is_ok());
-        assert!(execute(&fake, &principal("org1", &[Role::OrgUserManager]), &uid).await.is_ok());
+        assert!(
+            execute(&fake, &principal("org1", &[Role::OrgUserManager]), &uid)
+                .await
+                .is_ok()
+        );
         assert_eq!(
-            execute(&fake, &principal("org2", &[Role::OrgOwner]), &uid).await.err(),
+            execute(&fake, &principal("org2", &[Role::OrgOwner]), &uid)
+                .await
+                .err(),
             Some(Error::PermissionDenied)
         );
         let missing: UserId = "missing".parse().expect("id");
         assert_eq!(
-            execute(&fake, &principal("org1", &[Role::IamOwner]), &missing).await.err(),
+            execute(&fake, &principal("org1", &[Role::IamOwner]), &missing)
+                .await
+                .err(),
             Some(Error::NotFound)
         );
-        let deleted: UserId = fake.add_human("org1", UserState::Deleted, None).parse().expect("id");
+        let deleted: UserId = fake
+            .add_human("org1", UserState::Deleted, None)
+            .parse()
+            .expect("id");
         assert_eq!(
-            execute(&fake, &principal("org1", &[Role::IamOwner]), &deleted).await.err(),
+            execute(&fake, &principal("org1", &[Role::IamOwner]), &deleted)
+                .await
+                .err(),
             Some(Error::NotFound)
         );
     }

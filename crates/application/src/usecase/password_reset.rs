@@ -59,7 +59,11 @@ pub enum Error {
 /// # Errors
 /// [`Error`], in the check order of CONTRACT.md §3.
 #[instrument(skip_all, fields(user.id = %input.user_id))]
-pub async fn execute<P: Ports>(ports: &P, caller: &Principal, input: Input) -> Result<Output, Error> {
+pub async fn execute<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+) -> Result<Output, Error> {
     if let ResetMedium::SendLink {
         url_template: Some(template),
         ..
@@ -158,7 +162,10 @@ async fn attempt<P: Ports>(
                 code: code.expose().to_owned(),
                 url_template: url_template.clone(),
                 recipient: recipient.as_str().to_owned(),
-                language: profile.preferred_language.as_ref().map(|l| l.as_str().to_owned()),
+                language: profile
+                    .preferred_language
+                    .as_ref()
+                    .map(|l| l.as_str().to_owned()),
                 user_id: user.id.to_string(),
                 org_id: user.org_id.to_string(),
                 display_name: profile.display_name.clone(),
@@ -222,7 +229,12 @@ mod tests {
         }
     }
 
-    async fn reset(fake: &Fake, caller: &Principal, user: &str, medium: ResetMedium) -> Result<Output, Error> {
+    async fn reset(
+        fake: &Fake,
+        caller: &Principal,
+        user: &str,
+        medium: ResetMedium,
+    ) -> Result<Output, Error> {
         execute(
             fake,
             caller,
@@ -239,7 +251,9 @@ mod tests {
         let fake = Fake::new();
         let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
         let admin = principal("org1", &[Role::OrgUserManager]);
-        let out = reset(&fake, &admin, &user, ResetMedium::ReturnCode).await.expect("ok");
+        let out = reset(&fake, &admin, &user, ResetMedium::ReturnCode)
+            .await
+            .expect("ok");
         let code = out.code.expect("returned");
         assert_eq!(code.expose().len(), 6);
         assert_eq!(out.details.sequence, 2);
@@ -250,7 +264,10 @@ mod tests {
         assert!(stored.returned);
         assert!(fake.outbox().is_empty());
         let events = fake.events_of(&user);
-        assert_eq!(events.last().map(|e| e.event.event_type()), Some("user.human.password.code.added"));
+        assert_eq!(
+            events.last().map(|e| e.event.event_type()),
+            Some("user.human.password.code.added")
+        );
     }
 
     #[tokio::test]
@@ -259,8 +276,14 @@ mod tests {
         let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
         let me = fake.principal_of(&user);
         for (medium, channel) in [
-            (send_link(NotificationType::Email, None), NotificationType::Email),
-            (send_link(NotificationType::Sms, Some("https://x/{{.Code}}")), NotificationType::Sms),
+            (
+                send_link(NotificationType::Email, None),
+                NotificationType::Email,
+            ),
+            (
+                send_link(NotificationType::Sms, Some("https://x/{{.Code}}")),
+                NotificationType::Sms,
+            ),
             (ResetMedium::default(), NotificationType::Email),
         ] {
             let out = reset(&fake, &me, &user, medium).await.expect("ok");
@@ -294,26 +317,44 @@ mod tests {
         ));
         // 4 before 5 before 6.
         assert_eq!(
-            reset(&fake, &stranger, "nobody", ResetMedium::ReturnCode).await.err(),
+            reset(&fake, &stranger, "nobody", ResetMedium::ReturnCode)
+                .await
+                .err(),
             Some(Error::UserNotFound)
         );
         assert_eq!(
-            reset(&fake, &stranger, &initial, ResetMedium::ReturnCode).await.err(),
+            reset(&fake, &stranger, &initial, ResetMedium::ReturnCode)
+                .await
+                .err(),
             Some(Error::UserNotInitialized)
         );
         let active = fake.add_human("org1", UserState::Active, None);
         assert_eq!(
-            reset(&fake, &stranger, &active, ResetMedium::ReturnCode).await.err(),
-            Some(Error::PermissionDenied)
-        );
-        assert_eq!(
-            reset(&fake, &principal("org1", &[]), &active, ResetMedium::ReturnCode).await.err(),
-            Some(Error::PermissionDenied)
-        );
-        assert_eq!(
-            reset(&fake, &fake.principal_of(&active), &active, send_link(NotificationType::Sms, None))
+            reset(&fake, &stranger, &active, ResetMedium::ReturnCode)
                 .await
                 .err(),
+            Some(Error::PermissionDenied)
+        );
+        assert_eq!(
+            reset(
+                &fake,
+                &principal("org1", &[]),
+                &active,
+                ResetMedium::ReturnCode
+            )
+            .await
+            .err(),
+            Some(Error::PermissionDenied)
+        );
+        assert_eq!(
+            reset(
+                &fake,
+                &fake.principal_of(&active),
+                &active,
+                send_link(NotificationType::Sms, None)
+            )
+            .await
+            .err(),
             Some(Error::NoRecipient(NotificationType::Sms))
         );
         assert!(fake.events_of(&active).len() == 1, "refusals write nothing");
@@ -325,16 +366,24 @@ mod tests {
         let iam = principal("orgX", &[Role::IamUserManager]);
         for state in [UserState::Locked, UserState::Inactive] {
             let user = fake.add_human("org1", state, None);
-            assert!(reset(&fake, &iam, &user, ResetMedium::ReturnCode).await.is_ok());
+            assert!(
+                reset(&fake, &iam, &user, ResetMedium::ReturnCode)
+                    .await
+                    .is_ok()
+            );
         }
         let deleted = fake.add_human("org1", UserState::Deleted, None);
         assert_eq!(
-            reset(&fake, &iam, &deleted, ResetMedium::ReturnCode).await.err(),
+            reset(&fake, &iam, &deleted, ResetMedium::ReturnCode)
+                .await
+                .err(),
             Some(Error::UserNotFound)
         );
         let machine = fake.add_machine("org1");
         assert_eq!(
-            reset(&fake, &iam, &machine, ResetMedium::ReturnCode).await.err(),
+            reset(&fake, &iam, &machine, ResetMedium::ReturnCode)
+                .await
+                .err(),
             Some(Error::UserNotFound)
         );
     }
@@ -345,7 +394,9 @@ mod tests {
         let user = fake.add_human("org1", UserState::Active, None);
         let me = fake.principal_of(&user);
         fake.fail_next_commits_with(vec![StoreError::Conflict, StoreError::Conflict]);
-        let out = reset(&fake, &me, &user, ResetMedium::ReturnCode).await.expect("retried");
+        let out = reset(&fake, &me, &user, ResetMedium::ReturnCode)
+            .await
+            .expect("retried");
         assert_eq!(out.details.sequence, 2);
 
         fake.fail_next_commits_with(vec![StoreError::Conflict; MAX_CONFLICT_RETRIES]);
@@ -354,9 +405,13 @@ mod tests {
             Err(Error::Failure(Failure::Unexpected(_)))
         ));
 
-        fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable("down".into()))]);
+        fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable(
+            "down".into(),
+        ))]);
         assert_eq!(
-            reset(&fake, &me, &user, ResetMedium::ReturnCode).await.err(),
+            reset(&fake, &me, &user, ResetMedium::ReturnCode)
+                .await
+                .err(),
             Some(Error::Failure(Failure::Unavailable("down".into())))
         );
     }

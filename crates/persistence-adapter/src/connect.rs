@@ -1,0 +1,165 @@
+//! Opening pools and running the embedded migrations.
+
+use std::time::Duration;
+
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use rekey_application::Failure;
+
+use crate::{SqliteConn, Store};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Connection settings (`[database]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub connect_timeout: Duration,
+}
+
+enum Backend<'a> {
+    Sqlite(&'a str),
+    Postgres(&'a str),
+}
+
+fn backend(url: &str) -> Result<Backend<'_>, Failure> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(Failure::Unexpected(
+                "database.url: a SQLite database must be a file (sqlite://path/to/rekey.db)".into(),
+            ));
+        }
+        Ok(Backend::Sqlite(path))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres(url))
+    } else {
+        Err(Failure::Unexpected(
+            "database.url must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+/// Logs connection errors that happen in the pool's background, once each, through tracing.
+#[derive(Debug, Clone, Copy)]
+struct LogErrors;
+
+impl bb8::ErrorSink<PoolError> for LogErrors {
+    fn sink(&self, error: PoolError) {
+        tracing::warn!(%error, "database connection failed");
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<PoolError>> {
+        Box::new(*self)
+    }
+}
+
+/// The pool settings shared by both backends (a macro: bb8's bounds on a generic builder
+/// would have to restate every query diesel-async's manager runs).
+macro_rules! pool_builder {
+    ($settings:expr) => {
+        Pool::builder()
+            .max_size($settings.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout($settings.connect_timeout)
+            .retry_connection(false)
+            .error_sink(Box::new(LogErrors))
+    };
+}
+
+/// Opens a pool for `settings.url`. For SQLite the file and its folder are created if missing,
+/// and every connection gets WAL mode, a busy timeout and foreign keys.
+///
+/// # Errors
+/// [`Failure::Unavailable`] with the driver's cause when no connection can be made within
+/// `connect_timeout`; [`Failure::Unexpected`] for a malformed URL.
+pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
+    let unavailable = |e: PoolError| Failure::Unavailable(format!("database: {e}"));
+    match backend(&settings.url)? {
+        Backend::Sqlite(path) => {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Failure::Unavailable(format!("creating {}: {e}", dir.display()))
+                })?;
+            }
+            let mut config = ManagerConfig::<SqliteConn>::default();
+            config.custom_setup = Box::new(|path| {
+                Box::pin(async move {
+                    let mut conn = SqliteConn::establish(path).await?;
+                    conn.batch_execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(conn)
+                })
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+            let pool = pool_builder!(settings)
+                .build(manager)
+                .await
+                .map_err(unavailable)?;
+            Ok(Store::Sqlite(pool))
+        }
+        Backend::Postgres(url) => {
+            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+            let pool = pool_builder!(settings)
+                .build(manager)
+                .await
+                .map_err(unavailable)?;
+            Ok(Store::Postgres(pool))
+        }
+    }
+}
+
+/// Applies the pending embedded migrations for the backend of `url`; returns how many ran.
+/// Runs on tokio's blocking pool, so it works on any runtime flavour.
+///
+/// # Errors
+/// [`Failure`] when the database cannot be reached or a migration fails.
+pub async fn migrate(url: &str) -> Result<usize, Failure> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        Failure::Unexpected(format!("migrations failed: {e}"))
+    };
+    let unreachable = |e: diesel::ConnectionError| Failure::Unavailable(format!("database: {e}"));
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || match backend(&url)? {
+        Backend::Sqlite(path) => {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Failure::Unavailable(format!("creating {}: {e}", dir.display()))
+                })?;
+            }
+            let mut conn =
+                <diesel::sqlite::SqliteConnection as diesel::Connection>::establish(path)
+                    .map_err(unreachable)?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|done| done.len())
+                .map_err(failed)
+        }
+        Backend::Postgres(url) => {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                    .map_err(unreachable)?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|done| done.len())
+                .map_err(failed)
+        }
+    })
+    .await
+    .map_err(|e| Failure::Unexpected(format!("migration task: {e}")))?
+}

@@ -1,0 +1,324 @@
+//! Row structs and their conversion to and from the domain's types.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use rekey_application::ports::{PasswordCode, TokenRecord};
+use rekey_application::{Failure, OutboxMessage};
+use rekey_domain::{
+    HumanProfile, Language, NewEvent, Organization, Role, User, UserKind, UserState,
+};
+
+use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
+
+fn naive(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> Failure {
+    Failure::Unexpected(format!("stored {what} is invalid: {detail}"))
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = organizations)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub sequence: i64,
+    pub created_at: NaiveDateTime,
+    pub changed_at: NaiveDateTime,
+}
+
+impl OrgRow {
+    pub fn from_domain(org: &Organization) -> Self {
+        Self {
+            id: org.id.to_string(),
+            name: org.name.clone(),
+            sequence: org.sequence,
+            created_at: naive(org.created_at),
+            changed_at: naive(org.created_at),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<Organization, Failure> {
+        Ok(Organization {
+            id: self
+                .id
+                .try_into()
+                .map_err(|e| corrupt("organization id", e))?,
+            name: self.name,
+            sequence: self.sequence,
+            created_at: self.created_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub username: String,
+    pub state: String,
+    pub sequence: i64,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub display_name: Option<String>,
+    pub preferred_language: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub machine_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub password_change_required: bool,
+    pub password_changed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub changed_at: NaiveDateTime,
+}
+
+impl UserRow {
+    pub fn from_domain(user: &User, password_hash: Option<String>) -> Self {
+        let mut row = Self {
+            id: user.id.to_string(),
+            org_id: user.org_id.to_string(),
+            kind: String::new(),
+            username: user.username.clone(),
+            state: user.state.as_str().to_owned(),
+            sequence: user.sequence,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            preferred_language: None,
+            email: None,
+            email_verified: false,
+            phone: None,
+            phone_verified: false,
+            machine_name: None,
+            password_hash,
+            password_change_required: false,
+            password_changed_at: None,
+            created_at: naive(user.created_at),
+            changed_at: naive(user.changed_at),
+        };
+        match &user.kind {
+            UserKind::Human(p) => {
+                row.kind = "human".into();
+                row.given_name = Some(p.given_name.clone());
+                row.family_name = Some(p.family_name.clone());
+                row.display_name = Some(p.display_name.clone());
+                row.preferred_language =
+                    p.preferred_language.as_ref().map(|l| l.as_str().to_owned());
+                row.email = Some(p.email.as_str().to_owned());
+                row.email_verified = p.email_verified;
+                row.phone = p.phone.as_ref().map(|p| p.as_str().to_owned());
+                row.phone_verified = p.phone_verified;
+                row.password_change_required = p.password_change_required;
+                row.password_changed_at = p.password_changed.map(naive);
+            }
+            UserKind::Machine { name } => {
+                row.kind = "machine".into();
+                row.machine_name = Some(name.clone());
+            }
+        }
+        row
+    }
+
+    pub fn into_domain(self) -> Result<User, Failure> {
+        let kind = match self.kind.as_str() {
+            "human" => UserKind::Human(HumanProfile {
+                given_name: self.given_name.unwrap_or_default(),
+                family_name: self.family_name.unwrap_or_default(),
+                display_name: self.display_name.unwrap_or_default(),
+                preferred_language: self
+                    .preferred_language
+                    .map(|l| Language::new(&l))
+                    .transpose()
+                    .map_err(|e| corrupt("language", e))?,
+                email: self
+                    .email
+                    .ok_or_else(|| corrupt("email", "missing"))?
+                    .try_into()
+                    .map_err(|e| corrupt("email", e))?,
+                email_verified: self.email_verified,
+                phone: self
+                    .phone
+                    .map(TryInto::try_into)
+                    .transpose()
+                    .map_err(|e| corrupt("phone", e))?,
+                phone_verified: self.phone_verified,
+                password_change_required: self.password_change_required,
+                password_changed: self.password_changed_at.map(|at| at.and_utc()),
+            }),
+            "machine" => UserKind::Machine {
+                name: self.machine_name.unwrap_or_default(),
+            },
+            other => return Err(corrupt("user kind", other)),
+        };
+        Ok(User {
+            id: self.id.try_into().map_err(|e| corrupt("user id", e))?,
+            org_id: self.org_id.try_into().map_err(|e| corrupt("org id", e))?,
+            username: self.username,
+            state: UserState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?,
+            kind,
+            sequence: self.sequence,
+            created_at: self.created_at.and_utc(),
+            changed_at: self.changed_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = events)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct EventRow {
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub aggregate_type: String,
+    pub event_type: String,
+    pub payload: String,
+    pub resource_owner: String,
+    pub creator: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl EventRow {
+    pub fn from_domain(event: &NewEvent) -> Result<Self, Failure> {
+        Ok(Self {
+            aggregate_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            aggregate_type: event.event.aggregate_type().to_owned(),
+            event_type: event.event.event_type().to_owned(),
+            payload: serde_json::to_string(&event.event)
+                .map_err(|e| Failure::Unexpected(format!("serializing an event: {e}")))?,
+            resource_owner: event.resource_owner.to_string(),
+            creator: event.creator.to_string(),
+            created_at: naive(event.created_at),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = password_codes)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct CodeRow {
+    pub user_id: String,
+    pub code_hash: String,
+    pub key_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub sequence: i64,
+    pub failed_attempts: i32,
+    #[diesel(treat_none_as_null = true)]
+    pub notification_type: Option<String>,
+    #[diesel(treat_none_as_null = true)]
+    pub url_template: Option<String>,
+    pub returned: bool,
+}
+
+impl CodeRow {
+    pub fn from_domain(code: &PasswordCode) -> Self {
+        Self {
+            user_id: code.user_id.to_string(),
+            code_hash: code.hash.hash.clone(),
+            key_id: code.hash.key_id.0.clone(),
+            created_at: naive(code.created_at),
+            expires_at: naive(code.expires_at),
+            sequence: code.sequence,
+            failed_attempts: code.failed_attempts,
+            notification_type: code.notification_type.map(|n| n.as_str().to_owned()),
+            url_template: code.url_template.clone(),
+            returned: code.returned,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = tokens)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct TokenRow {
+    pub id: String,
+    pub token_hash: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub roles: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl TokenRow {
+    pub fn from_domain(token: &TokenRecord) -> Self {
+        Self {
+            id: token.id.clone(),
+            token_hash: token.hash.0.clone(),
+            user_id: token.user_id.to_string(),
+            org_id: token.org_id.to_string(),
+            roles: roles_to_text(&token.roles),
+            created_at: naive(token.created_at),
+            expires_at: token.expires_at.map(naive),
+            revoked_at: None,
+        }
+    }
+}
+
+/// Roles are stored as their names separated by spaces.
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The inverse of [`roles_to_text`].
+pub fn roles_from_text(text: &str) -> Result<Vec<Role>, Failure> {
+    text.split_whitespace()
+        .map(|name| name.parse().map_err(|e| corrupt("role", e)))
+        .collect()
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = outbox)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    pub user_id: String,
+    pub channel: String,
+    pub recipient_masked: String,
+    pub key_id: String,
+    pub payload: Option<Vec<u8>>,
+    pub code_sequence: i64,
+    pub idempotency_key: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+impl OutboxRow {
+    pub fn from_domain(message: &OutboxMessage) -> Self {
+        Self {
+            id: message.id.clone(),
+            kind: message.kind.to_owned(),
+            user_id: message.user_id.to_string(),
+            channel: message.channel.as_str().to_owned(),
+            recipient_masked: message.recipient_masked.clone(),
+            key_id: message.payload.key_id.0.clone(),
+            payload: Some(message.payload.bytes.clone()),
+            code_sequence: message.code_sequence,
+            idempotency_key: message.idempotency_key.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: naive(message.next_attempt_at),
+            last_error: None,
+            created_at: naive(message.created_at),
+            sent_at: None,
+        }
+    }
+}

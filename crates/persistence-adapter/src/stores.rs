@@ -1,0 +1,264 @@
+//! The `UserStore` and `TokenStore` ports on [`Store`].
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rekey_application::Failure;
+use rekey_application::ports::{Change, StoreError, TokenStore, UserStore};
+use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
+
+use crate::error::{TxError, event_insert, query_failure, unique_violation};
+use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
+use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
+use crate::{Store, with_conn};
+
+impl UserStore for Store {
+    async fn user(&self, id: &UserId) -> Result<Option<User>, Failure> {
+        let row: Option<UserRow> = with_conn!(self, |conn| users::table
+            .find(id.as_str())
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, Failure> {
+        let row: Option<OrgRow> = with_conn!(self, |conn| organizations::table
+            .find(id.as_str())
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        row.map(OrgRow::into_domain).transpose()
+    }
+
+    async fn is_empty(&self) -> Result<bool, Failure> {
+        let any: Option<String> = with_conn!(self, |conn| organizations::table
+            .select(organizations::id)
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        Ok(any.is_none())
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        // Rows are built before the transaction, so it holds its locks only for the writes.
+        let work = Work::try_from(change)?;
+        let work = &work;
+        with_conn!(self, |conn| conn
+            .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx))
+            .await
+            .map_err(StoreError::from))
+    }
+
+    async fn ping(&self) -> Result<(), Failure> {
+        with_conn!(self, |conn| diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .await
+            .map(drop)
+            .map_err(query_failure))
+    }
+}
+
+impl TokenStore for Store {
+    async fn principal(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>, Failure> {
+        type Found = (String, String, String, Option<NaiveDateTime>, String);
+        let found: Option<Found> = with_conn!(self, |conn| tokens::table
+            .inner_join(users::table)
+            .filter(tokens::token_hash.eq(&hash.0))
+            .filter(tokens::revoked_at.is_null())
+            .select((
+                tokens::user_id,
+                tokens::org_id,
+                tokens::roles,
+                tokens::expires_at,
+                users::state,
+            ))
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        let Some((user_id, org_id, roles, expires_at, state)) = found else {
+            return Ok(None);
+        };
+        let live = matches!(UserState::parse(&state), Some(UserState::Active));
+        if !live || expires_at.is_some_and(|at| at.and_utc() <= now) {
+            return Ok(None);
+        }
+        let corrupt = |e: rekey_domain::IdError| Failure::Unexpected(format!("stored token: {e}"));
+        Ok(Some(Principal {
+            user_id: user_id.try_into().map_err(corrupt)?,
+            org_id: org_id.try_into().map_err(corrupt)?,
+            roles: roles_from_text(&roles)?,
+        }))
+    }
+}
+
+/// A change as rows, ready to write.
+enum Work {
+    AddOrganization(OrgRow, EventRow),
+    AddUser(UserRow, EventRow),
+    AddPasswordCode {
+        guard: Guard,
+        code: CodeRow,
+        event: EventRow,
+        message: Option<OutboxRow>,
+    },
+    AddToken {
+        guard: Guard,
+        token: TokenRow,
+        event: EventRow,
+    },
+}
+
+/// The optimistic-concurrency guard of an append to an existing user: its sequence must still
+/// be the one the change was built on.
+struct Guard {
+    user_id: String,
+    sequence: i64,
+    at: NaiveDateTime,
+}
+
+impl Guard {
+    fn of(event: &NewEvent) -> Self {
+        Self {
+            user_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            at: event.created_at.naive_utc(),
+        }
+    }
+}
+
+impl TryFrom<Change> for Work {
+    type Error = Failure;
+    fn try_from(change: Change) -> Result<Self, Failure> {
+        Ok(match change {
+            Change::AddOrganization { org, event } => {
+                Self::AddOrganization(OrgRow::from_domain(&org), EventRow::from_domain(&event)?)
+            }
+            Change::AddUser {
+                user,
+                password_hash,
+                event,
+            } => Self::AddUser(
+                UserRow::from_domain(&user, password_hash),
+                EventRow::from_domain(&event)?,
+            ),
+            Change::AddPasswordCode {
+                code,
+                event,
+                message,
+            } => Self::AddPasswordCode {
+                guard: Guard::of(&event),
+                code: CodeRow::from_domain(&code),
+                event: EventRow::from_domain(&event)?,
+                message: message.as_ref().map(OutboxRow::from_domain),
+            },
+            Change::AddToken { token, event } => Self::AddToken {
+                guard: Guard::of(&event),
+                token: TokenRow::from_domain(&token),
+                event: EventRow::from_domain(&event)?,
+            },
+        })
+    }
+}
+
+/// Appends to an existing user: advances its sequence only if it is still the one the change
+/// was built on, else [`TxError::Conflict`]. It starts the transaction with a write, so SQLite
+/// takes its write lock at once (no read-then-upgrade deadlock) and PostgreSQL locks one row.
+macro_rules! advance {
+    ($guard:expr, $tx:expr) => {{
+        let guard: &Guard = $guard;
+        let updated = diesel::update(users::table.find(&guard.user_id))
+            .filter(users::sequence.eq(guard.sequence - 1))
+            .set((
+                users::sequence.eq(guard.sequence),
+                users::changed_at.eq(guard.at),
+            ))
+            .execute($tx)
+            .await?;
+        if updated != 1 {
+            return Err(TxError::Conflict);
+        }
+    }};
+}
+
+/// Inserts an event; its key already taken means a concurrent append ([`TxError::Conflict`]).
+macro_rules! insert_event {
+    ($event:expr, $tx:expr) => {
+        diesel::insert_into(events::table)
+            .values($event)
+            .execute($tx)
+            .await
+            .map_err(event_insert)?
+    };
+}
+
+/// Writes the rows of one change inside a transaction. A macro, not a function, so that the
+/// one text is expanded for each backend's connection type by `with_conn!`.
+macro_rules! apply_work {
+    ($work:expr, $tx:expr) => {{
+        match $work {
+            Work::AddOrganization(org, event) => {
+                diesel::insert_into(organizations::table)
+                    .values(org)
+                    .execute($tx)
+                    .await
+                    .map_err(|e| unique_violation(e, &[("name", "org_name"), ("", "org_id")]))?;
+                insert_event!(event, $tx);
+            }
+            Work::AddUser(user, event) => {
+                diesel::insert_into(users::table)
+                    .values(user)
+                    .execute($tx)
+                    .await
+                    .map_err(|e| {
+                        unique_violation(e, &[("username", "username"), ("", "user_id")])
+                    })?;
+                insert_event!(event, $tx);
+            }
+            Work::AddPasswordCode {
+                guard,
+                code,
+                event,
+                message,
+            } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
+                diesel::insert_into(password_codes::table)
+                    .values(code)
+                    .on_conflict(password_codes::user_id)
+                    .do_update()
+                    .set(code)
+                    .execute($tx)
+                    .await?;
+                if let Some(message) = message {
+                    diesel::insert_into(outbox::table)
+                        .values(message)
+                        .execute($tx)
+                        .await?;
+                }
+            }
+            Work::AddToken {
+                guard,
+                token,
+                event,
+            } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
+                diesel::insert_into(tokens::table)
+                    .values(token)
+                    .execute($tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }};
+}
+use {advance, apply_work, insert_event};
