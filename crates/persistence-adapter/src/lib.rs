@@ -16,6 +16,7 @@ mod schema;
 mod stores;
 
 pub use connect::{DatabaseSettings, connect, migrate};
+pub use stores::RowCounts;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::bb8::Pool;

@@ -262,3 +262,63 @@ macro_rules! apply_work {
     }};
 }
 use {advance, apply_work, insert_event};
+
+/// How many rows each table holds: for readiness reports, the admin CLI and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    /// `organizations`.
+    pub organizations: i64,
+    /// `users`.
+    pub users: i64,
+    /// `events`.
+    pub events: i64,
+    /// `password_codes`.
+    pub password_codes: i64,
+    /// `tokens`.
+    pub tokens: i64,
+    /// `outbox`.
+    pub outbox: i64,
+}
+
+impl Store {
+    /// Counts the rows of every table, in one connection.
+    ///
+    /// # Errors
+    /// [`Failure`] when the database cannot answer.
+    pub async fn row_counts(&self) -> Result<RowCounts, Failure> {
+        with_conn!(self, |conn| {
+            let mut counts = RowCounts::default();
+            counts.organizations = organizations::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            counts.users = users::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            counts.events = events::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            counts.password_codes = password_codes::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            counts.tokens = tokens::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            counts.outbox = outbox::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            Ok(counts)
+        })
+    }
+}

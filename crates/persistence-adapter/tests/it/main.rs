@@ -1,0 +1,374 @@
+//! The persistence contract: every port method of `Store`, once, generically, run on each
+//! backend. Each test gets a fresh, migrated database.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rekey_application::ports::{
+    Change, PasswordCode, StoreError, TokenRecord, TokenStore, UserStore,
+};
+use rekey_application::{OutboxMessage, Sealed};
+use rekey_domain::{
+    CodeHash, Event, HumanProfile, KeyId, NewEvent, NotificationType, OrgId, Organization, Role,
+    TokenHash, User, UserKind, UserState,
+};
+use rekey_persistence_adapter::{DatabaseSettings, Store, connect, migrate};
+
+/// A fresh SQLite database in a temp dir (kept alive by the returned guard).
+async fn sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/rekey.db", dir.path().display());
+    assert_eq!(migrate(&url).await.unwrap(), 1);
+    assert_eq!(migrate(&url).await.unwrap(), 0, "migrations are idempotent");
+    let settings = DatabaseSettings {
+        url,
+        max_connections: 4,
+        connect_timeout: Duration::from_secs(5),
+    };
+    (connect(&settings).await.unwrap(), dir)
+}
+
+/// Declares each contract test once per backend.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    empty_store,
+    organizations_are_unique_by_name_and_id,
+    users_round_trip_and_are_unique_per_org,
+    codes_append_with_optimistic_concurrency,
+    concurrent_appends_to_one_user_admit_exactly_one,
+    tokens_resolve_to_live_principals,
+);
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn org(id: &str, name: &str) -> Change {
+    let now = at("2026-01-01T00:00:00Z");
+    Change::AddOrganization {
+        org: Organization {
+            id: id.parse().unwrap(),
+            name: name.into(),
+            sequence: 1,
+            created_at: now,
+        },
+        event: event(id, 1, Event::OrgAdded { name: name.into() }, id, now),
+    }
+}
+
+fn event(
+    aggregate: &str,
+    sequence: i64,
+    event: Event,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        aggregate_id: aggregate.into(),
+        sequence,
+        event,
+        resource_owner: owner.parse().unwrap(),
+        creator: "SYSTEM".parse().unwrap(),
+        created_at: now,
+    }
+}
+
+fn human(id: &str, org: &str, username: &str) -> User {
+    let now = at("2026-01-01T00:00:01.123456Z");
+    User {
+        id: id.parse().unwrap(),
+        org_id: org.parse().unwrap(),
+        username: username.into(),
+        state: UserState::Active,
+        kind: UserKind::Human(HumanProfile {
+            given_name: "Ada".into(),
+            family_name: "Lovelace".into(),
+            display_name: "Ada L.".into(),
+            preferred_language: Some(rekey_domain::Language::new("de").unwrap()),
+            email: "ada@example.com".parse().unwrap(),
+            email_verified: true,
+            phone: Some("+41791234567".parse().unwrap()),
+            phone_verified: false,
+            password_change_required: true,
+            password_changed: Some(now),
+        }),
+        sequence: 1,
+        created_at: now,
+        changed_at: now,
+    }
+}
+
+fn add_user(user: &User) -> Change {
+    let added = Event::MachineAdded {
+        username: user.username.clone(),
+        name: String::new(),
+    };
+    Change::AddUser {
+        user: user.clone(),
+        password_hash: Some("$argon2id$v=19$test".into()),
+        event: event(
+            user.id.as_str(),
+            1,
+            added,
+            user.org_id.as_str(),
+            user.created_at,
+        ),
+    }
+}
+
+fn code_change(user: &str, sequence: i64, hash: &str, with_message: bool) -> Change {
+    let now = at("2026-01-01T01:00:00Z");
+    let code = PasswordCode {
+        user_id: user.parse().unwrap(),
+        hash: CodeHash {
+            hash: hash.into(),
+            key_id: KeyId("k1".into()),
+        },
+        created_at: now,
+        expires_at: now + TimeDelta::hours(1),
+        sequence,
+        failed_attempts: 0,
+        notification_type: with_message.then_some(NotificationType::Email),
+        url_template: None,
+        returned: !with_message,
+    };
+    let added = Event::PasswordCodeAdded {
+        expires_at: code.expires_at,
+        notification_type: code.notification_type,
+        url_template: None,
+        code_returned: !with_message,
+        key_id: "k1".into(),
+    };
+    let message = with_message.then(|| OutboxMessage {
+        id: format!("m{sequence}"),
+        kind: "password_reset",
+        user_id: user.parse().unwrap(),
+        channel: NotificationType::Email,
+        recipient_masked: "a***@example.com".into(),
+        payload: Sealed {
+            key_id: KeyId("k1".into()),
+            bytes: vec![1, 2, 3],
+        },
+        code_sequence: sequence,
+        idempotency_key: format!("{user}.{sequence}"),
+        created_at: now,
+        next_attempt_at: now,
+    });
+    Change::AddPasswordCode {
+        code,
+        event: event(user, sequence, added, "o1", now),
+        message,
+    }
+}
+
+async fn empty_store(store: &Store) {
+    assert!(store.is_empty().await.unwrap());
+    store.ping().await.unwrap();
+    assert_eq!(store.row_counts().await.unwrap(), Default::default());
+    assert_eq!(store.user(&"nobody".parse().unwrap()).await.unwrap(), None);
+    assert_eq!(
+        store.organization(&"none".parse().unwrap()).await.unwrap(),
+        None
+    );
+}
+
+async fn organizations_are_unique_by_name_and_id(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    assert!(!store.is_empty().await.unwrap());
+    let loaded = store
+        .organization(&"o1".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.name, "acme");
+    assert_eq!(loaded.sequence, 1);
+    assert_eq!(
+        store.commit(org("o2", "acme")).await,
+        Err(StoreError::Duplicate("org_name"))
+    );
+    assert_eq!(
+        store.commit(org("o1", "other")).await,
+        Err(StoreError::Duplicate("org_id"))
+    );
+    let counts = store.row_counts().await.unwrap();
+    assert_eq!(
+        (counts.organizations, counts.events),
+        (1, 1),
+        "failed commits leave nothing"
+    );
+}
+
+async fn users_round_trip_and_are_unique_per_org(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store.commit(org("o2", "beta")).await.unwrap();
+    let ada = human("u1", "o1", "ada");
+    store.commit(add_user(&ada)).await.unwrap();
+    assert_eq!(
+        store.user(&ada.id).await.unwrap(),
+        Some(ada.clone()),
+        "every field round-trips"
+    );
+    assert_eq!(
+        store.commit(add_user(&human("u2", "o1", "ada"))).await,
+        Err(StoreError::Duplicate("username"))
+    );
+    assert_eq!(
+        store.commit(add_user(&human("u1", "o2", "bob"))).await,
+        Err(StoreError::Duplicate("user_id"))
+    );
+    store
+        .commit(add_user(&human("u3", "o2", "ada")))
+        .await
+        .unwrap();
+    let machine = User {
+        kind: UserKind::Machine { name: "Bot".into() },
+        ..human("u4", "o1", "bot")
+    };
+    store.commit(add_user(&machine)).await.unwrap();
+    assert_eq!(
+        store.user(&machine.id).await.unwrap().map(|u| u.kind),
+        Some(machine.kind)
+    );
+}
+
+async fn codes_append_with_optimistic_concurrency(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    store
+        .commit(code_change("u1", 2, "h2", true))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.commit(code_change("u1", 2, "again", true)).await,
+        Err(StoreError::Conflict),
+        "a change built on a stale sequence is refused"
+    );
+    assert_eq!(
+        store.commit(code_change("u1", 4, "skip", false)).await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .commit(code_change("u1", 3, "h3", false))
+        .await
+        .unwrap();
+    let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(user.sequence, 3);
+    assert_eq!(user.changed_at, at("2026-01-01T01:00:00Z"));
+    let counts = store.row_counts().await.unwrap();
+    assert_eq!(counts.events, 1 + 1 + 2);
+    assert_eq!(counts.password_codes, 1, "a new code replaces the old");
+    assert_eq!(
+        counts.outbox, 1,
+        "only the sendLink change queued a message"
+    );
+}
+
+async fn concurrent_appends_to_one_user_admit_exactly_one(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .commit(code_change("u1", 2, &format!("h{i}"), true))
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let counts = store.row_counts().await.unwrap();
+    assert_eq!((counts.events, counts.outbox), (3, 1));
+}
+
+async fn tokens_resolve_to_live_principals(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T02:00:00Z");
+    let token =
+        |id: &str, hash: &str, sequence: i64, expires_at: Option<DateTime<Utc>>| Change::AddToken {
+            token: TokenRecord {
+                id: id.into(),
+                hash: TokenHash(hash.into()),
+                user_id: "u1".parse().unwrap(),
+                org_id: "o1".parse().unwrap(),
+                roles: vec![Role::OrgOwner, Role::IamLoginClient],
+                created_at: now,
+                expires_at,
+            },
+            event: event(
+                "u1",
+                sequence,
+                Event::token_added(id.into(), &[]),
+                "o1",
+                now,
+            ),
+        };
+    store.commit(token("t1", "fp1", 2, None)).await.unwrap();
+    store
+        .commit(token("t2", "fp2", 3, Some(now + TimeDelta::minutes(5))))
+        .await
+        .unwrap();
+    let principal = store
+        .principal(&TokenHash("fp1".into()), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(principal.user_id.as_str(), "u1");
+    assert_eq!(principal.org_id, "o1".parse::<OrgId>().unwrap());
+    assert_eq!(principal.roles, vec![Role::OrgOwner, Role::IamLoginClient]);
+    assert!(
+        store
+            .principal(&TokenHash("fp2".into()), now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let later = now + TimeDelta::minutes(6);
+    assert!(
+        store
+            .principal(&TokenHash("fp2".into()), later)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .principal(&TokenHash("nope".into()), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
