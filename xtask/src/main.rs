@@ -1,1 +1,92 @@
-fn main() {}
+//! Development tasks for the rekey workspace, run as `cargo xtask <task>`
+//! (see [matklad/cargo-xtask](https://github.com/matklad/cargo-xtask)).
+//!
+//! - `test`: fmt check, clippy, tidy, then every test of the workspace.
+//! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
+//! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
+//!
+//! Plain `std` plus `serde_json`; no argument parser, no async runtime.
+
+// A command-line tool prints to its user.
+#![allow(clippy::print_stdout)]
+
+mod process;
+mod test;
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <task> [options]
+
+Tasks:
+  test [--no-lint] [ARGS]... [-- ARGS...]
+        cargo fmt --check, cargo clippy -D warnings, tidy, then all tests
+        (cargo nextest if installed, else cargo test). --no-lint skips fmt and
+        clippy. Other arguments, and everything after `--`, go to the test
+        runner, e.g. `cargo xtask test -- some_filter`.
+  ci [ARGS]... [-- ARGS...]
+        `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
+  tidy  check the layer rules of DESIGN.md (dependency direction, lints,
+        crate docs, publish flags); prints one violation per line.
+  help  print this text.
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(task) = args.next() else {
+        eprint!("error: no task given\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest: Vec<String> = args.collect();
+    if wants_help(&rest) {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = match task.as_str() {
+        "test" => test::run(test::Mode::Local, &rest),
+        "ci" => test::run(test::Mode::Ci, &rest),
+        "tidy" => tidy::run(&rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprint!("error: unknown task `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprint!("error: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-h`/`--help` among a task's own arguments (those before `--`).
+fn wants_help(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "-h" || arg == "--help")
+}
+
+/// Why a task did not succeed; decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad command line: exit 2 with the usage text.
+    Usage(String),
+    /// A step or check failed: exit 1.
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Failed(message)
+    }
+}

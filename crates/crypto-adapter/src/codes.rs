@@ -103,7 +103,11 @@ mod tests {
         let policy = CodePolicy::default();
         let code = OsRngCodes.generate(&policy).expect("random");
         assert_eq!(code.expose().len(), 6);
-        assert!(code.expose().bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(
+            code.expose()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
         let long = CodePolicy::new(64, "01", TimeDelta::hours(1)).expect("policy");
         let code = OsRngCodes.generate(&long).expect("random");
         assert_eq!(code.expose().len(), 64);
@@ -120,7 +124,10 @@ mod tests {
                     hits[i] += 1;
                 }
             }
-            assert!(hits.iter().all(|&h| h == hits[0] && h > 0), "alphabet of {len}: {hits:?}");
+            assert!(
+                hits.iter().all(|&h| h == hits[0] && h > 0),
+                "alphabet of {len}: {hits:?}"
+            );
         }
     }
 
@@ -129,10 +136,16 @@ mod tests {
         // 36 symbols, 216 000 draws: expected 6 000 each. A chi-square statistic above 80
         // (df = 35) happens by chance with p < 1e-4; a biased generator (e.g. byte % 36 puts
         // 8/256 vs 7/256 on the first symbols) lands far above it.
-        let policy = CodePolicy::new(60, CodePolicy::DEFAULT_ALPHABET, TimeDelta::hours(1)).expect("policy");
+        let policy =
+            CodePolicy::new(60, CodePolicy::DEFAULT_ALPHABET, TimeDelta::hours(1)).expect("policy");
         let mut counts = [0_u32; 256];
         for _ in 0..3_600 {
-            for b in OsRngCodes.generate(&policy).expect("random").expose().bytes() {
+            for b in OsRngCodes
+                .generate(&policy)
+                .expect("random")
+                .expose()
+                .bytes()
+            {
                 counts[usize::from(b)] += 1;
             }
         }
@@ -159,9 +172,19 @@ mod tests {
         assert!(!hasher.verify(&PlainCode::new("K7Q2ZE"), &hash));
         assert!(!hasher.verify(&PlainCode::new("k7q2zd"), &hash));
         let other = HmacCodeHasher::new(&MasterKey::generate().expect("random"));
-        assert_ne!(other.hash(&code).hash, hash.hash, "another key, another hash");
-        assert!(!other.verify(&code, &hash), "a hash of an unknown key never verifies");
-        let garbled = CodeHash { hash: "zz".into(), key_id: hash.key_id.clone() };
+        assert_ne!(
+            other.hash(&code).hash,
+            hash.hash,
+            "another key, another hash"
+        );
+        assert!(
+            !other.verify(&code, &hash),
+            "a hash of an unknown key never verifies"
+        );
+        let garbled = CodeHash {
+            hash: "zz".into(),
+            key_id: hash.key_id.clone(),
+        };
         assert!(!hasher.verify(&code, &garbled));
     }
 }

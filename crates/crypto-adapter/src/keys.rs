@@ -14,7 +14,9 @@ use crate::os_random;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// Not base64, or not 32 bytes once decoded.
-    #[error("secrets.key must be 32 bytes, base64-encoded (generate one with `rekey admin secrets new-key`)")]
+    #[error(
+        "secrets.key must be 32 bytes, base64-encoded (generate one with `rekey admin secrets new-key`)"
+    )]
     Invalid,
 }
 
@@ -31,7 +33,9 @@ impl MasterKey {
     /// # Errors
     /// [`KeyError::Invalid`] unless it is 32 bytes of base64.
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        let decoded = STANDARD.decode(text.trim()).map_err(|_| KeyError::Invalid)?;
+        let decoded = STANDARD
+            .decode(text.trim())
+            .map_err(|_| KeyError::Invalid)?;
         let bytes: [u8; 32] = decoded.try_into().map_err(|_| KeyError::Invalid)?;
         Ok(Self::from_bytes(bytes))
     }
@@ -89,7 +93,10 @@ mod tests {
         assert_eq!(key.derive("a"), again.derive("a"));
         assert_ne!(key.derive("a"), key.derive("b"));
         assert!(!format!("{key:?}").contains(&key.to_base64()));
-        assert_eq!(MasterKey::from_base64("c2hvcnQ=").err(), Some(KeyError::Invalid));
+        assert_eq!(
+            MasterKey::from_base64("c2hvcnQ=").err(),
+            Some(KeyError::Invalid)
+        );
         assert!(MasterKey::from_base64("not base64!").is_err());
     }
 }

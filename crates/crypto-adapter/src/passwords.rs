@@ -96,13 +96,26 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hashes_are_argon2id_phc_and_verify() {
         let hasher = Argon2Passwords::new(Argon2Settings::default()).expect("params");
-        let hash = hasher.hash(Password::new("Secr3tP4ssw0rd!")).await.expect("hashed");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        let hash = hasher
+            .hash(Password::new("Secr3tP4ssw0rd!"))
+            .await
+            .expect("hashed");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(!hash.contains("Secr3t"));
         let argon = hasher.hasher();
-        assert!(argon.verify_password(b"Secr3tP4ssw0rd!", hash.as_str()).is_ok());
+        assert!(
+            argon
+                .verify_password(b"Secr3tP4ssw0rd!", hash.as_str())
+                .is_ok()
+        );
         assert!(argon.verify_password(b"wrong", hash.as_str()).is_err());
-        let again = hasher.hash(Password::new("Secr3tP4ssw0rd!")).await.expect("hashed");
+        let again = hasher
+            .hash(Password::new("Secr3tP4ssw0rd!"))
+            .await
+            .expect("hashed");
         assert_ne!(hash, again, "salted");
     }
 

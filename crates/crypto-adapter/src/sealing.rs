@@ -86,7 +86,11 @@ mod tests {
         let sealed = sealer.seal(b"code K7Q2ZD").expect("sealed");
         assert!(!sealed.bytes.windows(6).any(|w| w == b"K7Q2ZD"));
         assert_eq!(sealer.open(&sealed).expect("opens"), b"code K7Q2ZD");
-        assert_ne!(sealer.seal(b"code K7Q2ZD").expect("sealed").bytes, sealed.bytes, "fresh nonce");
+        assert_ne!(
+            sealer.seal(b"code K7Q2ZD").expect("sealed").bytes,
+            sealed.bytes,
+            "fresh nonce"
+        );
 
         let mut tampered = sealed.clone();
         let last = tampered.bytes.len() - 1;

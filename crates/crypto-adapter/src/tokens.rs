@@ -18,7 +18,10 @@ impl TokenMinter for RandomTokens {
     fn mint(&self) -> Result<BearerToken, Failure> {
         let mut bytes = [0_u8; 32];
         os_random(&mut bytes)?;
-        Ok(BearerToken::new(format!("rekey_pat_{}", URL_SAFE_NO_PAD.encode(bytes))))
+        Ok(BearerToken::new(format!(
+            "rekey_pat_{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        )))
     }
 
     fn fingerprint(&self, token: &BearerToken) -> TokenHash {
@@ -37,7 +40,10 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.expose().starts_with("rekey_pat_"));
         assert_eq!(a.expose().len(), "rekey_pat_".len() + 43);
-        assert_eq!(RandomTokens.fingerprint(&a), RandomTokens.fingerprint(&a.clone()));
+        assert_eq!(
+            RandomTokens.fingerprint(&a),
+            RandomTokens.fingerprint(&a.clone())
+        );
         assert_ne!(RandomTokens.fingerprint(&a), RandomTokens.fingerprint(&b));
         assert_eq!(
             RandomTokens.fingerprint(&BearerToken::new("abc")).0,

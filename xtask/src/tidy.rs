@@ -1,0 +1,684 @@
+//! `cargo xtask tidy`: the layer rules of `DESIGN.md`.
+//!
+//! Dependency rules come from `cargo metadata --format-version 1 --no-deps`; the `[lints]`
+//! table and the crate doc lines come from the files themselves (metadata doesn't show them).
+//! Every rule is a function of plain data, so the tests below feed it hand-made metadata.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::Failure;
+use crate::process::cargo;
+
+const DOMAIN: &str = "rekey-domain";
+const APPLICATION: &str = "rekey-application";
+const SERVER: &str = "rekey-server";
+const TESTS: &str = "rekey-tests";
+const XTASK: &str = "xtask";
+
+/// Crates that do I/O or bring an async runtime; `domain` and `application` take none of them.
+const IO_CRATES: &[&str] = &[
+    "tokio",
+    "diesel",
+    "diesel-async",
+    "diesel_migrations",
+    "bb8",
+    "actix-web",
+    "lettre",
+    "reqwest",
+    "handlebars",
+    "config",
+    "tracing-subscriber",
+    "argon2",
+    "rand",
+    "hyper",
+    "sqlx",
+];
+
+/// `cargo xtask tidy`: prints each violation on its own line; Err if there is any.
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    if let Some(arg) = args.first() {
+        return Err(Failure::Usage(format!(
+            "`tidy` takes no arguments, got `{arg}`"
+        )));
+    }
+    let root = crate::process::workspace_root()?;
+    let violations = check(&root)?;
+    if violations.is_empty() {
+        println!("tidy: no violations");
+        Ok(())
+    } else {
+        print(&violations);
+        Err(Failure::Failed(format!(
+            "{} tidy violation(s)",
+            violations.len()
+        )))
+    }
+}
+
+/// Prints one violation a line.
+pub fn print(violations: &[String]) {
+    for violation in violations {
+        println!("tidy: {violation}");
+    }
+}
+
+/// Every rule against the workspace at `root`. Ok(empty) means tidy.
+pub fn check(root: &Path) -> Result<Vec<String>, String> {
+    let metadata = cargo_metadata(root)?;
+    let packages = packages(&metadata)?;
+    let mut violations = check_dependencies(&packages);
+    violations.extend(check_publish(&packages));
+    violations.extend(check_folder_names(root, &packages));
+    for package in &packages {
+        let text = std::fs::read_to_string(&package.manifest_path)
+            .map_err(|err| format!("cannot read {}: {err}", package.manifest_path.display()))?;
+        if !has_workspace_lints(&text) {
+            violations.push(format!(
+                "{}: {} has no `[lints] workspace = true`",
+                relative(root, &package.manifest_path),
+                package.name
+            ));
+        }
+    }
+    violations.extend(check_doc_lines(root)?);
+    Ok(dedup(violations))
+}
+
+fn cargo_metadata(root: &Path) -> Result<Value, String> {
+    let output = Command::new(cargo())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .current_dir(root)
+        .output()
+        .map_err(|err| format!("cannot run `cargo metadata`: {err}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo metadata` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|err| format!("cannot parse `cargo metadata` output: {err}"))
+}
+
+/// A workspace member, as far as the rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub manifest_path: PathBuf,
+    /// `publish` unset or true (metadata `null`) or a list of registries.
+    pub publishable: bool,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// One entry of a manifest's dependency tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The package name (what `package = ".."` names when renamed).
+    pub name: String,
+    pub kind: DependencyKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyKind {
+    Normal,
+    Dev,
+    Build,
+}
+
+/// The workspace members of `cargo metadata --no-deps` output.
+pub fn packages(metadata: &Value) -> Result<Vec<Package>, String> {
+    let list = metadata
+        .get("packages")
+        .and_then(Value::as_array)
+        .ok_or("cargo metadata: no `packages` array")?;
+    list.iter().map(package).collect()
+}
+
+fn package(value: &Value) -> Result<Package, String> {
+    let name = string_field(value, "name", "package")?;
+    let manifest_path = PathBuf::from(string_field(value, "manifest_path", &name)?);
+    let publishable = match value.get("publish") {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(registries)) => !registries.is_empty(),
+        Some(other) => return Err(format!("cargo metadata: {name}: odd `publish` {other}")),
+    };
+    let dependencies = value
+        .get("dependencies")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("cargo metadata: {name}: no `dependencies` array"))?
+        .iter()
+        .map(|dep| {
+            let dep_name = string_field(dep, "name", &name)?;
+            let kind = match dep.get("kind") {
+                None | Some(Value::Null) => DependencyKind::Normal,
+                Some(Value::String(kind)) if kind == "dev" => DependencyKind::Dev,
+                Some(Value::String(kind)) if kind == "build" => DependencyKind::Build,
+                Some(other) => {
+                    return Err(format!(
+                        "cargo metadata: {name} -> {dep_name}: odd kind {other}"
+                    ));
+                }
+            };
+            Ok(Dependency {
+                name: dep_name,
+                kind,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Package {
+        name,
+        manifest_path,
+        publishable,
+        dependencies,
+    })
+}
+
+fn string_field(value: &Value, field: &str, context: &str) -> Result<String, String> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("cargo metadata: {context}: no string `{field}`"))
+}
+
+fn is_internal(name: &str) -> bool {
+    name.starts_with("rekey-")
+}
+
+fn is_adapter(name: &str) -> bool {
+    is_internal(name) && name.ends_with("-adapter")
+}
+
+impl Package {
+    fn normal_dependencies(&self) -> impl Iterator<Item = &str> {
+        self.dependencies
+            .iter()
+            .filter(|dep| dep.kind == DependencyKind::Normal)
+            .map(|dep| dep.name.as_str())
+    }
+}
+
+/// The dependency direction of DESIGN.md.
+pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
+    let mut violations = Vec::new();
+    for package in packages {
+        let name = package.name.as_str();
+        if name == DOMAIN || name == APPLICATION {
+            for dep in package.normal_dependencies() {
+                if IO_CRATES.contains(&dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: no I/O or async runtime below the adapters"
+                    ));
+                }
+            }
+        }
+        if name == DOMAIN {
+            for dep in package.normal_dependencies().filter(|dep| is_internal(dep)) {
+                violations.push(format!(
+                    "{name} depends on `{dep}`: the domain depends on no workspace crate"
+                ));
+            }
+        }
+        if name == APPLICATION {
+            for dep in package.normal_dependencies() {
+                if is_internal(dep) && dep != DOMAIN {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the application depends only on {DOMAIN}"
+                    ));
+                }
+            }
+        }
+        if is_adapter(name) {
+            for dep in package.normal_dependencies() {
+                if is_adapter(dep) && dep != name {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: adapters never depend on each other"
+                    ));
+                }
+            }
+        } else if name != SERVER {
+            let adapters: Vec<&str> = package
+                .normal_dependencies()
+                .filter(|dep| is_adapter(dep))
+                .collect();
+            if adapters.len() > 1 {
+                violations.push(format!(
+                    "{name} depends on {} adapters ({}): only {SERVER} may know more than one",
+                    adapters.len(),
+                    adapters.join(", ")
+                ));
+            }
+        }
+        if name == TESTS || name == XTASK {
+            // Any kind: black-box tests reach rekey over HTTP/SMTP only, xtask over cargo.
+            for dep in package
+                .dependencies
+                .iter()
+                .filter(|dep| is_internal(&dep.name))
+            {
+                violations.push(format!(
+                    "{name} depends on `{}`: it depends on no workspace crate",
+                    dep.name
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// Only rekey-domain is publishable, and it is.
+pub fn check_publish(packages: &[Package]) -> Vec<String> {
+    let mut violations = Vec::new();
+    for package in packages {
+        let name = &package.name;
+        if name == DOMAIN && !package.publishable {
+            violations.push(format!(
+                "{name} has `publish = false`: the domain is the one crate written for reuse"
+            ));
+        } else if name != DOMAIN && package.publishable {
+            violations.push(format!(
+                "{name} is publishable: set `publish = false` (only {DOMAIN} is published)"
+            ));
+        }
+    }
+    violations
+}
+
+/// `crates/<folder>` holds the package `rekey-<folder>`: the rules above go by these names.
+pub fn check_folder_names(root: &Path, packages: &[Package]) -> Vec<String> {
+    let crates = root.join("crates");
+    let mut violations = Vec::new();
+    for package in packages {
+        let Some(dir) = package.manifest_path.parent() else {
+            continue;
+        };
+        if dir.parent() != Some(crates.as_path()) {
+            continue;
+        }
+        let folder = dir
+            .file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default();
+        let expected = format!("rekey-{folder}");
+        if package.name != expected {
+            violations.push(format!(
+                "{}: package `{}` should be named `{expected}` (package = rekey- + folder)",
+                relative(root, &package.manifest_path),
+                package.name
+            ));
+        }
+    }
+    violations
+}
+
+/// True if the manifest text opts into the workspace lints:
+/// `[lints]` + `workspace = true`, or top-level `lints.workspace = true` / `lints = { workspace = true }`.
+pub fn has_workspace_lints(manifest: &str) -> bool {
+    let mut table: Option<String> = None;
+    for line in manifest.lines() {
+        let line = strip_comment(line).trim();
+        if line.starts_with('[') {
+            let header: String = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            table = Some(header);
+            continue;
+        }
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        let found = match table.as_deref() {
+            Some("lints") => compact == "workspace=true",
+            None => compact == "lints.workspace=true" || compact == "lints={workspace=true}",
+            Some(_) => false,
+        };
+        if found {
+            return true;
+        }
+    }
+    false
+}
+
+/// The line without a trailing `# comment` (a `#` inside a "string" is kept).
+fn strip_comment(line: &str) -> &str {
+    let mut in_string = false;
+    for (index, c) in line.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '#' if !in_string => return &line[..index],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// True if the first non-blank line is a `//!` doc line.
+pub fn starts_with_doc_line(source: &str) -> bool {
+    source
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .is_some_and(|line| line.trim_start().starts_with("//!"))
+}
+
+/// Every `crates/*/src/lib.rs` and `crates/*/src/main.rs` starts with a `//!` doc line.
+fn check_doc_lines(root: &Path) -> Result<Vec<String>, String> {
+    let crates = root.join("crates");
+    let entries = std::fs::read_dir(&crates)
+        .map_err(|err| format!("cannot list {}: {err}", crates.display()))?;
+    let mut roots = Vec::new();
+    for entry in entries {
+        let dir = entry
+            .map_err(|err| format!("cannot list {}: {err}", crates.display()))?
+            .path();
+        for file in ["lib.rs", "main.rs"] {
+            let path = dir.join("src").join(file);
+            if path.is_file() {
+                roots.push(path);
+            }
+        }
+    }
+    roots.sort();
+    let mut violations = Vec::new();
+    for path in roots {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        if !starts_with_doc_line(&text) {
+            violations.push(format!(
+                "{}: does not start with a `//!` doc line",
+                relative(root, &path)
+            ));
+        }
+    }
+    Ok(violations)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Drops repeated violations (a dependency listed twice, e.g. per target), keeping order.
+fn dedup(violations: Vec<String>) -> Vec<String> {
+    let mut seen = Vec::with_capacity(violations.len());
+    for violation in violations {
+        if !seen.contains(&violation) {
+            seen.push(violation);
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A metadata package: `deps` are `(name, kind)` with kind `null`, `"dev"` or `"build"`.
+    fn pkg(name: &str, publish: Value, deps: &[(&str, Value)]) -> Value {
+        let dependencies: Vec<Value> = deps
+            .iter()
+            .map(|(dep, kind)| json!({ "name": dep, "kind": kind, "rename": null, "target": null }))
+            .collect();
+        let folder = match name {
+            TESTS => "tests".to_owned(),
+            XTASK => "xtask".to_owned(),
+            _ => format!("crates/{}", name.trim_start_matches("rekey-")),
+        };
+        json!({
+            "name": name,
+            "manifest_path": format!("/ws/{folder}/Cargo.toml"),
+            "publish": publish,
+            "dependencies": dependencies,
+        })
+    }
+
+    fn private(name: &str, deps: &[(&str, Value)]) -> Value {
+        pkg(name, json!([]), deps)
+    }
+
+    /// The layout of DESIGN.md, tidy.
+    fn good_workspace() -> Vec<Value> {
+        let n = Value::Null;
+        vec![
+            pkg(
+                DOMAIN,
+                n.clone(),
+                &[("serde", n.clone()), ("tokio", json!("dev"))],
+            ),
+            private(APPLICATION, &[(DOMAIN, n.clone()), ("tokio", json!("dev"))]),
+            private(
+                "rekey-persistence-adapter",
+                &[(APPLICATION, n.clone()), ("diesel", n.clone())],
+            ),
+            private(
+                "rekey-notifier-adapter",
+                &[(APPLICATION, n.clone()), (DOMAIN, n.clone())],
+            ),
+            private(
+                SERVER,
+                &[
+                    ("rekey-persistence-adapter", n.clone()),
+                    ("rekey-notifier-adapter", n.clone()),
+                    ("tokio", n.clone()),
+                ],
+            ),
+            private(TESTS, &[("reqwest", json!("dev"))]),
+            private(XTASK, &[("serde_json", n)]),
+        ]
+    }
+
+    fn violations(packages_json: Vec<Value>) -> Vec<String> {
+        let parsed = packages(&json!({ "packages": packages_json })).expect("valid metadata");
+        let mut all = check_dependencies(&parsed);
+        all.extend(check_publish(&parsed));
+        all.extend(check_folder_names(Path::new("/ws"), &parsed));
+        all
+    }
+
+    fn replace(mut workspace: Vec<Value>, package: Value) -> Vec<Value> {
+        let name = package["name"].clone();
+        for slot in &mut workspace {
+            if slot["name"] == name {
+                *slot = package.clone();
+            }
+        }
+        workspace
+    }
+
+    #[test]
+    fn the_design_layout_is_tidy() {
+        assert_eq!(violations(good_workspace()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn domain_depending_on_tokio_is_reported() {
+        let bad = pkg(DOMAIN, Value::Null, &[("tokio", Value::Null)]);
+        let found = violations(replace(good_workspace(), bad));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("rekey-domain depends on `tokio`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn domain_may_use_io_crates_in_dev_and_build_dependencies_only() {
+        let dev_only = pkg(
+            DOMAIN,
+            Value::Null,
+            &[("tokio", json!("dev")), ("rand", json!("build"))],
+        );
+        assert!(violations(replace(good_workspace(), dev_only)).is_empty());
+    }
+
+    #[test]
+    fn domain_depending_on_a_workspace_crate_is_reported() {
+        let bad = pkg(DOMAIN, Value::Null, &[(APPLICATION, Value::Null)]);
+        let found = violations(replace(good_workspace(), bad));
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains("rekey-domain depends on `rekey-application`"))
+        );
+    }
+
+    #[test]
+    fn application_depending_on_io_or_an_adapter_is_reported() {
+        let bad = private(
+            APPLICATION,
+            &[
+                (DOMAIN, Value::Null),
+                ("diesel-async", Value::Null),
+                ("rekey-crypto-adapter", Value::Null),
+            ],
+        );
+        let found = violations(replace(good_workspace(), bad));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("`diesel-async`"), "{found:?}");
+        assert!(found[1].contains("`rekey-crypto-adapter`"), "{found:?}");
+    }
+
+    #[test]
+    fn adapter_depending_on_another_adapter_is_reported() {
+        let bad = private(
+            "rekey-notifier-adapter",
+            &[
+                (APPLICATION, Value::Null),
+                ("rekey-persistence-adapter", Value::Null),
+            ],
+        );
+        let found = violations(replace(good_workspace(), bad));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("adapters never depend on each other"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_server_may_know_several_adapters() {
+        let mut workspace = good_workspace();
+        workspace.push(private(
+            "rekey-cli",
+            &[
+                ("rekey-persistence-adapter", Value::Null),
+                ("rekey-notifier-adapter", Value::Null),
+            ],
+        ));
+        let found = violations(workspace);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("rekey-cli depends on 2 adapters"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn tests_and_xtask_depending_on_a_workspace_crate_are_reported_for_any_kind() {
+        let workspace = replace(good_workspace(), private(TESTS, &[(SERVER, json!("dev"))]));
+        let workspace = replace(workspace, private(XTASK, &[(DOMAIN, Value::Null)]));
+        let found = violations(workspace);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("rekey-tests depends on `rekey-server`"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("xtask depends on `rekey-domain`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn publish_flags_are_checked_both_ways() {
+        let workspace = replace(good_workspace(), private(DOMAIN, &[]));
+        let workspace = replace(workspace, pkg(SERVER, Value::Null, &[]));
+        let workspace = replace(workspace, pkg(TESTS, json!(["crates-io"]), &[]));
+        let found = violations(workspace);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("rekey-domain has `publish = false`"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("rekey-server is publishable"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].starts_with("rekey-tests is publishable"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_crate_folder_must_match_its_package_name() {
+        let mut renamed = private("rekey-mailer", &[]);
+        renamed["manifest_path"] = json!("/ws/crates/notifier-adapter/Cargo.toml");
+        let mut workspace = good_workspace();
+        workspace.push(renamed);
+        let found = violations(workspace);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("should be named `rekey-notifier-adapter`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn workspace_lints_are_recognised() {
+        assert!(has_workspace_lints(
+            "[package]\nname = \"a\"\n\n[lints]\nworkspace = true\n"
+        ));
+        assert!(has_workspace_lints("[ lints ]\nworkspace=true # inherit\n"));
+        assert!(has_workspace_lints("lints.workspace = true\n[package]\n"));
+        assert!(has_workspace_lints("lints = { workspace = true }\n"));
+        assert!(!has_workspace_lints("[package]\nname = \"a\"\n"));
+        assert!(!has_workspace_lints("[lints]\n# workspace = true\n"));
+        assert!(!has_workspace_lints("[lints]\nworkspace = false\n"));
+        assert!(!has_workspace_lints(
+            "[lints]\n[package]\nworkspace = true\n"
+        ));
+        assert!(!has_workspace_lints("[lints.clippy]\nworkspace = true\n"));
+    }
+
+    #[test]
+    fn doc_lines_are_recognised() {
+        assert!(starts_with_doc_line("//! The crate.\n\nfn main() {}\n"));
+        assert!(starts_with_doc_line("\n//! After a blank line.\n"));
+        assert!(!starts_with_doc_line("fn main() {}\n"));
+        assert!(!starts_with_doc_line("// plain comment\n//! doc\n"));
+        assert!(!starts_with_doc_line("#![allow(dead_code)]\n//! doc\n"));
+        assert!(!starts_with_doc_line(""));
+    }
+
+    #[test]
+    fn odd_metadata_is_an_error_not_a_pass() {
+        assert!(packages(&json!({})).is_err());
+        assert!(packages(&json!({ "packages": [{ "name": "x" }] })).is_err());
+    }
+
+    /// The real workspace keeps the rules of DESIGN.md.
+    #[test]
+    fn workspace_is_tidy() {
+        let root = crate::process::workspace_root().expect("workspace root");
+        let violations = check(&root).expect("tidy checks ran");
+        assert!(
+            violations.is_empty(),
+            "tidy violations:\n{}",
+            violations.join("\n")
+        );
+    }
+}
