@@ -1,1 +1,7 @@
+//! Black-box tests: the real `rekey` binary, started on a free port with a fresh data dir,
+//! spoken to over HTTP exactly as a client would.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::missing_panics_doc)]
 
+mod harness;
+mod password_reset;
+mod service;

@@ -101,6 +101,11 @@ fn run_steps(
         prepare_services(mode, env)
     })?;
 
+    // The black-box tests run target/debug/rekey; cargo's test build does not rebuild other
+    // packages' binaries, so build it first or the tests would run a stale one.
+    let bins = args(&["build", "--workspace", "--bins"]);
+    steps.run("binaries", &show_cargo(&bins), || run_cargo(env, root, &bins))?;
+
     let runner = test_command(env, root, &options.runner_args);
     steps.run("tests", &show_cargo(&runner), || {
         run_cargo(env, root, &runner)

@@ -1,0 +1,63 @@
+//! Request context: an id for every request (echoed as `x-request-id`) and one access-log line.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being handled, inside [`request_context`].
+pub(crate) fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// A caller's own id is kept if it is short and plain; otherwise a fresh one is made.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Middleware: gives the request an id, runs it in a tracing span that carries the id, sets
+/// `x-request-id` on the response and logs method, route, status and latency. The query string
+/// is never logged (reset links carry codes in it).
+///
+/// # Errors
+/// Passes on the inner service's error.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request_id(&req);
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", request.id = %id, %method, %route);
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request"
+        );
+    });
+    Ok(response)
+}

@@ -1,0 +1,210 @@
+//! `rekey admin …`: the use cases, run from the command line as the instance owner.
+//! Each command prints only its result on stdout (an id or a token), so scripts can capture it.
+
+use std::io::Write as _;
+
+use clap::Subcommand;
+use rekey_application::usecase::{add_organization, add_user, create_token, system_principal};
+use rekey_crypto_adapter::MasterKey;
+use rekey_domain::{BoundedText, Language, OrgName, Role, Username};
+
+use crate::adapters::{Adapters, SystemClock};
+use crate::settings::Settings;
+use rekey_application::ports::Clock as _;
+
+/// Administration commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Personal access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// `rekey admin org …`.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organization; prints its id.
+    Add {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `rekey admin user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a human user; prints its id.
+    AddHuman {
+        /// Organization id.
+        #[arg(long)]
+        org: String,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Phone number, international format (+41…).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Given name (default: the username).
+        #[arg(long)]
+        given_name: Option<String>,
+        /// Family name (default: the username).
+        #[arg(long)]
+        family_name: Option<String>,
+        /// Preferred language, e.g. de.
+        #[arg(long)]
+        language: Option<String>,
+        /// Create in state Initial (not yet initialized; cannot reset).
+        #[arg(long)]
+        initial: bool,
+    },
+    /// Add a machine user (service account); prints its id.
+    AddMachine {
+        /// Organization id.
+        #[arg(long)]
+        org: String,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// `rekey admin token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a personal access token for a user; prints the token, once.
+    Create {
+        /// The token's owner.
+        #[arg(long)]
+        user: String,
+        /// A role (repeatable): IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER, ORG_USER_MANAGER.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Lifetime, e.g. 90d; default: no expiry.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+}
+
+/// `rekey admin secrets …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a fresh random key for `secrets.key`.
+    NewKey,
+}
+
+fn print(line: &str) -> Result<(), String> {
+    writeln!(std::io::stdout(), "{line}").map_err(|e| format!("stdout: {e}"))
+}
+
+fn text<const MIN: usize, const MAX: usize>(flag: &str, value: &str) -> Result<BoundedText<MIN, MAX>, String> {
+    BoundedText::new(value).map_err(|e| format!("--{flag}: {e}"))
+}
+
+/// Runs one admin command.
+///
+/// # Errors
+/// A message saying what was refused or failed.
+pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), String> {
+    if let AdminCommand::Secrets(SecretsCommand::NewKey) = command {
+        let key = MasterKey::generate().map_err(|e| e.to_string())?;
+        return print(&key.to_base64());
+    }
+    let adapters = Adapters::build(settings, settings.database.migrate_on_start).await?;
+    let system = system_principal();
+    match command {
+        AdminCommand::Org(OrgCommand::Add { name }) => {
+            let input = add_organization::Input {
+                name: OrgName::new(name).map_err(|e| format!("--name: {e}"))?,
+                org_id: None,
+            };
+            let out = add_organization::execute(&adapters, &system, input)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out.org_id.as_str())
+        }
+        AdminCommand::User(UserCommand::AddHuman {
+            org,
+            username,
+            email,
+            phone,
+            given_name,
+            family_name,
+            language,
+            initial,
+        }) => {
+            let input = add_user::HumanInput {
+                user_id: None,
+                org_id: Some(org.parse().map_err(|e| format!("--org: {e}"))?),
+                given_name: text("given-name", given_name.as_deref().unwrap_or(&username))?,
+                family_name: text("family-name", family_name.as_deref().unwrap_or(&username))?,
+                username: Some(Username::new(username.as_str()).map_err(|e| format!("--username: {e}"))?),
+                display_name: None,
+                preferred_language: language
+                    .map(|l| Language::new(&l).map_err(|e| format!("--language: {e}")))
+                    .transpose()?,
+                email: email.parse().map_err(|e| format!("--email: {e}"))?,
+                email_verified: false,
+                phone: phone.map(|p| p.parse().map_err(|e| format!("--phone: {e}"))).transpose()?,
+                phone_verified: false,
+                password: None,
+                password_change_required: false,
+                initial,
+            };
+            let out = add_user::add_human(&adapters, &system, input)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out.user_id.as_str())
+        }
+        AdminCommand::User(UserCommand::AddMachine { org, username }) => {
+            let input = add_user::MachineInput {
+                org_id: org.parse().map_err(|e| format!("--org: {e}"))?,
+                username: Username::new(username.as_str()).map_err(|e| format!("--username: {e}"))?,
+                name: None,
+            };
+            let out = add_user::add_machine(&adapters, &system, input)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out.user_id.as_str())
+        }
+        AdminCommand::Token(TokenCommand::Create {
+            user,
+            roles,
+            expires_in,
+        }) => {
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let expires_at = expires_in
+                .map(|text| {
+                    let span = humantime::parse_duration(&text).map_err(|e| format!("--expires-in: {e}"))?;
+                    let span = chrono::TimeDelta::from_std(span).map_err(|e| format!("--expires-in: {e}"))?;
+                    Ok::<_, String>(SystemClock.now() + span)
+                })
+                .transpose()?;
+            let input = create_token::Input {
+                user_id: user.parse().map_err(|e| format!("--user: {e}"))?,
+                roles,
+                expires_at,
+            };
+            let out = create_token::execute(&adapters, &system, input)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out.token.expose())
+        }
+        AdminCommand::Secrets(SecretsCommand::NewKey) => Ok(()),
+    }
+}

@@ -1,0 +1,73 @@
+//! `rekey serve`: bootstrap on first start, then the HTTP server until SIGTERM/SIGINT.
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use rekey_application::usecase::bootstrap;
+use rekey_domain::{OrgName, Username};
+use rekey_http_adapter::{HttpSettings, configure, request_context};
+
+use crate::adapters::{Adapters, write_private};
+use crate::settings::Settings;
+
+/// Runs the service.
+///
+/// # Errors
+/// A message when the database, the bind address or the bootstrap fails.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let adapters = Adapters::build(&settings, settings.database.migrate_on_start).await?;
+    tracing::info!(backend = adapters.store().backend(), "database ready");
+    first_start(&settings, &adapters).await?;
+
+    let ports = web::Data::new(adapters);
+    let http = HttpSettings {
+        body_limit: settings.server.body_limit,
+    };
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(ports.clone())
+            .wrap(from_fn(request_context))
+            .configure(configure::<Adapters>(http))
+    })
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+    .bind(&settings.server.bind)
+    .map_err(|e| format!("binding {}: {e}", settings.server.bind))?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    for addr in server.addrs() {
+        tracing::info!(%addr, "listening");
+    }
+    // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, lets in-flight
+    // requests finish within shutdown_timeout, then returns.
+    server
+        .run()
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On an empty database: the first organization, its admin and the admin's token file.
+async fn first_start(settings: &Settings, adapters: &Adapters) -> Result<(), String> {
+    let input = bootstrap::Input {
+        org_name: OrgName::new(settings.bootstrap.org_name.as_str())
+            .map_err(|e| format!("bootstrap.org_name: {e}"))?,
+        admin_username: Username::new(settings.bootstrap.admin_username.as_str())
+            .map_err(|e| format!("bootstrap.admin_username: {e}"))?,
+    };
+    let Some(created) = bootstrap::execute(adapters, input)
+        .await
+        .map_err(|e| format!("bootstrap: {e}"))?
+    else {
+        return Ok(());
+    };
+    let path = &settings.bootstrap.admin_pat_path;
+    write_private(path, &format!("{}\n", created.token.expose()))?;
+    tracing::info!(
+        org.id = %created.org_id,
+        admin.id = %created.admin_id,
+        token_path = %path.display(),
+        "first start: created the first organization and an IAM_OWNER admin; its token is in the file"
+    );
+    Ok(())
+}

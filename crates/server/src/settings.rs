@@ -1,0 +1,242 @@
+//! Typed configuration: `config/default.toml` compiled in, then `--config FILE`, then
+//! `REKEY__SECTION__KEY` environment variables. Built once here; each adapter gets its own part.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer};
+
+/// The compiled-in defaults (and the documentation of every key).
+pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// A secret string from the configuration: `Debug` never shows it.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+}
+
+/// Everything rekey reads from its configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Folder for the SQLite database, the generated key and the admin token.
+    pub data_dir: PathBuf,
+    /// Public base URL.
+    pub public_url: String,
+    /// `[server]`.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSection,
+    /// `[bootstrap]`.
+    pub bootstrap: BootstrapSettings,
+    /// `[code]`.
+    pub code: CodeSettings,
+    /// `[password]`.
+    pub password: PasswordSettings,
+    /// `[secrets]`.
+    pub secrets: SecretSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: String,
+    /// Worker threads; 0 = CPUs.
+    pub workers: usize,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+    /// Graceful shutdown window.
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_timeout: Duration,
+    /// Node number in ids; -1 = random.
+    pub node_id: i32,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait for a connection at most this long.
+    #[serde(deserialize_with = "duration")]
+    pub connect_timeout: Duration,
+    /// Migrate at start.
+    pub migrate_on_start: bool,
+}
+
+/// `[bootstrap]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// First organization's name.
+    pub org_name: String,
+    /// Admin machine user's username.
+    pub admin_username: String,
+    /// Where the admin token is written.
+    pub admin_pat_path: PathBuf,
+}
+
+/// `[code]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSettings {
+    /// Characters per code.
+    pub length: usize,
+    /// Characters to draw from.
+    pub alphabet: String,
+    /// Lifetime.
+    #[serde(deserialize_with = "duration")]
+    pub expiry: Duration,
+}
+
+/// `[password]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// argon2 memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2 iterations.
+    pub argon2_iterations: u32,
+    /// argon2 lanes.
+    pub argon2_parallelism: u32,
+}
+
+/// `[secrets]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSettings {
+    /// The master key, base64; empty = generated file.
+    pub key: Secret,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// Filter directives.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, then `file` if given, then the environment.
+    ///
+    /// # Errors
+    /// A message naming the key that is missing, unknown or malformed.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).required(true));
+        }
+        let config = builder
+            .add_source(
+                Environment::with_prefix("REKEY")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(|e| format!("configuration: {e}"))?;
+        let mut settings: Self = config
+            .try_deserialize()
+            .map_err(|e| format!("configuration: {e}"))?;
+        settings.expand_data_dir();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what the types cannot.
+    fn validate(&self) -> Result<(), String> {
+        let url = self.public_url.trim_end_matches('/');
+        let valid = (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() > "https://".len()
+            && !url.contains(char::is_whitespace);
+        if !valid {
+            return Err(format!("public_url {:?} must be an http:// or https:// URL", self.public_url));
+        }
+        Ok(())
+    }
+
+    /// Replaces `{data_dir}` in paths and URLs.
+    fn expand_data_dir(&mut self) {
+        let dir = self.data_dir.display().to_string();
+        self.database.url = self.database.url.replace("{data_dir}", &dir);
+        let pat = self.bootstrap.admin_pat_path.display().to_string();
+        self.bootstrap.admin_pat_path = PathBuf::from(pat.replace("{data_dir}", &dir));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_expand() {
+        let settings = Settings::load(None).expect("defaults are valid");
+        assert_eq!(settings.code.length, 6);
+        assert_eq!(settings.code.expiry, Duration::from_secs(3600));
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+        assert!(settings.database.url.starts_with("sqlite://"));
+        assert!(!settings.database.url.contains("{data_dir}"));
+        assert!(settings.secrets.key.expose().is_empty());
+        assert_eq!(format!("{:?}", Secret("x".into())), "Secret(<redacted>)");
+        assert_eq!(settings.public_url, "http://localhost:8080");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_durations_are_errors() {
+        let dir = std::env::temp_dir().join(format!("rekey-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let unknown = dir.join("unknown.toml");
+        std::fs::write(&unknown, "[server]\nbindd = \"x\"\n").expect("write");
+        let error = Settings::load(Some(&unknown)).expect_err("unknown key");
+        assert!(error.contains("bindd"), "{error}");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[code]\nexpiry = \"soon\"\n").expect("write");
+        let error = Settings::load(Some(&bad)).expect_err("bad duration");
+        assert!(error.contains("soon"), "{error}");
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "data_dir = \"/tmp/x\"\n[code]\nexpiry = \"10m\"\n").expect("write");
+        let settings = Settings::load(Some(&good)).expect("valid");
+        assert_eq!(settings.code.expiry, Duration::from_secs(600));
+        assert_eq!(settings.database.url, "sqlite:///tmp/x/rekey.db");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,350 @@
+//! Starting the real `rekey` binary on a free port with a fresh data dir, talking to it, and
+//! checking afterwards that its logs hold no secret it handed out.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// The wire protocol of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Rest,
+    Connect,
+}
+
+pub const BOTH: [Protocol; 2] = [Protocol::Rest, Protocol::Connect];
+
+/// An answer: status, headers and the JSON body (Null if none).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The gRPC code as a number, whichever shape the body has.
+    pub fn code(&self) -> Option<u64> {
+        match &self.body["code"] {
+            Value::Number(n) => n.as_u64(),
+            Value::String(name) => Some(match name.as_str() {
+                "invalid_argument" => 3,
+                "not_found" => 5,
+                "already_exists" => 6,
+                "permission_denied" => 7,
+                "resource_exhausted" => 8,
+                "failed_precondition" => 9,
+                "unimplemented" => 12,
+                "internal" => 13,
+                "unavailable" => 14,
+                "unauthenticated" => 16,
+                other => panic!("unknown Connect code {other}"),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The ZITADEL error id at the end of the message: `… (COMMAND-SAF4f)`.
+    pub fn error_id(&self) -> Option<String> {
+        let message = self.body["message"].as_str()?;
+        let start = message.rfind('(')?;
+        Some(message[start + 1..].trim_end_matches(')').to_owned())
+    }
+}
+
+fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("REKEY_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/blackbox-… → target/<profile>/rekey
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("rekey");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p rekey-server), or run `cargo xtask test`",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `rekey` with its own data dir.
+pub struct Rekey {
+    child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub admin_token: String,
+    pub org_id: String,
+    env: Vec<(String, String)>,
+    client: reqwest::Client,
+    secrets: Mutex<BTreeSet<String>>,
+}
+
+impl Rekey {
+    /// Starts `rekey` with default settings plus `extra` environment variables.
+    pub async fn start(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let mut env = vec![
+            ("REKEY__DATA_DIR".to_owned(), data.display().to_string()),
+            ("REKEY__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            ("REKEY__SERVER__WORKERS".to_owned(), "2".to_owned()),
+            ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
+            ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let log = std::fs::File::create(dir.path().join("rekey.log")).expect("log file");
+        let child = Command::new(binary())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start rekey");
+        let mut rekey = Self {
+            child,
+            base: String::new(),
+            admin_token: String::new(),
+            org_id: String::new(),
+            dir,
+            env,
+            client: reqwest::Client::new(),
+            secrets: Mutex::new(BTreeSet::new()),
+        };
+        let addr = rekey.wait_for_listening();
+        rekey.base = format!("http://{addr}");
+        let token = std::fs::read_to_string(data.join("admin.pat")).expect("admin token file");
+        rekey.admin_token = token.trim().to_owned();
+        rekey.remember(&rekey.admin_token.clone());
+        rekey.org_id = rekey.log_field("first start", "org.id").expect("bootstrap log line");
+        rekey
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("rekey.log")
+    }
+
+    /// The JSON log lines so far.
+    pub fn log_lines(&self) -> Vec<Value> {
+        let file = std::fs::File::open(self.log_path()).expect("log");
+        BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| serde_json::from_str(&line).ok())
+            .collect()
+    }
+
+    fn log_field(&self, message_prefix: &str, field: &str) -> Option<String> {
+        self.log_lines().into_iter().find_map(|line| {
+            line["message"]
+                .as_str()
+                .filter(|m| m.starts_with(message_prefix))
+                .and_then(|_| line[field].as_str().map(str::to_owned))
+        })
+    }
+
+    fn wait_for_listening(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(addr) = self.log_field("listening", "addr") {
+                return addr;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                panic!("rekey exited with {status} before listening:\n{log}");
+            }
+            assert!(Instant::now() < deadline, "rekey did not start within 30 s");
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+    }
+
+    /// Records a secret that must never appear in the logs.
+    pub fn remember(&self, secret: &str) {
+        self.secrets.lock().expect("lock").insert(secret.to_owned());
+    }
+
+    /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let output = Command::new(binary())
+            .arg("admin")
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run rekey admin");
+        assert!(
+            output.status.success(),
+            "rekey admin {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    /// Issues a token for `user` with `roles`, through the admin CLI.
+    pub fn token(&self, user: &str, roles: &[&str]) -> String {
+        let mut args = vec!["token", "create", "--user", user];
+        for role in roles {
+            args.extend(["--role", role]);
+        }
+        let token = self.admin(&args);
+        self.remember(&token);
+        token
+    }
+
+    /// Adds a human user to `org` through the API (as admin); returns its id.
+    pub async fn add_user(&self, org: &str, username: &str, phone: Option<&str>) -> String {
+        let mut body = serde_json::json!({
+            "username": username,
+            "organization": { "orgId": org },
+            "profile": { "givenName": "Ada", "familyName": "Lovelace" },
+            "email": { "email": format!("{username}@example.com") },
+        });
+        if let Some(phone) = phone {
+            body["phone"] = serde_json::json!({ "phone": phone });
+        }
+        let answer = self.post("/v2/users/human", Some(&self.admin_token), &body.to_string()).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body["userId"].as_str().expect("userId").to_owned()
+    }
+
+    /// A raw POST with an optional bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if let Some(code) = body["verificationCode"].as_str() {
+            self.remember(code);
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// PasswordReset for `user_id` on `protocol`, with `fields` as the rest of the message.
+    pub async fn password_reset(
+        &self,
+        protocol: Protocol,
+        token: Option<&str>,
+        user_id: &str,
+        fields: Value,
+    ) -> Answer {
+        match protocol {
+            Protocol::Rest => {
+                let path = format!("/v2/users/{}/password_reset", urlencode(user_id));
+                self.post(&path, token, &fields.to_string()).await
+            }
+            Protocol::Connect => {
+                let mut body = fields;
+                body["userId"] = Value::from(user_id);
+                self.post("/zitadel.user.v2.UserService/PasswordReset", token, &body.to_string())
+                    .await
+            }
+        }
+    }
+
+    /// Opens the SQLite database (read-only use).
+    pub fn db(&self) -> SqliteConnection {
+        let path = self.dir.path().join("data").join("rekey.db");
+        SqliteConnection::establish(&path.display().to_string()).expect("open database")
+    }
+
+    /// `SELECT COUNT(*) FROM table [WHERE …]`.
+    pub fn count(&self, table_and_filter: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let query = format!("SELECT COUNT(*) AS n FROM {table_and_filter}");
+        diesel::sql_query(query)
+            .get_result::<Count>(&mut self.db())
+            .expect("count")
+            .n
+    }
+
+    /// The bytes of the database and its WAL.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let data = self.dir.path().join("data");
+        ["rekey.db", "rekey.db-wal"]
+            .iter()
+            .filter_map(|name| std::fs::read(data.join(name)).ok())
+            .flatten()
+            .collect()
+    }
+
+    /// Stops the server and checks that no remembered secret is in its logs.
+    pub fn assert_logs_clean(&self) {
+        let log = std::fs::read_to_string(self.log_path()).expect("log");
+        assert!(log.contains("\"listening\""), "the log was captured");
+        for secret in self.secrets.lock().expect("lock").iter() {
+            assert!(!log.contains(secret.as_str()), "a secret appeared in the logs");
+        }
+    }
+}
+
+impl Drop for Rekey {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            self.assert_logs_clean();
+        }
+    }
+}
+
+/// Percent-encodes a path segment.
+pub fn urlencode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Whether `haystack` contains `needle`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
