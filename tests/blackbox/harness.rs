@@ -102,7 +102,11 @@ impl Rekey {
             ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
             ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
         ];
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let log = std::fs::File::create(dir.path().join("rekey.log")).expect("log file");
         let child = Command::new(binary())
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -126,7 +130,9 @@ impl Rekey {
         let token = std::fs::read_to_string(data.join("admin.pat")).expect("admin token file");
         rekey.admin_token = token.trim().to_owned();
         rekey.remember(&rekey.admin_token.clone());
-        rekey.org_id = rekey.log_field("first start", "org.id").expect("bootstrap log line");
+        rekey.org_id = rekey
+            .log_field("first start", "org.id")
+            .expect("bootstrap log line");
         rekey
     }
 
@@ -186,7 +192,10 @@ impl Rekey {
             "rekey admin {args:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
     }
 
     /// Issues a token for `user` with `roles`, through the admin CLI.
@@ -211,7 +220,13 @@ impl Rekey {
         if let Some(phone) = phone {
             body["phone"] = serde_json::json!({ "phone": phone });
         }
-        let answer = self.post("/v2/users/human", Some(&self.admin_token), &body.to_string()).await;
+        let answer = self
+            .post(
+                "/v2/users/human",
+                Some(&self.admin_token),
+                &body.to_string(),
+            )
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body["userId"].as_str().expect("userId").to_owned()
     }
@@ -274,8 +289,12 @@ impl Rekey {
             Protocol::Connect => {
                 let mut body = fields;
                 body["userId"] = Value::from(user_id);
-                self.post("/zitadel.user.v2.UserService/PasswordReset", token, &body.to_string())
-                    .await
+                self.post(
+                    "/zitadel.user.v2.UserService/PasswordReset",
+                    token,
+                    &body.to_string(),
+                )
+                .await
             }
         }
     }
@@ -315,7 +334,10 @@ impl Rekey {
         let log = std::fs::read_to_string(self.log_path()).expect("log");
         assert!(log.contains("\"listening\""), "the log was captured");
         for secret in self.secrets.lock().expect("lock").iter() {
-            assert!(!log.contains(secret.as_str()), "a secret appeared in the logs");
+            assert!(
+                !log.contains(secret.as_str()),
+                "a secret appeared in the logs"
+            );
         }
     }
 }

@@ -4,4 +4,5 @@
 
 mod harness;
 mod password_reset;
+mod readme;
 mod service;

@@ -7,11 +7,18 @@ use crate::harness::{Answer, BOTH, Protocol, Rekey, contains};
 
 fn sequence(answer: &Answer) -> i64 {
     let sequence = &answer.body["details"]["sequence"];
-    assert!(sequence.is_string(), "sequence is a JSON string: {}", answer.body);
+    assert!(
+        sequence.is_string(),
+        "sequence is a JSON string: {}",
+        answer.body
+    );
     sequence.as_str().unwrap().parse().unwrap()
 }
 
-#[allow(clippy::disallowed_methods, reason = "a black-box test compares against wall time")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a black-box test compares against wall time"
+)]
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -23,12 +30,21 @@ async fn return_code_answers_details_and_a_code() {
     let mut previous = 1;
     for protocol in BOTH {
         let answer = rekey
-            .password_reset(protocol, Some(&rekey.admin_token), &user, json!({ "returnCode": {} }))
+            .password_reset(
+                protocol,
+                Some(&rekey.admin_token),
+                &user,
+                json!({ "returnCode": {} }),
+            )
             .await;
         assert_eq!(answer.status, 200, "{protocol:?}: {}", answer.body);
         let code = answer.body["verificationCode"].as_str().unwrap();
         assert_eq!(code.len(), 6);
-        assert!(code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{code}");
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "{code}"
+        );
         let seq = sequence(&answer);
         assert!(seq > previous, "sequence grows: {seq} after {previous}");
         previous = seq;
@@ -48,8 +64,14 @@ async fn return_code_answers_details_and_a_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_link_queues_exactly_one_sealed_message() {
     // A code space of 2^8 codes, so the test can look for every possible code in the database.
-    let rekey = Rekey::start(&[("REKEY__CODE__ALPHABET", "QZ"), ("REKEY__CODE__LENGTH", "8")]).await;
-    let user = rekey.add_user(&rekey.org_id, "ada", Some("+41791234567")).await;
+    let rekey = Rekey::start(&[
+        ("REKEY__CODE__ALPHABET", "QZ"),
+        ("REKEY__CODE__LENGTH", "8"),
+    ])
+    .await;
+    let user = rekey
+        .add_user(&rekey.org_id, "ada", Some("+41791234567"))
+        .await;
     let mediums = [
         json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_Email" } }),
         json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_SMS",
@@ -64,17 +86,61 @@ async fn send_link_queues_exactly_one_sealed_message() {
                 .password_reset(protocol, Some(&rekey.admin_token), &user, medium.clone())
                 .await;
             assert_eq!(answer.status, 200, "{protocol:?} {medium}: {}", answer.body);
-            assert!(answer.body.get("verificationCode").is_none(), "{}", answer.body);
+            assert!(
+                answer.body.get("verificationCode").is_none(),
+                "{}",
+                answer.body
+            );
             expected_rows += 1;
-            assert_eq!(rekey.count("outbox"), expected_rows, "one new outbox row per request");
+            assert_eq!(
+                rekey.count("outbox"),
+                expected_rows,
+                "one new outbox row per request"
+            );
         }
     }
     assert_eq!(rekey.count("outbox WHERE channel = 'sms'"), 4);
-    assert_eq!(rekey.count("outbox WHERE status = 'pending' AND payload IS NOT NULL"), 8);
+    assert_eq!(
+        rekey.count("outbox WHERE status = 'pending' AND payload IS NOT NULL"),
+        8
+    );
     let bytes = rekey.database_bytes();
     for n in 0..256_u32 {
-        let code: String = (0..8).map(|bit| if n >> bit & 1 == 1 { 'Z' } else { 'Q' }).collect();
-        assert!(!contains(&bytes, code.as_bytes()), "the plaintext code {code} is in the database");
+        let code: String = (0..8)
+            .map(|bit| if n >> bit & 1 == 1 { 'Z' } else { 'Q' })
+            .collect();
+        assert!(
+            !contains(&bytes, code.as_bytes()),
+            "the plaintext code {code} is in the database"
+        );
+    }
+}
+
+/// One row of the refusal table: who calls, for whom, with what, and what must come back.
+struct Case<'a> {
+    token: Option<&'a str>,
+    user_id: &'a str,
+    body: Value,
+    status: u16,
+    code: u64,
+    id: Option<&'static str>,
+}
+
+fn case<'a>(
+    token: Option<&'a str>,
+    user_id: &'a str,
+    body: Value,
+    status: u16,
+    code: u64,
+    id: Option<&'static str>,
+) -> Case<'a> {
+    Case {
+        token,
+        user_id,
+        body,
+        status,
+        code,
+        id,
     }
 }
 
@@ -83,66 +149,200 @@ async fn refusals_have_the_contract_shape_on_both_routes() {
     let rekey = Rekey::start(&[]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let other_org = rekey.admin(&["org", "add", "--name", "other"]);
-    let stranger = rekey.admin(&["user", "add-machine", "--org", &other_org, "--username", "bot"]);
+    let stranger = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &other_org,
+        "--username",
+        "bot",
+    ]);
     let stranger_token = rekey.token(&stranger, &["ORG_OWNER"]);
     let own_token = rekey.token(&user, &[]);
     let initial = rekey.admin(&[
-        "user", "add-human", "--org", &rekey.org_id, "--username", "init",
-        "--email", "init@example.com", "--initial",
+        "user",
+        "add-human",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "init",
+        "--email",
+        "init@example.com",
+        "--initial",
     ]);
     let admin = Some(rekey.admin_token.as_str());
     let long_id = "1".repeat(201);
     let return_code = json!({ "returnCode": {} });
 
     // (token, user, body, status, code, error id)
-    let cases: Vec<(Option<&str>, &str, Value, u16, u64, Option<&str>)> = vec![
-        (admin, "69629023906488334", return_code.clone(), 404, 5, Some("COMMAND-SAF4f")),
-        (Some(&stranger_token), &user, return_code.clone(), 403, 7, Some("AUTH-AWfge")),
-        (Some(&own_token), &user, return_code.clone(), 200, 0, None),
-        (None, &user, return_code.clone(), 401, 16, None),
-        (Some("rekey_pat_not-a-real-token"), &user, return_code.clone(), 401, 16, None),
-        (admin, &user, json!({ "sendLink": { "urlTemplate": "{{" } }), 400, 3, Some("DOMAIN-oGh5e")),
-        (admin, &user, json!({ "sendLink": { "urlTemplate": "{{.LoginName}}" } }), 400, 3, Some("DOMAIN-ieYa7")),
-        (admin, &user, json!({ "sendLink": { "urlTemplate": "" } }), 400, 3, None),
-        (admin, &user, json!({ "sendLink": {}, "returnCode": {} }), 400, 3, None),
-        (admin, &user, json!({ "sendLink": {}, "send_link": {} }), 400, 3, None),
-        (admin, &long_id, return_code.clone(), 400, 3, None),
-        (admin, &initial, return_code.clone(), 400, 9, Some("COMMAND-Sfe4g")),
-        (admin, &user, json!({ "returnCode": {}, "someFutureField": { "x": 1 }, "sendLink": null }), 200, 0, None),
-        (admin, &user, json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_Carrier_Pigeon" } }), 200, 0, None),
-        (admin, &user, json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_SMS" } }), 400, 9, Some("REKEY-NoPhone")),
+    let cases = vec![
+        case(
+            admin,
+            "69629023906488334",
+            return_code.clone(),
+            404,
+            5,
+            Some("COMMAND-SAF4f"),
+        ),
+        case(
+            Some(&stranger_token),
+            &user,
+            return_code.clone(),
+            403,
+            7,
+            Some("AUTH-AWfge"),
+        ),
+        case(Some(&own_token), &user, return_code.clone(), 200, 0, None),
+        case(None, &user, return_code.clone(), 401, 16, None),
+        case(
+            Some("rekey_pat_not-a-real-token"),
+            &user,
+            return_code.clone(),
+            401,
+            16,
+            None,
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": { "urlTemplate": "{{" } }),
+            400,
+            3,
+            Some("DOMAIN-oGh5e"),
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": { "urlTemplate": "{{.LoginName}}" } }),
+            400,
+            3,
+            Some("DOMAIN-ieYa7"),
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": { "urlTemplate": "" } }),
+            400,
+            3,
+            None,
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": {}, "returnCode": {} }),
+            400,
+            3,
+            None,
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": {}, "send_link": {} }),
+            400,
+            3,
+            None,
+        ),
+        case(admin, &long_id, return_code.clone(), 400, 3, None),
+        case(
+            admin,
+            &initial,
+            return_code.clone(),
+            400,
+            9,
+            Some("COMMAND-Sfe4g"),
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "returnCode": {}, "someFutureField": { "x": 1 }, "sendLink": null }),
+            200,
+            0,
+            None,
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_Carrier_Pigeon" } }),
+            200,
+            0,
+            None,
+        ),
+        case(
+            admin,
+            &user,
+            json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_SMS" } }),
+            400,
+            9,
+            Some("REKEY-NoPhone"),
+        ),
     ];
-    for (i, (token, user_id, body, status, code, id)) in cases.into_iter().enumerate() {
+    for (
+        i,
+        Case {
+            token,
+            user_id,
+            body,
+            status,
+            code,
+            id,
+        },
+    ) in cases.into_iter().enumerate()
+    {
         let mut answers = Vec::new();
         for protocol in BOTH {
-            let answer = rekey.password_reset(protocol, token, user_id, body.clone()).await;
-            assert_eq!(answer.status, status, "case {i} {protocol:?} {body}: {}", answer.body);
+            let answer = rekey
+                .password_reset(protocol, token, user_id, body.clone())
+                .await;
+            assert_eq!(
+                answer.status, status,
+                "case {i} {protocol:?} {body}: {}",
+                answer.body
+            );
             if status == 200 {
                 assert!(answer.body["details"]["sequence"].is_string());
                 answers.push(answer);
                 continue;
             }
-            assert_eq!(answer.code(), Some(code), "case {i} {protocol:?}: {}", answer.body);
+            assert_eq!(
+                answer.code(),
+                Some(code),
+                "case {i} {protocol:?}: {}",
+                answer.body
+            );
             if let Some(id) = id {
-                assert_eq!(answer.error_id().as_deref(), Some(id), "case {i} {protocol:?}: {}", answer.body);
+                assert_eq!(
+                    answer.error_id().as_deref(),
+                    Some(id),
+                    "case {i} {protocol:?}: {}",
+                    answer.body
+                );
             }
             match protocol {
                 Protocol::Rest => {
                     assert!(answer.body["code"].is_number(), "{}", answer.body);
                     if let Some(id) = id {
                         let detail = &answer.body["details"][0];
-                        assert_eq!(detail["@type"], json!("type.googleapis.com/zitadel.v1.ErrorDetail"));
+                        assert_eq!(
+                            detail["@type"],
+                            json!("type.googleapis.com/zitadel.v1.ErrorDetail")
+                        );
                         assert_eq!(detail["id"], json!(id));
                     }
                 }
                 Protocol::Connect => assert!(answer.body["code"].is_string(), "{}", answer.body),
             }
             if status == 401 {
-                assert!(answer.headers.contains_key("www-authenticate"), "case {i} {protocol:?}");
+                assert!(
+                    answer.headers.contains_key("www-authenticate"),
+                    "case {i} {protocol:?}"
+                );
             }
             answers.push(answer);
         }
-        assert_eq!(answers[0].status, answers[1].status, "case {i}: both routes agree");
+        assert_eq!(
+            answers[0].status, answers[1].status,
+            "case {i}: both routes agree"
+        );
     }
 }
 
@@ -150,7 +350,12 @@ async fn refusals_have_the_contract_shape_on_both_routes() {
 async fn not_found_body_is_zitadels_to_the_letter() {
     let rekey = Rekey::start(&[]).await;
     let answer = rekey
-        .password_reset(Protocol::Rest, Some(&rekey.admin_token), "69629023906488334", json!({}))
+        .password_reset(
+            Protocol::Rest,
+            Some(&rekey.admin_token),
+            "69629023906488334",
+            json!({}),
+        )
         .await;
     assert_eq!(answer.status, 404);
     assert_eq!(
@@ -166,7 +371,12 @@ async fn not_found_body_is_zitadels_to_the_letter() {
         })
     );
     let answer = rekey
-        .password_reset(Protocol::Connect, Some(&rekey.admin_token), "69629023906488334", json!({}))
+        .password_reset(
+            Protocol::Connect,
+            Some(&rekey.admin_token),
+            "69629023906488334",
+            json!({}),
+        )
         .await;
     assert_eq!(
         answer.body,

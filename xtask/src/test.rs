@@ -104,7 +104,9 @@ fn run_steps(
     // The black-box tests run target/debug/rekey; cargo's test build does not rebuild other
     // packages' binaries, so build it first or the tests would run a stale one.
     let bins = args(&["build", "--workspace", "--bins"]);
-    steps.run("binaries", &show_cargo(&bins), || run_cargo(env, root, &bins))?;
+    steps.run("binaries", &show_cargo(&bins), || {
+        run_cargo(env, root, &bins)
+    })?;
 
     let runner = test_command(env, root, &options.runner_args);
     steps.run("tests", &show_cargo(&runner), || {

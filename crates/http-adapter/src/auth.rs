@@ -14,9 +14,16 @@ use crate::rpc::failure;
 /// # Errors
 /// 401 code 16 (with `WWW-Authenticate`) for a missing, malformed or unknown token; 503 when
 /// the token store cannot answer.
-pub(crate) async fn principal<P: Ports>(ports: &P, req: &HttpRequest) -> Result<Principal, ApiError> {
+pub(crate) async fn principal<P: Ports>(
+    ports: &P,
+    req: &HttpRequest,
+) -> Result<Principal, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(ApiError::with_id(Code::Unauthenticated, "AUTH-7fs1e", "auth header missing"));
+        return Err(ApiError::with_id(
+            Code::Unauthenticated,
+            "AUTH-7fs1e",
+            "auth header missing",
+        ));
     };
     let token = value
         .to_str()

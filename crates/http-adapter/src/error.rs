@@ -169,10 +169,10 @@ impl ApiError {
         if let Some(id) = self.id {
             message = format!("{message} ({id})");
         }
-        if self.status_code().is_server_error() {
-            if let Some(request_id) = current_request_id() {
-                message = format!("{message} (request id {request_id})");
-            }
+        if self.status_code().is_server_error()
+            && let Some(request_id) = current_request_id()
+        {
+            message = format!("{message} (request id {request_id})");
         }
         message
     }

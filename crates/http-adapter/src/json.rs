@@ -112,10 +112,22 @@ mod tests {
     #[test]
     fn enums_by_name_or_number_unknown_is_default() {
         let parse = |v: &str| serde_json::from_str::<NotificationTypeJson>(v).map(|n| n.0);
-        assert_eq!(parse("\"NOTIFICATION_TYPE_SMS\"").ok(), Some(NotificationType::Sms));
-        assert_eq!(parse("\"NOTIFICATION_TYPE_Email\"").ok(), Some(NotificationType::Email));
-        assert_eq!(parse("\"NOTIFICATION_TYPE_Unspecified\"").ok(), Some(NotificationType::Email));
-        assert_eq!(parse("\"NOTIFICATION_TYPE_sms\"").ok(), Some(NotificationType::Email));
+        assert_eq!(
+            parse("\"NOTIFICATION_TYPE_SMS\"").ok(),
+            Some(NotificationType::Sms)
+        );
+        assert_eq!(
+            parse("\"NOTIFICATION_TYPE_Email\"").ok(),
+            Some(NotificationType::Email)
+        );
+        assert_eq!(
+            parse("\"NOTIFICATION_TYPE_Unspecified\"").ok(),
+            Some(NotificationType::Email)
+        );
+        assert_eq!(
+            parse("\"NOTIFICATION_TYPE_sms\"").ok(),
+            Some(NotificationType::Email)
+        );
         assert_eq!(parse("2").ok(), Some(NotificationType::Sms));
         assert_eq!(parse("1").ok(), Some(NotificationType::Email));
         assert_eq!(parse("99").ok(), Some(NotificationType::Email));

@@ -26,7 +26,9 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { body_limit: 64 * 1024 }
+        Self {
+            body_limit: 64 * 1024,
+        }
     }
 }
 
@@ -44,7 +46,9 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .route(web::get().to(rest_get_user::<P>))
                     .route(
                         web::post()
-                            .guard(guard::fn_guard(|ctx| ctx.head().uri.path() == "/v2/users/human"))
+                            .guard(guard::fn_guard(|ctx| {
+                                ctx.head().uri.path() == "/v2/users/human"
+                            }))
                             .to(rest_add_human_user::<P>),
                     )
                     .default_service(web::to(method_not_allowed)),
@@ -54,9 +58,18 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .route(web::post().to(rest_add_organization::<P>))
                     .default_service(web::to(method_not_allowed)),
             )
-            .service(connect("/zitadel.user.v2.UserService/PasswordReset", connect_password_reset::<P>))
-            .service(connect("/zitadel.user.v2.UserService/GetUserByID", connect_get_user::<P>))
-            .service(connect("/zitadel.user.v2.UserService/AddHumanUser", connect_add_human_user::<P>))
+            .service(connect(
+                "/zitadel.user.v2.UserService/PasswordReset",
+                connect_password_reset::<P>,
+            ))
+            .service(connect(
+                "/zitadel.user.v2.UserService/GetUserByID",
+                connect_get_user::<P>,
+            ))
+            .service(connect(
+                "/zitadel.user.v2.UserService/AddHumanUser",
+                connect_add_human_user::<P>,
+            ))
             .service(connect(
                 "/zitadel.org.v2.OrganizationService/AddOrganization",
                 connect_add_organization::<P>,
@@ -97,7 +110,8 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(Code::Unimplemented, "Method Not Allowed").with_status(StatusCode::METHOD_NOT_ALLOWED))
+    Err(ApiError::new(Code::Unimplemented, "Method Not Allowed")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED))
 }
 
 /// One unary call: authenticate, read and decode the body, let `prepare` adjust the message
@@ -122,7 +136,11 @@ where
                 .headers()
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+                .is_some_and(|v| {
+                    v.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("application/json")
+                });
             if !json {
                 return Err(ApiError::new(
                     Code::InvalidArgument,
@@ -184,14 +202,62 @@ fn as_sent<M>(_: &HttpRequest) -> impl FnOnce(&mut M) {
 
 use rpc::{AddHumanUserRequest, AddOrganizationRequest, GetUserRequest, PasswordResetRequest};
 
-handler!(rest_password_reset, Protocol::Rest, PasswordResetRequest, rpc::password_reset, path_wins_reset);
-handler!(connect_password_reset, Protocol::Connect, PasswordResetRequest, rpc::password_reset, as_sent);
-handler!(rest_get_user, Protocol::Rest, GetUserRequest, rpc::get_user, path_wins_get);
-handler!(connect_get_user, Protocol::Connect, GetUserRequest, rpc::get_user, as_sent);
-handler!(rest_add_human_user, Protocol::Rest, AddHumanUserRequest, rpc::add_human_user, as_sent);
-handler!(connect_add_human_user, Protocol::Connect, AddHumanUserRequest, rpc::add_human_user, as_sent);
-handler!(rest_add_organization, Protocol::Rest, AddOrganizationRequest, rpc::add_organization, as_sent);
-handler!(connect_add_organization, Protocol::Connect, AddOrganizationRequest, rpc::add_organization, as_sent);
+handler!(
+    rest_password_reset,
+    Protocol::Rest,
+    PasswordResetRequest,
+    rpc::password_reset,
+    path_wins_reset
+);
+handler!(
+    connect_password_reset,
+    Protocol::Connect,
+    PasswordResetRequest,
+    rpc::password_reset,
+    as_sent
+);
+handler!(
+    rest_get_user,
+    Protocol::Rest,
+    GetUserRequest,
+    rpc::get_user,
+    path_wins_get
+);
+handler!(
+    connect_get_user,
+    Protocol::Connect,
+    GetUserRequest,
+    rpc::get_user,
+    as_sent
+);
+handler!(
+    rest_add_human_user,
+    Protocol::Rest,
+    AddHumanUserRequest,
+    rpc::add_human_user,
+    as_sent
+);
+handler!(
+    connect_add_human_user,
+    Protocol::Connect,
+    AddHumanUserRequest,
+    rpc::add_human_user,
+    as_sent
+);
+handler!(
+    rest_add_organization,
+    Protocol::Rest,
+    AddOrganizationRequest,
+    rpc::add_organization,
+    as_sent
+);
+handler!(
+    connect_add_organization,
+    Protocol::Connect,
+    AddOrganizationRequest,
+    rpc::add_organization,
+    as_sent
+);
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

@@ -1,13 +1,13 @@
 //! The RPCs, independent of the route they came in on: request messages as protojson decodes
 //! them, field validation (CONTRACT.md §3 check 2), the use case, and the response message.
 
+use rekey_application::ports::TemplateError;
 use rekey_application::usecase::{add_organization, add_user, get_user, password_reset};
 use rekey_application::{Failure, Ports};
 use rekey_domain::{
     BoundedText, Email, Language, OrgId, OrgName, Password, Phone, Principal, ResetMedium,
     UrlTemplate, User, UserId, UserKind, UserState, Username,
 };
-use rekey_application::ports::TemplateError;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -52,7 +52,11 @@ fn optional<const MIN: usize, const MAX: usize>(
 }
 
 fn permission_denied() -> ApiError {
-    ApiError::with_id(Code::PermissionDenied, "AUTH-AWfge", "No matching permissions found")
+    ApiError::with_id(
+        Code::PermissionDenied,
+        "AUTH-AWfge",
+        "No matching permissions found",
+    )
 }
 
 fn user_not_found() -> ApiError {
@@ -113,12 +117,16 @@ pub(crate) async fn password_reset<P: Ports>(
         .map_err(|error| {
             use password_reset::Error as E;
             match error {
-                E::InvalidTemplate(TemplateError::Parse(_)) => {
-                    ApiError::with_id(Code::InvalidArgument, "DOMAIN-oGh5e", "URL template is invalid")
-                }
-                E::InvalidTemplate(TemplateError::Render(_)) => {
-                    ApiError::with_id(Code::InvalidArgument, "DOMAIN-ieYa7", "URL template is invalid")
-                }
+                E::InvalidTemplate(TemplateError::Parse(_)) => ApiError::with_id(
+                    Code::InvalidArgument,
+                    "DOMAIN-oGh5e",
+                    "URL template is invalid",
+                ),
+                E::InvalidTemplate(TemplateError::Render(_)) => ApiError::with_id(
+                    Code::InvalidArgument,
+                    "DOMAIN-ieYa7",
+                    "URL template is invalid",
+                ),
                 E::UserNotFound => user_not_found(),
                 E::UserNotInitialized => ApiError::with_id(
                     Code::FailedPrecondition,
@@ -203,13 +211,21 @@ fn user_json(user: &User) -> Value {
             set_if(&mut email, "email", json!(p.email.as_str()));
             set_if(&mut email, "isVerified", json!(p.email_verified));
             let mut phone = Map::new();
-            set_if(&mut phone, "phone", json!(p.phone.as_ref().map(Phone::as_str)));
+            set_if(
+                &mut phone,
+                "phone",
+                json!(p.phone.as_ref().map(Phone::as_str)),
+            );
             set_if(&mut phone, "isVerified", json!(p.phone_verified));
             let mut human = Map::new();
             human.insert("profile".into(), Value::Object(profile));
             human.insert("email".into(), Value::Object(email));
             human.insert("phone".into(), Value::Object(phone));
-            set_if(&mut human, "passwordChangeRequired", json!(p.password_change_required));
+            set_if(
+                &mut human,
+                "passwordChangeRequired",
+                json!(p.password_change_required),
+            );
             set_if(
                 &mut human,
                 "passwordChanged",
@@ -304,19 +320,29 @@ pub(crate) async fn add_human_user<P: Ports>(
     caller: &Principal,
     request: AddHumanUserRequest,
 ) -> Result<Value, ApiError> {
-    let profile = request.profile.ok_or_else(|| required("AddHumanUserRequest.Profile"))?;
-    let email = request.email.ok_or_else(|| required("AddHumanUserRequest.Email"))?;
+    let profile = request
+        .profile
+        .ok_or_else(|| required("AddHumanUserRequest.Profile"))?;
+    let email = request
+        .email
+        .ok_or_else(|| required("AddHumanUserRequest.Email"))?;
     let email_address = email.email.unwrap_or_default();
     if email_address.is_empty() || email_address.chars().count() > 200 {
         return Err(length_error("SetHumanEmail.Email", 1, 200));
     }
     let phone = request
         .phone
-        .and_then(|p| p.phone.filter(|n| !n.is_empty()).map(|n| (n, p.is_verified)))
+        .and_then(|p| {
+            p.phone
+                .filter(|n| !n.is_empty())
+                .map(|n| (n, p.is_verified))
+        })
         .map(|(number, verified)| {
             Phone::try_from(number)
                 .map(|phone| (phone, verified.unwrap_or(false)))
-                .map_err(|_| ApiError::with_id(Code::InvalidArgument, "PHONE-so0wa", "Phone is invalid"))
+                .map_err(|_| {
+                    ApiError::with_id(Code::InvalidArgument, "PHONE-so0wa", "Phone is invalid")
+                })
         })
         .transpose()?;
     let password = request
@@ -351,12 +377,17 @@ pub(crate) async fn add_human_user<P: Ports>(
             .filter(|l| !l.is_empty())
             .map(|l| {
                 Language::new(&l).map_err(|_| {
-                    ApiError::with_id(Code::InvalidArgument, "LANG-lg4DP", "Language is not supported")
+                    ApiError::with_id(
+                        Code::InvalidArgument,
+                        "LANG-lg4DP",
+                        "Language is not supported",
+                    )
                 })
             })
             .transpose()?,
-        email: Email::try_from(email_address)
-            .map_err(|_| ApiError::with_id(Code::InvalidArgument, "EMAIL-599BI", "Email is invalid"))?,
+        email: Email::try_from(email_address).map_err(|_| {
+            ApiError::with_id(Code::InvalidArgument, "EMAIL-599BI", "Email is invalid")
+        })?,
         email_verified: email.is_verified.unwrap_or(false),
         phone_verified: phone.as_ref().is_some_and(|(_, verified)| *verified),
         phone: phone.map(|(phone, _)| phone),
@@ -364,7 +395,9 @@ pub(crate) async fn add_human_user<P: Ports>(
         password: password.map(|(password, _)| password),
         initial: false,
     };
-    let output = add_user::add_human(ports, caller, input).await.map_err(add_user_error)?;
+    let output = add_user::add_human(ports, caller, input)
+        .await
+        .map_err(add_user_error)?;
     Ok(json!({ "userId": output.user_id.as_str(), "details": details(&output.details) }))
 }
 
@@ -372,7 +405,9 @@ fn add_user_error(error: add_user::Error) -> ApiError {
     use add_user::Error as E;
     match error {
         E::PermissionDenied => permission_denied(),
-        E::OrgNotFound => ApiError::with_id(Code::NotFound, "REKEY-Org404", "Organisation not found"),
+        E::OrgNotFound => {
+            ApiError::with_id(Code::NotFound, "REKEY-Org404", "Organisation not found")
+        }
         E::PasswordPolicy(violation) => {
             ApiError::with_id(Code::InvalidArgument, violation.id(), violation.to_string())
         }
@@ -404,15 +439,19 @@ pub(crate) async fn add_organization<P: Ports>(
     let org_id = request
         .org_id
         .filter(|id| !id.is_empty())
-        .map(|id| OrgId::try_from(id).map_err(|_| length_error("AddOrganizationRequest.OrgId", 1, 200)))
+        .map(|id| {
+            OrgId::try_from(id).map_err(|_| length_error("AddOrganizationRequest.OrgId", 1, 200))
+        })
         .transpose()?;
     let output = add_organization::execute(ports, caller, add_organization::Input { name, org_id })
         .await
         .map_err(|error| match error {
             add_organization::Error::PermissionDenied => permission_denied(),
-            add_organization::Error::AlreadyExists(_) => {
-                ApiError::with_id(Code::AlreadyExists, "REKEY-OrgDup", "Organisation already exists")
-            }
+            add_organization::Error::AlreadyExists(_) => ApiError::with_id(
+                Code::AlreadyExists,
+                "REKEY-OrgDup",
+                "Organisation already exists",
+            ),
             add_organization::Error::Failure(f) => failure(f),
         })?;
     Ok(json!({

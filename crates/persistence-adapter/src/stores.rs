@@ -101,6 +101,7 @@ impl TokenStore for Store {
 }
 
 /// A change as rows, ready to write.
+#[allow(clippy::enum_variant_names, reason = "the variants mirror `Change`'s")]
 enum Work {
     AddOrganization(OrgRow, EventRow),
     AddUser(UserRow, EventRow),
@@ -286,39 +287,22 @@ impl Store {
     /// # Errors
     /// [`Failure`] when the database cannot answer.
     pub async fn row_counts(&self) -> Result<RowCounts, Failure> {
-        with_conn!(self, |conn| {
-            let mut counts = RowCounts::default();
-            counts.organizations = organizations::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            counts.users = users::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            counts.events = events::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            counts.password_codes = password_codes::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            counts.tokens = tokens::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            counts.outbox = outbox::table
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(query_failure)?;
-            Ok(counts)
-        })
+        macro_rules! count {
+            ($table:ident, $conn:expr) => {
+                $table::table
+                    .count()
+                    .get_result($conn)
+                    .await
+                    .map_err(query_failure)?
+            };
+        }
+        with_conn!(self, |conn| Ok(RowCounts {
+            organizations: count!(organizations, &mut *conn),
+            users: count!(users, &mut *conn),
+            events: count!(events, &mut *conn),
+            password_codes: count!(password_codes, &mut *conn),
+            tokens: count!(tokens, &mut *conn),
+            outbox: count!(outbox, &mut *conn),
+        }))
     }
 }

@@ -7,8 +7,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use rekey_application::Ports;
 use rekey_application::ports::{Clock, IdGenerator, Policies};
 use rekey_crypto_adapter::{
-    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsRngCodes,
-    RandomTokens,
+    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsRngCodes, RandomTokens,
 };
 use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
 use rekey_notifier_adapter::HandlebarsLinks;
@@ -21,7 +20,10 @@ use crate::settings::Settings;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods, reason = "this is the Clock port's adapter")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "this is the Clock port's adapter"
+    )]
     fn now(&self) -> DateTime<Utc> {
         Utc::now().trunc_subsecs(6)
     }
@@ -48,7 +50,10 @@ impl SnowflakeIds {
 impl IdGenerator for SnowflakeIds {
     fn next_id(&self) -> String {
         let now = SystemClock.now().timestamp_millis();
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (ms, sequence) = if now > last.0 {
             (now, 0)
         } else if last.1 < 0xfff {

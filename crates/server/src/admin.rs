@@ -109,7 +109,10 @@ fn print(line: &str) -> Result<(), String> {
     writeln!(std::io::stdout(), "{line}").map_err(|e| format!("stdout: {e}"))
 }
 
-fn text<const MIN: usize, const MAX: usize>(flag: &str, value: &str) -> Result<BoundedText<MIN, MAX>, String> {
+fn text<const MIN: usize, const MAX: usize>(
+    flag: &str,
+    value: &str,
+) -> Result<BoundedText<MIN, MAX>, String> {
     BoundedText::new(value).map_err(|e| format!("--{flag}: {e}"))
 }
 
@@ -150,14 +153,18 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 org_id: Some(org.parse().map_err(|e| format!("--org: {e}"))?),
                 given_name: text("given-name", given_name.as_deref().unwrap_or(&username))?,
                 family_name: text("family-name", family_name.as_deref().unwrap_or(&username))?,
-                username: Some(Username::new(username.as_str()).map_err(|e| format!("--username: {e}"))?),
+                username: Some(
+                    Username::new(username.as_str()).map_err(|e| format!("--username: {e}"))?,
+                ),
                 display_name: None,
                 preferred_language: language
                     .map(|l| Language::new(&l).map_err(|e| format!("--language: {e}")))
                     .transpose()?,
                 email: email.parse().map_err(|e| format!("--email: {e}"))?,
                 email_verified: false,
-                phone: phone.map(|p| p.parse().map_err(|e| format!("--phone: {e}"))).transpose()?,
+                phone: phone
+                    .map(|p| p.parse().map_err(|e| format!("--phone: {e}")))
+                    .transpose()?,
                 phone_verified: false,
                 password: None,
                 password_change_required: false,
@@ -171,7 +178,8 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
         AdminCommand::User(UserCommand::AddMachine { org, username }) => {
             let input = add_user::MachineInput {
                 org_id: org.parse().map_err(|e| format!("--org: {e}"))?,
-                username: Username::new(username.as_str()).map_err(|e| format!("--username: {e}"))?,
+                username: Username::new(username.as_str())
+                    .map_err(|e| format!("--username: {e}"))?,
                 name: None,
             };
             let out = add_user::add_machine(&adapters, &system, input)
@@ -190,8 +198,10 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .collect::<Result<Vec<_>, _>>()?;
             let expires_at = expires_in
                 .map(|text| {
-                    let span = humantime::parse_duration(&text).map_err(|e| format!("--expires-in: {e}"))?;
-                    let span = chrono::TimeDelta::from_std(span).map_err(|e| format!("--expires-in: {e}"))?;
+                    let span = humantime::parse_duration(&text)
+                        .map_err(|e| format!("--expires-in: {e}"))?;
+                    let span = chrono::TimeDelta::from_std(span)
+                        .map_err(|e| format!("--expires-in: {e}"))?;
                     Ok::<_, String>(SystemClock.now() + span)
                 })
                 .transpose()?;

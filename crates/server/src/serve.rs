@@ -39,10 +39,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, lets in-flight
     // requests finish within shutdown_timeout, then returns.
-    server
-        .run()
-        .await
-        .map_err(|e| format!("server: {e}"))?;
+    server.run().await.map_err(|e| format!("server: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }

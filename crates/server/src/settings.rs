@@ -24,7 +24,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+        f.write_str(if self.0.is_empty() {
+            "Secret(<empty>)"
+        } else {
+            "Secret(<redacted>)"
+        })
     }
 }
 
@@ -189,7 +193,10 @@ impl Settings {
             && url.len() > "https://".len()
             && !url.contains(char::is_whitespace);
         if !valid {
-            return Err(format!("public_url {:?} must be an http:// or https:// URL", self.public_url));
+            return Err(format!(
+                "public_url {:?} must be an http:// or https:// URL",
+                self.public_url
+            ));
         }
         Ok(())
     }

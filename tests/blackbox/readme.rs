@@ -1,0 +1,55 @@
+//! The README's "Try it" examples, run verbatim (against this test's server) with bash and curl.
+
+use std::process::Command;
+
+use crate::harness::Rekey;
+
+/// The ```sh blocks between the "### Try it" and the next "## " heading.
+fn try_it_blocks(readme: &str) -> Vec<String> {
+    let start = readme.find("### Try it").expect("README has a Try it section");
+    let section = &readme[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    let section = &section[..end];
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_examples_work_as_written() {
+    let rekey = Rekey::start(&[]).await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let blocks = try_it_blocks(&readme);
+    assert_eq!(blocks.len(), 5, "token, add user, returnCode, sendLink, Connect");
+    let script = blocks
+        .iter()
+        .map(|block| format!("{block}echo\necho '---'\n"))
+        .collect::<String>()
+        .replace("http://localhost:8080", &rekey.base);
+    // The examples run from the folder `cargo run` was started in, which holds data/.
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(rekey.dir.path())
+        .output()
+        .expect("bash and curl are installed");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let answers: Vec<serde_json::Value> = stdout
+        .split("---")
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| serde_json::from_str(part).unwrap_or_else(|e| panic!("{e}: {part}")))
+        .collect();
+    assert_eq!(answers.len(), 4, "{stdout}");
+    assert_eq!(answers[0]["userId"], "ada");
+    let code = answers[1]["verificationCode"].as_str().expect("a code");
+    rekey.remember(code);
+    assert_eq!(answers[2]["details"]["sequence"], "3");
+    assert!(answers[2].get("verificationCode").is_none());
+    assert_eq!(answers[3]["code"], "failed_precondition");
+    assert!(answers[3]["message"].as_str().unwrap().contains("REKEY-NoPhone"));
+    assert_eq!(rekey.count("outbox"), 1);
+}
