@@ -6,7 +6,9 @@ use crate::harness::Rekey;
 
 /// The ```sh blocks between the "### Try it" and the next "## " heading.
 fn try_it_blocks(readme: &str) -> Vec<String> {
-    let start = readme.find("### Try it").expect("README has a Try it section");
+    let start = readme
+        .find("### Try it")
+        .expect("README has a Try it section");
     let section = &readme[start..];
     let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
     let section = &section[..end];
@@ -23,7 +25,11 @@ async fn readme_examples_work_as_written() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
     let blocks = try_it_blocks(&readme);
-    assert_eq!(blocks.len(), 5, "token, add user, returnCode, sendLink, Connect");
+    assert_eq!(
+        blocks.len(),
+        5,
+        "token, add user, returnCode, sendLink, Connect"
+    );
     let script = blocks
         .iter()
         .map(|block| format!("{block}echo\necho '---'\n"))
@@ -36,7 +42,11 @@ async fn readme_examples_work_as_written() {
         .output()
         .expect("bash and curl are installed");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let answers: Vec<serde_json::Value> = stdout
         .split("---")
         .map(str::trim)
@@ -50,6 +60,11 @@ async fn readme_examples_work_as_written() {
     assert_eq!(answers[2]["details"]["sequence"], "3");
     assert!(answers[2].get("verificationCode").is_none());
     assert_eq!(answers[3]["code"], "failed_precondition");
-    assert!(answers[3]["message"].as_str().unwrap().contains("REKEY-NoPhone"));
+    assert!(
+        answers[3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("REKEY-NoPhone")
+    );
     assert_eq!(rekey.count("outbox"), 1);
 }
