@@ -93,7 +93,11 @@ pub struct Rekey {
 impl Rekey {
     /// Starts `rekey` with default settings plus `extra` environment variables.
     pub async fn start(extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra).await
+    }
+
+    /// Starts `rekey` on the data dir of an earlier run (see [`Rekey::stop`]).
+    pub async fn start_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Self {
         let data = dir.path().join("data");
         let mut env = vec![
             ("REKEY__DATA_DIR".to_owned(), data.display().to_string()),
@@ -107,7 +111,12 @@ impl Rekey {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        let log = std::fs::File::create(dir.path().join("rekey.log")).expect("log file");
+        let log_offset = std::fs::metadata(dir.path().join("rekey.log")).map_or(0, |m| m.len());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("rekey.log"))
+            .expect("log file");
         let child = Command::new(binary())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -125,7 +134,7 @@ impl Rekey {
             client: reqwest::Client::new(),
             secrets: Mutex::new(BTreeSet::new()),
         };
-        let addr = rekey.wait_for_listening();
+        let addr = rekey.wait_for_listening(log_offset);
         rekey.base = format!("http://{addr}");
         let token = std::fs::read_to_string(data.join("admin.pat")).expect("admin token file");
         rekey.admin_token = token.trim().to_owned();
@@ -159,10 +168,20 @@ impl Rekey {
         })
     }
 
-    fn wait_for_listening(&mut self) -> String {
+    /// The address in the first `listening` line written after byte `offset` of the log.
+    fn wait_for_listening(&mut self, offset: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(addr) = self.log_field("listening", "addr") {
+            let log = std::fs::read(self.log_path()).unwrap_or_default();
+            let fresh = log
+                .get(usize::try_from(offset).unwrap_or(0)..)
+                .unwrap_or_default();
+            let addr = String::from_utf8_lossy(fresh).lines().find_map(|line| {
+                let line: Value = serde_json::from_str(line).ok()?;
+                (line["message"] == "listening")
+                    .then(|| line["addr"].as_str().map(str::to_owned))?
+            });
+            if let Some(addr) = addr {
                 return addr;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -342,11 +361,42 @@ impl Rekey {
     }
 }
 
+impl Rekey {
+    /// Sends SIGTERM and waits for the process to exit; returns its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rekey did not stop within 15 s of SIGTERM"
+            );
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server gracefully and hands back its data dir, for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        assert_eq!(self.terminate(), Some(0), "a graceful stop exits 0");
+        self.assert_logs_clean();
+        let placeholder = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+}
+
 impl Drop for Rekey {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && self.log_path().exists() {
             self.assert_logs_clean();
         }
     }

@@ -175,3 +175,39 @@ async fn organizations_users_and_reads() {
         .await;
     assert_eq!(org_create.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_keep_everything_and_bootstrap_only_once() {
+    let rekey = Rekey::start(&[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let (token, org) = (rekey.admin_token.clone(), rekey.org_id.clone());
+    let dir = rekey.stop();
+    let pat = std::fs::read_to_string(dir.path().join("data/admin.pat")).unwrap();
+
+    let again = Rekey::start_in(dir, &[]).await;
+    assert_eq!(again.admin_token, token, "the token file is not rewritten");
+    assert_eq!(again.org_id, org);
+    assert_eq!(
+        std::fs::read_to_string(again.dir.path().join("data/admin.pat")).unwrap(),
+        pat
+    );
+    assert_eq!(again.count("organizations"), 1, "no second bootstrap");
+    let read = again.get(&format!("/v2/users/{user}"), Some(&token)).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let firsts = again
+        .log_lines()
+        .iter()
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("first start"))
+        })
+        .count();
+    assert_eq!(firsts, 1);
+    let stopped = again
+        .log_lines()
+        .iter()
+        .filter(|l| l["message"] == "stopped")
+        .count();
+    assert_eq!(stopped, 1, "the first run logged its graceful stop");
+}
