@@ -17,6 +17,8 @@ const APPLICATION: &str = "rekey-application";
 const SERVER: &str = "rekey-server";
 const TESTS: &str = "rekey-tests";
 const XTASK: &str = "xtask";
+/// Test support (fresh PostgreSQL databases); only ever a dev-dependency.
+const TEST_DB: &str = "rekey-test-db";
 
 /// Crates that do I/O or bring an async runtime; `domain` and `application` take none of them.
 const IO_CRATES: &[&str] = &[
@@ -259,12 +261,19 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                 ));
             }
         }
-        if name == TESTS || name == XTASK {
-            // Any kind: black-box tests reach rekey over HTTP/SMTP only, xtask over cargo.
+        if package.normal_dependencies().any(|dep| dep == TEST_DB) {
+            violations.push(format!(
+                "{name} depends on `{TEST_DB}` outside [dev-dependencies]: it is test support"
+            ));
+        }
+        if name == TESTS || name == XTASK || name == TEST_DB {
+            // Any kind: black-box tests reach rekey over HTTP/SMTP only (plus the test-database
+            // support), xtask over cargo, and the test support knows no product crate.
             for dep in package
                 .dependencies
                 .iter()
                 .filter(|dep| is_internal(&dep.name))
+                .filter(|dep| !(name == TESTS && dep.name == TEST_DB))
             {
                 violations.push(format!(
                     "{name} depends on `{}`: it depends on no workspace crate",
@@ -582,6 +591,29 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].contains("rekey-cli depends on 2 adapters"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_test_database_support_is_a_dev_dependency_only() {
+        let mut workspace = good_workspace();
+        workspace.push(private(TEST_DB, &[("tokio-postgres", Value::Null)]));
+        let workspace = replace(workspace, private(TESTS, &[(TEST_DB, json!("dev"))]));
+        assert_eq!(violations(workspace.clone()), Vec::<String>::new());
+        let workspace = replace(workspace, private(TEST_DB, &[(DOMAIN, Value::Null)]));
+        let workspace = replace(workspace, private(SERVER, &[(TEST_DB, Value::Null)]));
+        let found = violations(workspace);
+        assert!(
+            found
+                .iter()
+                .any(|v| v.starts_with("rekey-server depends on `rekey-test-db` outside")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|v| v.starts_with("rekey-test-db depends on `rekey-domain`")),
             "{found:?}"
         );
     }

@@ -29,6 +29,21 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
     (connect(&settings).await.unwrap(), dir)
 }
 
+/// A fresh PostgreSQL database cloned from the migrated template (dropped with the guard).
+async fn postgres() -> (Store, rekey_test_db::TestDatabase) {
+    let db = rekey_test_db::TestDatabase::create(|url| async move {
+        migrate(&url).await.map(drop).map_err(|e| e.to_string())
+    })
+    .await;
+    assert_eq!(migrate(&db.url).await.unwrap(), 0, "the template is migrated");
+    let settings = DatabaseSettings {
+        url: db.url.clone(),
+        max_connections: 8,
+        connect_timeout: Duration::from_secs(5),
+    };
+    (connect(&settings).await.unwrap(), db)
+}
+
 /// Declares each contract test once per backend.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -37,6 +52,16 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (store, _dir) = super::sqlite().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _db) = super::postgres().await;
+                    assert_eq!(store.backend(), "postgres");
                     super::$name(&store).await;
                 }
             )*

@@ -1,0 +1,156 @@
+//! Throwaway PostgreSQL clusters (initdb + pg_ctl from the installed server), for tests that
+//! must stop and start the database under a running rekey.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A private cluster on a free port, listening on 127.0.0.1 with trust authentication.
+/// Stopped (immediately) when dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    data: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn bin_dir() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|dir| dir.join("pg_ctl").exists() && dir.join("initdb").exists());
+    let debian = || {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("pg_ctl").exists())
+            .collect();
+        dirs.sort();
+        dirs.pop()
+    };
+    on_path.or_else(debian).unwrap_or_else(|| {
+        panic!("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+impl Cluster {
+    /// Creates and starts a cluster in `parent/pgdata`. As root, the server runs as the
+    /// `postgres` user (PostgreSQL refuses to run as root) and `parent` is given to it.
+    ///
+    /// # Panics
+    /// When PostgreSQL is not installed or does not start.
+    pub fn start(parent: &Path) -> Self {
+        let as_postgres = is_root();
+        if as_postgres {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(parent));
+        }
+        let cluster = Self {
+            data: parent.join("pgdata"),
+            bin: bin_dir(),
+            port: free_port(),
+            as_postgres,
+        };
+        let mut initdb = cluster.command("initdb");
+        initdb.arg("-D").arg(&cluster.data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]);
+        run(&mut initdb);
+        cluster.resume();
+        cluster
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+
+    /// The cluster's maintenance URL.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the (stopped) cluster again, on the same port, and waits until it accepts.
+    pub fn resume(&self) {
+        let options = format!(
+            "-p {} -h 127.0.0.1 -k {} -F -c max_connections=200",
+            self.port,
+            self.data.display()
+        );
+        let mut start = self.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.data.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]);
+        run(&mut start);
+    }
+
+    /// Stops the cluster (fast shutdown: open connections are cut).
+    pub fn stop(&self) {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-m", "fast", "stop"]);
+        run(&mut stop);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
