@@ -21,6 +21,43 @@ pub enum Protocol {
 
 pub const BOTH: [Protocol; 2] = [Protocol::Rest, Protocol::Connect];
 
+/// The database a test's `rekey` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each black-box test once per backend: `mod sqlite` and `mod postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::harness::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::harness::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// What a stopped `rekey` leaves behind for a restart: its data dir and its database.
+pub struct Stopped {
+    dir: tempfile::TempDir,
+    database: Option<rekey_test_db::TestDatabase>,
+    backend: Backend,
+}
+
 /// An answer: status, headers and the JSON body (Null if none).
 #[derive(Debug)]
 pub struct Answer {
@@ -85,6 +122,8 @@ pub struct Rekey {
     pub dir: tempfile::TempDir,
     pub admin_token: String,
     pub org_id: String,
+    pub backend: Backend,
+    database: Option<rekey_test_db::TestDatabase>,
     env: Vec<(String, String)>,
     client: reqwest::Client,
     secrets: Mutex<BTreeSet<String>>,
@@ -92,12 +131,28 @@ pub struct Rekey {
 
 impl Rekey {
     /// Starts `rekey` with default settings plus `extra` environment variables.
-    pub async fn start(extra: &[(&str, &str)]) -> Self {
-        Self::start_in(tempfile::tempdir().expect("temp dir"), extra).await
+    pub async fn start(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some(rekey_test_db::TestDatabase::create(|url| async move { migrate(&url) }).await)
+            }
+        };
+        let stopped = Stopped {
+            dir: tempfile::tempdir().expect("temp dir"),
+            database,
+            backend,
+        };
+        Self::restart(stopped, extra).await
     }
 
-    /// Starts `rekey` on the data dir of an earlier run (see [`Rekey::stop`]).
-    pub async fn start_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Self {
+    /// Starts `rekey` again on what an earlier run left (see [`Rekey::stop`]).
+    pub async fn restart(stopped: Stopped, extra: &[(&str, &str)]) -> Self {
+        let Stopped {
+            dir,
+            database,
+            backend,
+        } = stopped;
         let data = dir.path().join("data");
         let mut env = vec![
             ("REKEY__DATA_DIR".to_owned(), data.display().to_string()),
@@ -106,6 +161,9 @@ impl Rekey {
             ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
             ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
         ];
+        if let Some(database) = &database {
+            env.push(("REKEY__DATABASE__URL".to_owned(), database.url.clone()));
+        }
         env.extend(
             extra
                 .iter()
@@ -130,6 +188,8 @@ impl Rekey {
             admin_token: String::new(),
             org_id: String::new(),
             dir,
+            backend,
+            database,
             env,
             client: reqwest::Client::new(),
             secrets: Mutex::new(BTreeSet::new()),
@@ -318,34 +378,68 @@ impl Rekey {
         }
     }
 
-    /// Opens the SQLite database (read-only use).
-    pub fn db(&self) -> SqliteConnection {
+    fn sqlite(&self) -> SqliteConnection {
         let path = self.dir.path().join("data").join("rekey.db");
         SqliteConnection::establish(&path.display().to_string()).expect("open database")
     }
 
-    /// `SELECT COUNT(*) FROM table [WHERE …]`.
-    pub fn count(&self, table_and_filter: &str) -> i64 {
+    /// `SELECT COUNT(*) FROM table [WHERE …]`, on whichever database this `rekey` uses.
+    pub async fn count(&self, table_and_filter: &str) -> i64 {
         #[derive(QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
         let query = format!("SELECT COUNT(*) AS n FROM {table_and_filter}");
-        diesel::sql_query(query)
-            .get_result::<Count>(&mut self.db())
-            .expect("count")
-            .n
+        match &self.database {
+            None => {
+                diesel::sql_query(query)
+                    .get_result::<Count>(&mut self.sqlite())
+                    .expect("count")
+                    .n
+            }
+            Some(database) => {
+                let client = rekey_test_db::connect(&database.url).await;
+                client.query_one(&query, &[]).await.expect("count").get(0)
+            }
+        }
     }
 
-    /// The bytes of the database and its WAL.
-    pub fn database_bytes(&self) -> Vec<u8> {
-        let data = self.dir.path().join("data");
-        ["rekey.db", "rekey.db-wal"]
-            .iter()
-            .filter_map(|name| std::fs::read(data.join(name)).ok())
-            .flatten()
-            .collect()
+    /// Everything the database holds, as bytes: for SQLite the files (database and WAL), for
+    /// PostgreSQL every row of every table as text (bytea in hex).
+    pub async fn database_dump(&self) -> Vec<u8> {
+        match &self.database {
+            None => {
+                let data = self.dir.path().join("data");
+                ["rekey.db", "rekey.db-wal"]
+                    .iter()
+                    .filter_map(|name| std::fs::read(data.join(name)).ok())
+                    .flatten()
+                    .collect()
+            }
+            Some(database) => {
+                let client = rekey_test_db::connect(&database.url).await;
+                let mut dump = Vec::new();
+                for table in [
+                    "organizations",
+                    "users",
+                    "events",
+                    "password_codes",
+                    "tokens",
+                    "outbox",
+                ] {
+                    let rows = client
+                        .query(&format!("SELECT t::text FROM {table} t"), &[])
+                        .await
+                        .expect("dump");
+                    for row in rows {
+                        dump.extend_from_slice(row.get::<_, String>(0).as_bytes());
+                        dump.push(b'\n');
+                    }
+                }
+                dump
+            }
+        }
     }
 
     /// Stops the server and checks that no remembered secret is in its logs.
@@ -358,6 +452,13 @@ impl Rekey {
                 "a secret appeared in the logs"
             );
         }
+    }
+}
+
+impl Stopped {
+    /// The data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 }
 
@@ -383,12 +484,16 @@ impl Rekey {
         }
     }
 
-    /// Stops the server gracefully and hands back its data dir, for a restart.
-    pub fn stop(mut self) -> tempfile::TempDir {
+    /// Stops the server gracefully and hands back its data dir and database, for a restart.
+    pub fn stop(mut self) -> Stopped {
         assert_eq!(self.terminate(), Some(0), "a graceful stop exits 0");
         self.assert_logs_clean();
         let placeholder = tempfile::tempdir().expect("temp dir");
-        std::mem::replace(&mut self.dir, placeholder)
+        Stopped {
+            dir: std::mem::replace(&mut self.dir, placeholder),
+            database: self.database.take(),
+            backend: self.backend,
+        }
     }
 }
 
@@ -416,7 +521,24 @@ pub fn urlencode(segment: &str) -> String {
         .collect()
 }
 
-/// Whether `haystack` contains `needle`.
+/// Whether `haystack` contains `needle`, as it is or hex-encoded (as PostgreSQL shows bytea).
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
+    let found = |needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    found(needle) || found(hex.as_bytes())
+}
+
+/// Runs `rekey migrate` on `url`.
+fn migrate(url: &str) -> Result<(), String> {
+    let output = Command::new(binary())
+        .arg("migrate")
+        .env("REKEY__DATABASE__URL", url)
+        .env("REKEY__LOG__LEVEL", "warn")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
 }

@@ -21,7 +21,7 @@ fn try_it_blocks(readme: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_examples_work_as_written() {
-    let rekey = Rekey::start(&[]).await;
+    let rekey = Rekey::start(crate::harness::Backend::Sqlite, &[]).await;
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
     let blocks = try_it_blocks(&readme);
@@ -66,5 +66,5 @@ async fn readme_examples_work_as_written() {
             .unwrap()
             .contains("REKEY-NoPhone")
     );
-    assert_eq!(rekey.count("outbox"), 1);
+    assert_eq!(rekey.count("outbox").await, 1);
 }

@@ -3,11 +3,16 @@
 
 use serde_json::json;
 
-use crate::harness::Rekey;
+use crate::harness::{Backend, Rekey, on_both_backends};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_routes_and_methods() {
-    let rekey = Rekey::start(&[("REKEY__SERVER__BODY_LIMIT", "1024")]).await;
+on_both_backends!(
+    health_routes_and_methods,
+    organizations_users_and_reads,
+    restarts_keep_everything_and_bootstrap_only_once,
+);
+
+async fn health_routes_and_methods(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__SERVER__BODY_LIMIT", "1024")]).await;
     assert_eq!(rekey.get("/debug/healthz", None).await.status, 200);
     let ready = rekey.get("/debug/ready", None).await;
     assert_eq!(
@@ -51,9 +56,8 @@ async fn health_routes_and_methods() {
     assert_eq!(id.len(), 36);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn organizations_users_and_reads() {
-    let rekey = Rekey::start(&[]).await;
+async fn organizations_users_and_reads(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
     let admin = Some(rekey.admin_token.as_str());
     let org = rekey
         .post("/v2/organizations", admin, r#"{"name":"acme"}"#)
@@ -92,7 +96,7 @@ async fn organizations_users_and_reads() {
     assert_eq!(added.status, 200, "{}", added.body);
     assert_eq!(added.body["userId"], json!("ada-1"));
     assert!(!crate::harness::contains(
-        &rekey.database_bytes(),
+        &rekey.database_dump().await,
         b"Secr3tP4ssw0rd!"
     ));
 
@@ -176,22 +180,21 @@ async fn organizations_users_and_reads() {
     assert_eq!(org_create.status, 403);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restarts_keep_everything_and_bootstrap_only_once() {
-    let rekey = Rekey::start(&[]).await;
+async fn restarts_keep_everything_and_bootstrap_only_once(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let (token, org) = (rekey.admin_token.clone(), rekey.org_id.clone());
-    let dir = rekey.stop();
-    let pat = std::fs::read_to_string(dir.path().join("data/admin.pat")).unwrap();
+    let stopped = rekey.stop();
+    let pat = std::fs::read_to_string(stopped.data_dir().join("admin.pat")).unwrap();
 
-    let again = Rekey::start_in(dir, &[]).await;
+    let again = Rekey::restart(stopped, &[]).await;
     assert_eq!(again.admin_token, token, "the token file is not rewritten");
     assert_eq!(again.org_id, org);
     assert_eq!(
         std::fs::read_to_string(again.dir.path().join("data/admin.pat")).unwrap(),
         pat
     );
-    assert_eq!(again.count("organizations"), 1, "no second bootstrap");
+    assert_eq!(again.count("organizations").await, 1, "no second bootstrap");
     let read = again.get(&format!("/v2/users/{user}"), Some(&token)).await;
     assert_eq!(read.status, 200, "{}", read.body);
     let firsts = again

@@ -8,6 +8,7 @@
 mod cluster;
 
 pub use cluster::Cluster;
+pub use tokio_postgres;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -39,7 +40,11 @@ pub fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-async fn connect(url: &str) -> Client {
+/// Connects to `url` without TLS, driving the connection on a spawned task.
+///
+/// # Panics
+/// When the server cannot be reached, with a message saying how to get one.
+pub async fn connect(url: &str) -> Client {
     match tokio_postgres::connect(url, NoTls).await {
         Ok((client, connection)) => {
             tokio::spawn(async move {

@@ -35,7 +35,11 @@ async fn postgres() -> (Store, rekey_test_db::TestDatabase) {
         migrate(&url).await.map(drop).map_err(|e| e.to_string())
     })
     .await;
-    assert_eq!(migrate(&db.url).await.unwrap(), 0, "the template is migrated");
+    assert_eq!(
+        migrate(&db.url).await.unwrap(),
+        0,
+        "the template is migrated"
+    );
     let settings = DatabaseSettings {
         url: db.url.clone(),
         max_connections: 8,
