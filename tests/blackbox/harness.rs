@@ -378,6 +378,11 @@ impl Rekey {
         }
     }
 
+    /// The PostgreSQL database's URL, when the backend is PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|db| db.url.as_str())
+    }
+
     fn sqlite(&self) -> SqliteConnection {
         let path = self.dir.path().join("data").join("rekey.db");
         SqliteConnection::establish(&path.display().to_string()).expect("open database")

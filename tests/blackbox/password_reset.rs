@@ -11,6 +11,7 @@ on_both_backends!(
     refusals_have_the_contract_shape_on_both_routes,
     not_found_body_is_zitadels_to_the_letter,
     the_path_user_id_wins_over_the_body,
+    concurrent_resets_for_one_user_all_succeed,
 );
 
 fn sequence(answer: &Answer) -> i64 {
@@ -407,4 +408,91 @@ async fn the_path_user_id_wins_over_the_body(backend: Backend) {
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+async fn concurrent_resets_for_one_user_all_succeed(backend: Backend) {
+    let rekey = std::sync::Arc::new(Rekey::start(backend, &[]).await);
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (rekey, user) = (rekey.clone(), user.clone());
+        let protocol = if i % 2 == 0 {
+            Protocol::Rest
+        } else {
+            Protocol::Connect
+        };
+        tasks.spawn(async move {
+            let token = rekey.admin_token.clone();
+            rekey
+                .password_reset(protocol, Some(&token), &user, json!({ "returnCode": {} }))
+                .await
+        });
+    }
+    let mut sequences = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        let answer = answer.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        sequences.push(sequence(&answer));
+    }
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (2..=51).collect::<Vec<_>>(),
+        "unique, without gaps"
+    );
+    let filter = format!("events WHERE aggregate_id = '{user}'");
+    assert_eq!(rekey.count(&filter).await, 51);
+    let codes = format!("{filter} AND event_type = 'user.human.password.code.added'");
+    assert_eq!(rekey.count(&codes).await, 50);
+    let last = format!("password_codes WHERE user_id = '{user}' AND sequence = 51");
+    assert_eq!(rekey.count(&last).await, 1, "the last code wins");
+}
+
+/// PostgreSQL locks the one user row a reset appends to, not the table: while another
+/// transaction holds user A's row, a reset for user B goes through and one for A waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_for_different_users_do_not_wait_for_each_other() {
+    let rekey = std::sync::Arc::new(Rekey::start(Backend::Postgres, &[]).await);
+    let a = rekey.add_user(&rekey.org_id, "a", None).await;
+    let b = rekey.add_user(&rekey.org_id, "b", None).await;
+    let locker = rekey_test_db::connect(rekey.database_url().unwrap()).await;
+    locker
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM users WHERE id = '{a}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let for_a = {
+        let (rekey, a) = (rekey.clone(), a.clone());
+        tokio::spawn(async move {
+            let token = rekey.admin_token.clone();
+            rekey
+                .password_reset(
+                    Protocol::Rest,
+                    Some(&token),
+                    &a,
+                    json!({ "returnCode": {} }),
+                )
+                .await
+        })
+    };
+    let for_b = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        rekey.password_reset(
+            Protocol::Rest,
+            Some(&rekey.admin_token),
+            &b,
+            json!({ "returnCode": {} }),
+        ),
+    )
+    .await
+    .expect("B does not wait for A's lock");
+    assert_eq!(for_b.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !for_a.is_finished(),
+        "A waits for its row (the lock is real)"
+    );
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(for_a.await.unwrap().status, 200);
 }

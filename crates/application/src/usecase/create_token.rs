@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rekey_domain::{BearerToken, Event, Permission, Principal, Role, UserId, UserState};
 use tracing::instrument;
 
-use super::{MAX_CONFLICT_RETRIES, fresh_id, infrastructure, new_event};
+use super::{MAX_CONFLICT_RETRIES, contended, fresh_id, infrastructure, new_event};
 use crate::Failure;
 use crate::ports::{Change, Clock, Ports, StoreError, TokenMinter, TokenRecord, UserStore};
 
@@ -95,7 +95,7 @@ pub async fn execute<P: Ports>(
             Err(other) => return Err(infrastructure(other).into()),
         }
     }
-    Err(Failure::Unexpected("too many concurrent changes to one user".into()).into())
+    Err(contended().into())
 }
 
 #[cfg(test)]

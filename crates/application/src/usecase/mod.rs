@@ -14,8 +14,15 @@ use rekey_domain::{Details, NewEvent, OrgId, Principal, UserId};
 use crate::Failure;
 use crate::ports::{IdGenerator, Ports, StoreError};
 
-/// How many times a change is rebuilt from a fresh load after a sequence conflict.
-pub const MAX_CONFLICT_RETRIES: usize = 16;
+/// How many times a change is rebuilt from a fresh load after a sequence conflict. Every
+/// conflict means another change to the same aggregate committed, so this many concurrent
+/// writers to one user always all succeed; past it the request answers "unavailable" (retry).
+pub const MAX_CONFLICT_RETRIES: usize = 64;
+
+/// The failure when [`MAX_CONFLICT_RETRIES`] ran out.
+fn contended() -> Failure {
+    Failure::Unavailable("too many concurrent changes to one user".into())
+}
 
 /// The id every change made by rekey itself (bootstrap, the admin CLI) is recorded under.
 pub const SYSTEM_USER: &str = "SYSTEM";

@@ -6,7 +6,7 @@ use rekey_domain::{
 };
 use tracing::instrument;
 
-use super::{MAX_CONFLICT_RETRIES, details_of, fresh_id, infrastructure, new_event};
+use super::{MAX_CONFLICT_RETRIES, contended, details_of, fresh_id, infrastructure, new_event};
 use crate::ports::{
     Change, Clock, CodeGenerator, CodeHasher, LinkRenderer, PasswordCode, Ports, SecretBox,
     StoreError, TemplateError, UserStore,
@@ -71,14 +71,14 @@ pub async fn execute<P: Ports>(
     {
         ports.links().validate(template)?;
     }
-    for _ in 0..MAX_CONFLICT_RETRIES {
+    for retry in 0..MAX_CONFLICT_RETRIES {
         match attempt(ports, caller, &input).await {
-            Err(AttemptError::Conflict) => continue,
+            Err(AttemptError::Conflict) => tracing::debug!(retry, "sequence conflict; reloading"),
             Err(AttemptError::Refused(error)) => return Err(error),
             Ok(output) => return Ok(output),
         }
     }
-    Err(Failure::Unexpected("too many concurrent changes to one user".into()).into())
+    Err(contended().into())
 }
 
 enum AttemptError {
@@ -402,7 +402,7 @@ mod tests {
         fake.fail_next_commits_with(vec![StoreError::Conflict; MAX_CONFLICT_RETRIES]);
         assert!(matches!(
             reset(&fake, &me, &user, ResetMedium::ReturnCode).await,
-            Err(Error::Failure(Failure::Unexpected(_)))
+            Err(Error::Failure(Failure::Unavailable(_)))
         ));
 
         fake.fail_next_commits_with(vec![StoreError::Failure(Failure::Unavailable(
