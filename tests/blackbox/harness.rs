@@ -55,6 +55,7 @@ pub(crate) use on_both_backends;
 pub struct Stopped {
     dir: tempfile::TempDir,
     database: Option<rekey_test_db::TestDatabase>,
+    database_url: Option<String>,
     backend: Backend,
 }
 
@@ -124,6 +125,7 @@ pub struct Rekey {
     pub org_id: String,
     pub backend: Backend,
     database: Option<rekey_test_db::TestDatabase>,
+    database_url: Option<String>,
     env: Vec<(String, String)>,
     client: reqwest::Client,
     secrets: Mutex<BTreeSet<String>>,
@@ -140,8 +142,20 @@ impl Rekey {
         };
         let stopped = Stopped {
             dir: tempfile::tempdir().expect("temp dir"),
+            database_url: database.as_ref().map(|db| db.url.clone()),
             database,
             backend,
+        };
+        Self::restart(stopped, extra).await
+    }
+
+    /// Starts `rekey` on a PostgreSQL database the test manages itself (it migrates it).
+    pub async fn start_on(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let stopped = Stopped {
+            dir: tempfile::tempdir().expect("temp dir"),
+            database: None,
+            database_url: Some(database_url.to_owned()),
+            backend: Backend::Postgres,
         };
         Self::restart(stopped, extra).await
     }
@@ -151,6 +165,7 @@ impl Rekey {
         let Stopped {
             dir,
             database,
+            database_url,
             backend,
         } = stopped;
         let data = dir.path().join("data");
@@ -161,8 +176,8 @@ impl Rekey {
             ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
             ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
         ];
-        if let Some(database) = &database {
-            env.push(("REKEY__DATABASE__URL".to_owned(), database.url.clone()));
+        if let Some(url) = &database_url {
+            env.push(("REKEY__DATABASE__URL".to_owned(), url.clone()));
         }
         env.extend(
             extra
@@ -190,6 +205,7 @@ impl Rekey {
             dir,
             backend,
             database,
+            database_url,
             env,
             client: reqwest::Client::new(),
             secrets: Mutex::new(BTreeSet::new()),
@@ -380,7 +396,7 @@ impl Rekey {
 
     /// The PostgreSQL database's URL, when the backend is PostgreSQL.
     pub fn database_url(&self) -> Option<&str> {
-        self.database.as_ref().map(|db| db.url.as_str())
+        self.database_url.as_deref()
     }
 
     fn sqlite(&self) -> SqliteConnection {
@@ -396,15 +412,15 @@ impl Rekey {
             n: i64,
         }
         let query = format!("SELECT COUNT(*) AS n FROM {table_and_filter}");
-        match &self.database {
+        match &self.database_url {
             None => {
                 diesel::sql_query(query)
                     .get_result::<Count>(&mut self.sqlite())
                     .expect("count")
                     .n
             }
-            Some(database) => {
-                let client = rekey_test_db::connect(&database.url).await;
+            Some(url) => {
+                let client = rekey_test_db::connect(url).await;
                 client.query_one(&query, &[]).await.expect("count").get(0)
             }
         }
@@ -413,7 +429,7 @@ impl Rekey {
     /// Everything the database holds, as bytes: for SQLite the files (database and WAL), for
     /// PostgreSQL every row of every table as text (bytea in hex).
     pub async fn database_dump(&self) -> Vec<u8> {
-        match &self.database {
+        match &self.database_url {
             None => {
                 let data = self.dir.path().join("data");
                 ["rekey.db", "rekey.db-wal"]
@@ -422,8 +438,8 @@ impl Rekey {
                     .flatten()
                     .collect()
             }
-            Some(database) => {
-                let client = rekey_test_db::connect(&database.url).await;
+            Some(url) => {
+                let client = rekey_test_db::connect(url).await;
                 let mut dump = Vec::new();
                 for table in [
                     "organizations",
@@ -497,6 +513,7 @@ impl Rekey {
         Stopped {
             dir: std::mem::replace(&mut self.dir, placeholder),
             database: self.database.take(),
+            database_url: self.database_url.take(),
             backend: self.backend,
         }
     }
