@@ -1,6 +1,7 @@
 //! `cargo xtask test` and `cargo xtask ci`: fmt, clippy, tidy, services, tests.
 
-use std::path::Path;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::Failure;
@@ -57,13 +58,12 @@ pub fn run(mode: Mode, raw_args: &[String]) -> Result<(), Failure> {
     }
 
     let mut steps = Steps::default();
-    let result = run_steps(mode, &options, &root, &mut env, &mut steps);
+    let result = run_steps(&options, &root, &mut env, &mut steps);
     steps.print_summary();
     result.map_err(Failure::Failed)
 }
 
 fn run_steps(
-    mode: Mode,
     options: &Options,
     root: &Path,
     env: &mut ChildEnv,
@@ -97,34 +97,115 @@ fn run_steps(
         }
     })?;
 
-    steps.run("services", "prepare_services()", || {
-        prepare_services(mode, env)
-    })?;
+    let mut cluster = None;
+    steps.run(
+        "services",
+        "find PostgreSQL (env, 127.0.0.1:5432, or a throwaway cluster)",
+        || {
+            cluster = prepare_services(root, env)?;
+            Ok(())
+        },
+    )?;
 
     // The black-box tests run target/debug/rekey; cargo's test build does not rebuild other
     // packages' binaries, so build it first or the tests would run a stale one.
     let bins = args(&["build", "--workspace", "--bins"]);
-    steps.run("binaries", &show_cargo(&bins), || {
-        run_cargo(env, root, &bins)
-    })?;
-
-    let runner = test_command(env, root, &options.runner_args);
-    steps.run("tests", &show_cargo(&runner), || {
-        run_cargo(env, root, &runner)
-    })
+    let result = steps
+        .run("binaries", &show_cargo(&bins), || {
+            run_cargo(env, root, &bins)
+        })
+        .and_then(|()| {
+            let runner = test_command(env, root, &options.runner_args);
+            steps.run("tests", &show_cargo(&runner), || {
+                run_cargo(env, root, &runner)
+            })
+        });
+    if let Some(dir) = cluster {
+        let stop = args(&[
+            "run",
+            "-q",
+            "-p",
+            "rekey-test-db",
+            "--bin",
+            "pg-cluster",
+            "--",
+            "stop",
+        ]);
+        let mut stop = env.cargo(root, &stop);
+        stop.arg(&dir);
+        println!(
+            "==> stopping the throwaway PostgreSQL cluster in {}",
+            dir.display()
+        );
+        if !stop.status().is_ok_and(|s| s.success()) {
+            eprintln!("warning: could not stop the cluster in {}", dir.display());
+        }
+    }
+    result
 }
 
-/// Starts or finds the external services the tests need; called right before the tests.
-///
-/// Nothing to do yet. The PostgreSQL issue puts its step here: find a running server (or start
-/// the local cluster, `pg_ctlcluster 15 main start`), create the test role and database, and
-/// export `REKEY_TEST_DATABASE_URL` to the test runner with `env.set(..)` (children only; our
-/// own environment can't be changed without `unsafe`). PostgreSQL tests never skip silently:
-/// under [`Mode::Ci`] a missing server is an error; locally it is an error too unless the
-/// developer opts out explicitly.
-fn prepare_services(mode: Mode, env: &mut ChildEnv) -> Result<(), String> {
-    let _ = (mode, env);
-    Ok(())
+/// The PostgreSQL server the tests use, exported to them as `REKEY_TEST_DATABASE_URL`, found in
+/// this order: the variable itself; a server answering on 127.0.0.1:5432; a throwaway cluster
+/// started with the installed `initdb`/`pg_ctl` under `target/pg-cluster` (returned, so it is
+/// stopped after the tests). Otherwise an error that says how to install PostgreSQL: the
+/// PostgreSQL tests never skip.
+fn prepare_services(root: &Path, env: &mut ChildEnv) -> Result<Option<PathBuf>, String> {
+    if let Ok(url) = std::env::var("REKEY_TEST_DATABASE_URL") {
+        println!("==> PostgreSQL: REKEY_TEST_DATABASE_URL={}", redact(&url));
+        return Ok(None);
+    }
+    let local: SocketAddr = ([127, 0, 0, 1], 5432).into();
+    if TcpStream::connect_timeout(&local, Duration::from_secs(2)).is_ok() {
+        let url = "postgres://postgres@127.0.0.1:5432/postgres";
+        println!("==> PostgreSQL: the server on 127.0.0.1:5432 ({url})");
+        env.set("REKEY_TEST_DATABASE_URL", url);
+        return Ok(None);
+    }
+    let dir = root.join("target").join("pg-cluster");
+    println!(
+        "==> PostgreSQL: nothing on 127.0.0.1:5432; starting a throwaway cluster in {}",
+        dir.display()
+    );
+    let start = args(&[
+        "run",
+        "-q",
+        "-p",
+        "rekey-test-db",
+        "--bin",
+        "pg-cluster",
+        "--",
+        "start",
+    ]);
+    let mut command = env.cargo(root, &start);
+    command.arg(&dir);
+    let output = command
+        .output()
+        .map_err(|e| format!("starting pg-cluster: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "no PostgreSQL for the tests: none on 127.0.0.1:5432, REKEY_TEST_DATABASE_URL unset, \
+             and a throwaway cluster did not start:\n{}\n\
+             Install PostgreSQL (Debian: apt-get install postgresql) or point \
+             REKEY_TEST_DATABASE_URL at a server where this user may create databases.",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    println!("==> PostgreSQL: throwaway cluster at {url}");
+    env.set("REKEY_TEST_DATABASE_URL", &url);
+    Ok(Some(dir))
+}
+
+/// A URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// `cargo nextest run --workspace --no-fail-fast ARGS` if nextest is installed,
@@ -203,6 +284,19 @@ mod tests {
                 runner_args: args(&["--", "--no-lint", "x"])
             }
         );
+    }
+
+    #[test]
+    fn printed_urls_hide_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres:***@127.0.0.1/x"
+        );
+        assert_eq!(redact("not a url"), "not a url");
     }
 
     #[test]

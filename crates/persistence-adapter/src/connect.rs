@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rekey_application::Failure;
 
-use crate::{SqliteConn, Store};
+use crate::{SqliteConn, Store, tls};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -23,6 +23,21 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub connect_timeout: Duration,
+    /// PEM file of the CA(s) that sign the PostgreSQL server's certificate (for `sslmode`
+    /// `require`, `verify-ca`, `verify-full`); `None`: the Mozilla roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
+}
+
+impl DatabaseSettings {
+    /// Settings for `url` with the defaults: 8 connections, 5 s timeout, no CA file.
+    pub fn for_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+            tls_ca_file: None,
+        }
+    }
 }
 
 enum Backend<'a> {
@@ -113,7 +128,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
             Ok(Store::Sqlite(pool))
         }
         Backend::Postgres(url) => {
-            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+            let target = tls::target(url, settings.tls_ca_file.as_deref())?;
+            let manager = if target.tls.is_some() {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                let shared = target.clone();
+                config.custom_setup = Box::new(move |_| {
+                    let target = shared.clone();
+                    Box::pin(async move { tls::connect(&target).await })
+                });
+                AsyncDieselConnectionManager::new_with_config(target.url, config)
+            } else {
+                AsyncDieselConnectionManager::<AsyncPgConnection>::new(target.url)
+            };
             let pool = pool_builder!(settings)
                 .build(manager)
                 .await
@@ -123,43 +149,50 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
     }
 }
 
-/// Applies the pending embedded migrations for the backend of `url`; returns how many ran.
-/// Runs on tokio's blocking pool, so it works on any runtime flavour.
+/// Applies the pending embedded migrations for the backend of `settings.url`; returns how
+/// many ran. The migrations run on tokio's blocking pool, so this works on any runtime flavour.
 ///
 /// # Errors
 /// [`Failure`] when the database cannot be reached or a migration fails.
-pub async fn migrate(url: &str) -> Result<usize, Failure> {
+pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, Failure> {
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
         Failure::Unexpected(format!("migrations failed: {e}"))
     };
     let unreachable = |e: diesel::ConnectionError| Failure::Unavailable(format!("database: {e}"));
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || match backend(&url)? {
+    let joined = |e: tokio::task::JoinError| Failure::Unexpected(format!("migration task: {e}"));
+    match backend(&settings.url)? {
         Backend::Sqlite(path) => {
-            if let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    Failure::Unavailable(format!("creating {}: {e}", dir.display()))
-                })?;
-            }
-            let mut conn =
-                <diesel::sqlite::SqliteConnection as diesel::Connection>::establish(path)
-                    .map_err(unreachable)?;
-            conn.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|done| done.len())
-                .map_err(failed)
+            let path = path.to_owned();
+            tokio::task::spawn_blocking(move || {
+                if let Some(dir) = std::path::Path::new(&path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Failure::Unavailable(format!("creating {}: {e}", dir.display()))
+                    })?;
+                }
+                let mut conn =
+                    <diesel::sqlite::SqliteConnection as diesel::Connection>::establish(&path)
+                        .map_err(unreachable)?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|done| done.len())
+                    .map_err(failed)
+            })
+            .await
+            .map_err(joined)?
         }
         Backend::Postgres(url) => {
-            let mut conn =
-                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
-                    .map_err(unreachable)?;
-            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|done| done.len())
-                .map_err(failed)
+            let target = tls::target(url, settings.tls_ca_file.as_deref())?;
+            let conn = tls::connect(&target).await.map_err(unreachable)?;
+            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+            tokio::task::spawn_blocking(move || {
+                conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|done| done.len())
+                    .map_err(failed)
+            })
+            .await
+            .map_err(joined)?
         }
-    })
-    .await
-    .map_err(|e| Failure::Unexpected(format!("migration task: {e}")))?
+    }
 }

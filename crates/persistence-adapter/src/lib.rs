@@ -14,6 +14,7 @@ mod error;
 mod rows;
 mod schema;
 mod stores;
+mod tls;
 
 pub use connect::{DatabaseSettings, connect, migrate};
 pub use stores::RowCounts;

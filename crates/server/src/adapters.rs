@@ -99,21 +99,18 @@ impl Adapters {
             max_concurrent: 0,
         })
         .map_err(|e| format!("[password]: {e}"))?;
+        let database = database_settings(settings);
         if migrate {
-            let applied = rekey_persistence_adapter::migrate(&settings.database.url)
+            let applied = rekey_persistence_adapter::migrate(&database)
                 .await
                 .map_err(|e| e.to_string())?;
             if applied > 0 {
                 tracing::info!(applied, "database migrated");
             }
         }
-        let store = rekey_persistence_adapter::connect(&DatabaseSettings {
-            url: settings.database.url.clone(),
-            max_connections: settings.database.max_connections,
-            connect_timeout: settings.database.connect_timeout,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let store = rekey_persistence_adapter::connect(&database)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             store,
             codes: OsRngCodes,
@@ -134,6 +131,17 @@ impl Adapters {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// The persistence adapter's part of the settings.
+pub fn database_settings(settings: &Settings) -> DatabaseSettings {
+    let ca = &settings.database.tls_ca_file;
+    DatabaseSettings {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        connect_timeout: settings.database.connect_timeout,
+        tls_ca_file: (!ca.as_os_str().is_empty()).then(|| ca.clone()),
     }
 }
 

@@ -64,7 +64,8 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run(settings).await,
             Command::Migrate => {
-                let applied = rekey_persistence_adapter::migrate(&settings.database.url)
+                let database = adapters::database_settings(&settings);
+                let applied = rekey_persistence_adapter::migrate(&database)
                     .await
                     .map_err(|e| e.to_string())?;
                 tracing::info!(applied, "migrations applied");

@@ -92,6 +92,8 @@ pub struct DatabaseSection {
     pub connect_timeout: Duration,
     /// Migrate at start.
     pub migrate_on_start: bool,
+    /// PEM file of the CA(s) for PostgreSQL TLS; empty = the Mozilla roots.
+    pub tls_ca_file: PathBuf,
 }
 
 /// `[bootstrap]`.

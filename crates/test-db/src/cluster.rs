@@ -15,6 +15,9 @@ pub struct Cluster {
     as_postgres: bool,
 }
 
+const SNAKEOIL_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+const SNAKEOIL_KEY: &str = "/etc/ssl/private/ssl-cert-snakeoil.key";
+
 fn bin_dir() -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -107,11 +110,18 @@ impl Cluster {
 
     /// Starts the (stopped) cluster again, on the same port, and waits until it accepts.
     pub fn resume(&self) {
-        let options = format!(
+        let mut options = format!(
             "-p {} -h 127.0.0.1 -k {} -F -c max_connections=200",
             self.port,
             self.data.display()
         );
+        // TLS as on a Debian server, with the machine's snakeoil certificate when it has one.
+        let (cert, key) = (SNAKEOIL_CERT, SNAKEOIL_KEY);
+        if Path::new(cert).exists() && Path::new(key).exists() {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+            ));
+        }
         let mut start = self.command("pg_ctl");
         start
             .arg("-D")
@@ -129,6 +139,25 @@ impl Cluster {
             .arg(&self.data)
             .args(["-w", "-m", "fast", "stop"]);
         run(&mut stop);
+    }
+}
+
+impl Cluster {
+    /// Leaves the cluster running when this value goes away (for `pg-cluster start`).
+    pub fn detach(self) {
+        std::mem::forget(self);
+    }
+
+    /// Stops the cluster in `parent/pgdata` that an earlier process started.
+    pub fn stop_in(parent: &Path) {
+        let cluster = Self {
+            data: parent.join("pgdata"),
+            bin: bin_dir(),
+            port: 0,
+            as_postgres: is_root(),
+        };
+        cluster.stop();
+        cluster.detach();
     }
 }
 

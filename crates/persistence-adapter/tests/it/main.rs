@@ -2,8 +2,6 @@
 //! backend. Each test gets a fresh, migrated database.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
     Change, PasswordCode, StoreError, TokenRecord, TokenStore, UserStore,
@@ -19,32 +17,31 @@ use rekey_persistence_adapter::{DatabaseSettings, Store, connect, migrate};
 async fn sqlite() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/rekey.db", dir.path().display());
-    assert_eq!(migrate(&url).await.unwrap(), 1);
-    assert_eq!(migrate(&url).await.unwrap(), 0, "migrations are idempotent");
-    let settings = DatabaseSettings {
-        url,
-        max_connections: 4,
-        connect_timeout: Duration::from_secs(5),
-    };
+    let settings = DatabaseSettings::for_url(url);
+    assert_eq!(migrate(&settings).await.unwrap(), 1);
+    assert_eq!(
+        migrate(&settings).await.unwrap(),
+        0,
+        "migrations are idempotent"
+    );
     (connect(&settings).await.unwrap(), dir)
 }
 
 /// A fresh PostgreSQL database cloned from the migrated template (dropped with the guard).
 async fn postgres() -> (Store, rekey_test_db::TestDatabase) {
     let db = rekey_test_db::TestDatabase::create(|url| async move {
-        migrate(&url).await.map(drop).map_err(|e| e.to_string())
+        migrate(&DatabaseSettings::for_url(url))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     })
     .await;
+    let settings = DatabaseSettings::for_url(db.url.clone());
     assert_eq!(
-        migrate(&db.url).await.unwrap(),
+        migrate(&settings).await.unwrap(),
         0,
         "the template is migrated"
     );
-    let settings = DatabaseSettings {
-        url: db.url.clone(),
-        max_connections: 8,
-        connect_timeout: Duration::from_secs(5),
-    };
     (connect(&settings).await.unwrap(), db)
 }
 
@@ -400,4 +397,119 @@ async fn tokens_resolve_to_live_principals(store: &Store) {
             .unwrap()
             .is_none()
     );
+}
+
+/// TLS to PostgreSQL, against the test server's own certificate (Debian's snakeoil: CN and
+/// SAN `localhost`). Each case proves the pool's connection is encrypted, or that it was
+/// refused for the right reason.
+mod tls {
+    use std::path::PathBuf;
+
+    use rekey_application::ports::UserStore;
+    use rekey_persistence_adapter::{DatabaseSettings, connect, migrate};
+
+    struct Server {
+        db: rekey_test_db::TestDatabase,
+        ca: PathBuf,
+    }
+
+    async fn server() -> Server {
+        let db = super::postgres().await.1;
+        let admin = rekey_test_db::connect(&rekey_test_db::admin_url()).await;
+        let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+        assert_eq!(
+            ssl, "on",
+            "the test server must offer TLS (Debian's default does)"
+        );
+        let ca: String = admin
+            .query_one("SHOW ssl_cert_file", &[])
+            .await
+            .unwrap()
+            .get(0);
+        Server {
+            db,
+            ca: PathBuf::from(ca),
+        }
+    }
+
+    fn settings(url: String, ca: Option<&PathBuf>) -> DatabaseSettings {
+        DatabaseSettings {
+            tls_ca_file: ca.cloned(),
+            connect_timeout: std::time::Duration::from_secs(3),
+            ..DatabaseSettings::for_url(url)
+        }
+    }
+
+    /// `db.url` on `host` with the query `query` and an application name to find it by.
+    fn url(server: &Server, host: &str, query: &str, name: &str) -> String {
+        let url = server.db.url.replacen("127.0.0.1", host, 1);
+        format!("{url}?{query}&application_name={name}")
+    }
+
+    /// Whether the connections named `name` are encrypted; `None` if there is none.
+    async fn encrypted(name: &str) -> Option<bool> {
+        let admin = rekey_test_db::connect(&rekey_test_db::admin_url()).await;
+        let sql = "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+                   WHERE a.application_name = $1";
+        admin.query_one(sql, &[&name]).await.unwrap().get(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verify_full_checks_chain_and_name() {
+        let server = server().await;
+        let good = settings(
+            url(&server, "localhost", "sslmode=verify-full", "tls_full"),
+            Some(&server.ca),
+        );
+        let store = connect(&good)
+            .await
+            .expect("verify-full to localhost with the CA");
+        store.ping().await.unwrap();
+        assert_eq!(encrypted("tls_full").await, Some(true));
+        assert_eq!(
+            migrate(&good).await.unwrap(),
+            0,
+            "migrations run over TLS too"
+        );
+
+        let by_ip = settings(
+            url(&server, "127.0.0.1", "sslmode=verify-full", "tls_ip"),
+            Some(&server.ca),
+        );
+        let error = connect(&by_ip)
+            .await
+            .expect_err("the certificate is for localhost")
+            .to_string();
+        assert!(
+            error.contains("certificate") || error.contains("Certificate"),
+            "{error}"
+        );
+
+        let public_roots = settings(
+            url(&server, "localhost", "sslmode=verify-full", "tls_roots"),
+            None,
+        );
+        let error = connect(&public_roots)
+            .await
+            .expect_err("snakeoil is not a public CA")
+            .to_string();
+        assert!(error.to_lowercase().contains("certificate"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verify_ca_and_require() {
+        let server = server().await;
+        let cases = [
+            ("sslmode=verify-ca", Some(&server.ca), "tls_ca", Some(true)),
+            ("sslmode=require", None, "tls_require", Some(true)),
+            ("sslmode=disable", None, "tls_off", Some(false)),
+        ];
+        for (query, ca, name, expected) in cases {
+            let store = connect(&settings(url(&server, "127.0.0.1", query, name), ca))
+                .await
+                .unwrap_or_else(|e| panic!("{query}: {e}"));
+            store.ping().await.unwrap();
+            assert_eq!(encrypted(name).await, expected, "{query}");
+        }
+    }
 }
