@@ -121,18 +121,7 @@ fn run_steps(
             })
         });
     if let Some(dir) = cluster {
-        let stop = args(&[
-            "run",
-            "-q",
-            "-p",
-            "rekey-test-db",
-            "--bin",
-            "pg-cluster",
-            "--",
-            "stop",
-        ]);
-        let mut stop = env.cargo(root, &stop);
-        stop.arg(&dir);
+        let mut stop = pg_cluster(env, root, "stop", &dir);
         println!(
             "==> stopping the throwaway PostgreSQL cluster in {}",
             dir.display()
@@ -166,18 +155,7 @@ fn prepare_services(root: &Path, env: &mut ChildEnv) -> Result<Option<PathBuf>, 
         "==> PostgreSQL: nothing on 127.0.0.1:5432; starting a throwaway cluster in {}",
         dir.display()
     );
-    let start = args(&[
-        "run",
-        "-q",
-        "-p",
-        "rekey-test-db",
-        "--bin",
-        "pg-cluster",
-        "--",
-        "start",
-    ]);
-    let mut command = env.cargo(root, &start);
-    command.arg(&dir);
+    let mut command = pg_cluster(env, root, "start", &dir);
     let output = command
         .output()
         .map_err(|e| format!("starting pg-cluster: {e}"))?;
@@ -194,6 +172,23 @@ fn prepare_services(root: &Path, env: &mut ChildEnv) -> Result<Option<PathBuf>, 
     println!("==> PostgreSQL: throwaway cluster at {url}");
     env.set("REKEY_TEST_DATABASE_URL", &url);
     Ok(Some(dir))
+}
+
+/// `cargo run -p rekey-test-db --bin pg-cluster -- VERB DIR`.
+fn pg_cluster(env: &ChildEnv, root: &Path, verb: &str, dir: &Path) -> std::process::Command {
+    let run = args(&[
+        "run",
+        "-q",
+        "-p",
+        "rekey-test-db",
+        "--bin",
+        "pg-cluster",
+        "--",
+        verb,
+    ]);
+    let mut command = env.cargo(root, &run);
+    command.arg(dir);
+    command
 }
 
 /// A URL without its password, for printing.
