@@ -331,3 +331,381 @@ pub trait Ports: Send + Sync + 'static {
     /// Policies.
     fn policies(&self) -> &Policies;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+/// A queued message as the delivery worker claimed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    /// Id.
+    pub id: String,
+    /// `password_reset`.
+    pub kind: String,
+    /// The user it is about.
+    pub user_id: UserId,
+    /// Email or SMS.
+    pub channel: NotificationType,
+    /// The recipient, masked (for logs).
+    pub recipient_masked: String,
+    /// The sealed payload; `None` once scrubbed.
+    pub payload: Option<Sealed>,
+    /// The sequence of the event that issued the code.
+    pub code_sequence: i64,
+    /// Unique per message; the email's `Message-ID`.
+    pub idempotency_key: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// The user's current code, to tell a message superseded or expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentCode {
+    /// The sequence of the event that issued it.
+    pub sequence: i64,
+    /// Valid until.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a message ended without being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A newer code was issued before delivery.
+    Superseded,
+    /// The code expired (or was used) before delivery.
+    Expired,
+}
+
+impl SkipReason {
+    /// `superseded` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Superseded => "superseded",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// A message in an admin listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Email or SMS.
+    pub channel: NotificationType,
+    /// Masked recipient.
+    pub recipient_masked: String,
+    /// `pending`, `sent`, `dead` or `skipped`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Next attempt (pending) or last change.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last error, if any (no secret: a provider's status and message).
+    pub last_error: Option<String>,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The transactional outbox, from the delivery side.
+pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` messages due at `now` and leases them until `now + lease`: claimed
+    /// messages are invisible to other claims (other instances included) until then, and each
+    /// claim counts an attempt. A message whose lease runs out (its sender crashed) is due again.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::TimeDelta,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ClaimedMessage>, Failure>> + Send;
+
+    /// The user's current reset code, if any.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn current_code(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<CurrentCode>, Failure>> + Send;
+
+    /// Marks the message sent, scrubs its payload and appends `user.human.password.code.sent`
+    /// to the user's events, in one transaction.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn mark_sent(
+        &self,
+        id: &str,
+        event: SentEvent,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Schedules the next attempt at `at`, keeping `error`.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn mark_retry(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Gives up on the message, keeping `error` (and the sealed payload, for a manual retry).
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn mark_dead(&self, id: &str, error: &str) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Ends the message unsent and scrubs its payload.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn mark_skipped(
+        &self,
+        id: &str,
+        reason: SkipReason,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Lists messages, newest first, optionally of one status.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn list(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, Failure>> + Send;
+
+    /// Makes a dead message pending again, due now, with its attempts reset; `false` if there is
+    /// no dead message with that id.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn retry(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, Failure>> + Send;
+}
+
+/// The event recorded when a message was delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEvent {
+    /// The user.
+    pub user_id: UserId,
+    /// The user's organization.
+    pub org_id: OrgId,
+    /// Email or SMS.
+    pub channel: NotificationType,
+    /// The code's event sequence.
+    pub code_sequence: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A rendered email, ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailMessage {
+    /// Recipient address.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// HTML body.
+    pub html: String,
+    /// Plain-text body.
+    pub text: String,
+    /// Unique id; used as the `Message-ID`.
+    pub message_id: String,
+    /// The texts the bodies were made from (title, greeting, text, buttonText, url, …), for
+    /// senders that pass data on instead of a body (webhooks).
+    pub template_data: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for EmailMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailMessage")
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A rendered SMS, ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmsMessage {
+    /// Recipient number (E.164).
+    pub to: String,
+    /// Text.
+    pub body: String,
+    /// Unique id.
+    pub message_id: String,
+}
+
+impl std::fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery that did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct SendError {
+    /// Whether trying again later may succeed (timeouts, 429, 5xx, connection refused).
+    pub retryable: bool,
+    /// What went wrong, safe to store and log: a status and the provider's message, never the
+    /// message body, the link or the code.
+    pub reason: String,
+}
+
+/// Sends emails.
+pub trait EmailSender: Send + Sync {
+    /// Delivers one message.
+    ///
+    /// # Errors
+    /// [`SendError`], saying whether a retry may help.
+    fn send(&self, message: &EmailMessage) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Sends text messages.
+pub trait SmsSender: Send + Sync {
+    /// Delivers one message.
+    ///
+    /// # Errors
+    /// [`SendError`], saying whether a retry may help.
+    fn send(&self, message: &SmsMessage) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// What a password-reset message is made from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MessageData<'a> {
+    /// Preferred language (`de`, `en-US`, …); English when absent or unknown.
+    pub language: Option<&'a str>,
+    /// `DisplayName`.
+    pub display_name: &'a str,
+    /// `Username`.
+    pub username: &'a str,
+    /// `Code`.
+    pub code: &'a str,
+    /// `URL`: the reset link.
+    pub link: &'a str,
+}
+
+impl std::fmt::Debug for MessageData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageData")
+            .field("language", &self.language)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A password-reset message in every form a channel needs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RenderedMessage {
+    /// Email subject.
+    pub subject: String,
+    /// Email HTML body.
+    pub html: String,
+    /// Email text body.
+    pub text: String,
+    /// SMS text (with the link).
+    pub sms: String,
+    /// The texts (title, preHeader, subject, greeting, text, buttonText, url).
+    pub template_data: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RenderedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RenderedMessage(<redacted>)")
+    }
+}
+
+/// Renders messages from templates, per language.
+pub trait MessageRenderer: Send + Sync {
+    /// The password-reset message for `data`.
+    ///
+    /// # Errors
+    /// [`TemplateError`] when a (custom) template does not render.
+    fn password_reset(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError>;
+}
+
+/// Randomness for retry schedules (full jitter).
+pub trait Jitter: Send + Sync {
+    /// A uniformly random duration in `[0, max)`.
+    fn below(&self, max: chrono::TimeDelta) -> chrono::TimeDelta;
+}
+
+/// The retry schedule (`[delivery]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// Attempts before a message is dead.
+    pub max_attempts: i32,
+    /// Backoff after the first failure (doubled per attempt, before jitter).
+    pub backoff_base: chrono::TimeDelta,
+    /// Largest backoff.
+    pub backoff_max: chrono::TimeDelta,
+    /// Messages claimed per batch.
+    pub batch_size: u32,
+    /// How long a claim hides a message from other workers (longer than a send can take).
+    pub lease: chrono::TimeDelta,
+    /// Base of the default reset link.
+    pub public_url: String,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base: chrono::TimeDelta::seconds(2),
+            backoff_max: chrono::TimeDelta::minutes(10),
+            batch_size: 32,
+            lease: chrono::TimeDelta::seconds(60),
+            public_url: "http://localhost:8080".into(),
+        }
+    }
+}
+
+/// The adapters the delivery worker runs on.
+pub trait DeliveryPorts: Send + Sync + 'static {
+    /// The outbox.
+    type Outbox: OutboxStore;
+    /// Opening sealed payloads.
+    type Sealer: SecretBox;
+    /// Url templates.
+    type Links: LinkRenderer;
+    /// Message templates.
+    type Messages: MessageRenderer;
+    /// Email.
+    type Email: EmailSender;
+    /// SMS.
+    type Sms: SmsSender;
+    /// Time.
+    type Clock: Clock;
+    /// Randomness for backoff.
+    type Jitter: Jitter;
+
+    /// The outbox.
+    fn outbox(&self) -> &Self::Outbox;
+    /// The secret box.
+    fn sealer(&self) -> &Self::Sealer;
+    /// The link renderer.
+    fn links(&self) -> &Self::Links;
+    /// The message renderer.
+    fn messages(&self) -> &Self::Messages;
+    /// The email sender.
+    fn email(&self) -> &Self::Email;
+    /// The SMS sender.
+    fn sms(&self) -> &Self::Sms;
+    /// The clock.
+    fn clock(&self) -> &Self::Clock;
+    /// The jitter source.
+    fn jitter(&self) -> &Self::Jitter;
+    /// The retry schedule.
+    fn delivery(&self) -> &DeliveryPolicy;
+}

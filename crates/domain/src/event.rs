@@ -66,6 +66,13 @@ pub enum Event {
         /// The key that hashed the code.
         key_id: String,
     },
+    /// `user.human.password.code.sent`: the message carrying a code was delivered.
+    PasswordCodeSent {
+        /// Email or SMS.
+        channel: NotificationType,
+        /// The sequence of the `user.human.password.code.added` event of that code.
+        code_sequence: i64,
+    },
     /// `user.token.added`: a personal access token was issued (its hash is in the tokens table).
     TokenAdded {
         /// The token's id.
@@ -83,6 +90,7 @@ impl Event {
             Self::HumanAdded { .. } => "user.human.added",
             Self::MachineAdded { .. } => "user.machine.added",
             Self::PasswordCodeAdded { .. } => "user.human.password.code.added",
+            Self::PasswordCodeSent { .. } => "user.human.password.code.sent",
             Self::TokenAdded { .. } => "user.token.added",
         }
     }

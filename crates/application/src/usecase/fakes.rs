@@ -14,9 +14,11 @@ use rekey_domain::{
 };
 
 use crate::ports::{
-    Change, Clock, CodeGenerator, CodeHasher, IdGenerator, LinkData, LinkRenderer, PasswordCode,
-    PasswordHasher, Policies, Ports, SecretBox, StoreError, TemplateError, TokenMinter,
-    TokenRecord, TokenStore, UserStore,
+    Change, ClaimedMessage, Clock, CodeGenerator, CodeHasher, CurrentCode, DeliveryPolicy,
+    DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, LinkData, LinkRenderer,
+    MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode, PasswordHasher, Policies,
+    Ports, RenderedMessage, SecretBox, SendError, SentEvent, SkipReason, SmsMessage, SmsSender,
+    StoreError, TemplateError, TokenMinter, TokenRecord, TokenStore, UserStore,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
 
@@ -30,6 +32,25 @@ struct State {
     outbox: Vec<OutboxMessage>,
     tokens: Vec<TokenRecord>,
     failures: Vec<StoreError>,
+    delivery: HashMap<String, Delivery>,
+    emails: Vec<EmailMessage>,
+    sms: Vec<SmsMessage>,
+    send_failures: Vec<SendError>,
+}
+
+/// The delivery state of one outbox message.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `pending`, `sent`, `dead`, `skipped`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Next attempt.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last error or skip reason.
+    pub last_error: Option<String>,
+    /// Whether the sealed payload is still there.
+    pub has_payload: bool,
 }
 
 /// Every port at once, in memory.
@@ -38,6 +59,7 @@ pub struct Fake {
     now: Mutex<DateTime<Utc>>,
     counter: AtomicU64,
     policies: Policies,
+    delivery: DeliveryPolicy,
 }
 
 impl std::fmt::Debug for Fake {
@@ -72,7 +94,32 @@ impl Fake {
                 code: CodePolicy::default(),
                 ..Policies::default()
             },
+            delivery: DeliveryPolicy {
+                max_attempts: 3,
+                public_url: "https://id.example.com/".into(),
+                ..DeliveryPolicy::default()
+            },
         }
+    }
+
+    /// Emails sent so far.
+    pub fn emails(&self) -> Vec<EmailMessage> {
+        self.state.lock().unwrap().emails.clone()
+    }
+
+    /// SMS sent so far.
+    pub fn sms(&self) -> Vec<SmsMessage> {
+        self.state.lock().unwrap().sms.clone()
+    }
+
+    /// The next sends fail with these errors, in order.
+    pub fn fail_next_sends_with(&self, errors: Vec<SendError>) {
+        self.state.lock().unwrap().send_failures = errors.into_iter().rev().collect();
+    }
+
+    /// The delivery state of message `id`.
+    pub fn delivery_of(&self, id: &str) -> Delivery {
+        self.state.lock().unwrap().delivery[id].clone()
     }
 
     /// The fixed time.
@@ -286,7 +333,17 @@ impl UserStore for Fake {
             } => {
                 Self::bump(&mut state, &event)?;
                 state.codes.insert(code.user_id.to_string(), code);
-                state.outbox.extend(message);
+                if let Some(message) = message {
+                    let delivery = Delivery {
+                        status: "pending".into(),
+                        attempts: 0,
+                        next_attempt_at: message.next_attempt_at,
+                        last_error: None,
+                        has_payload: true,
+                    };
+                    state.delivery.insert(message.id.clone(), delivery);
+                    state.outbox.push(message);
+                }
             }
             Change::AddToken { token, event } => {
                 Self::bump(&mut state, &event)?;
@@ -462,5 +519,223 @@ impl Ports for Fake {
     }
     fn policies(&self) -> &Policies {
         &self.policies
+    }
+}
+
+impl OutboxStore for Fake {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, Failure> {
+        let mut state = self.state.lock().unwrap();
+        let messages = state.outbox.clone();
+        let mut claimed = Vec::new();
+        for message in messages {
+            if claimed.len() == limit as usize {
+                break;
+            }
+            let delivery = state.delivery.get_mut(&message.id).unwrap();
+            if delivery.status != "pending" || delivery.next_attempt_at > now {
+                continue;
+            }
+            delivery.attempts += 1;
+            delivery.next_attempt_at = now + lease;
+            claimed.push(ClaimedMessage {
+                id: message.id.clone(),
+                kind: message.kind.to_owned(),
+                user_id: message.user_id.clone(),
+                channel: message.channel,
+                recipient_masked: message.recipient_masked.clone(),
+                payload: delivery.has_payload.then(|| message.payload.clone()),
+                code_sequence: message.code_sequence,
+                idempotency_key: message.idempotency_key.clone(),
+                attempts: delivery.attempts,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn current_code(
+        &self,
+        user: &rekey_domain::UserId,
+    ) -> Result<Option<CurrentCode>, Failure> {
+        let state = self.state.lock().unwrap();
+        Ok(state.codes.get(user.as_str()).map(|code| CurrentCode {
+            sequence: code.sequence,
+            expires_at: code.expires_at,
+        }))
+    }
+
+    async fn mark_sent(&self, id: &str, event: SentEvent) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        let delivery = state.delivery.get_mut(id).unwrap();
+        delivery.status = "sent".into();
+        delivery.has_payload = false;
+        let sequence = state.users[event.user_id.as_str()].sequence + 1;
+        let new_event = NewEvent {
+            aggregate_id: event.user_id.to_string(),
+            sequence,
+            event: rekey_domain::Event::PasswordCodeSent {
+                channel: event.channel,
+                code_sequence: event.code_sequence,
+            },
+            resource_owner: event.org_id.clone(),
+            creator: "SYSTEM".parse().unwrap(),
+            created_at: event.at,
+        };
+        Self::bump(&mut state, &new_event).map_err(|e| Failure::Unexpected(e.to_string()))
+    }
+
+    async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        let delivery = state.delivery.get_mut(id).unwrap();
+        delivery.next_attempt_at = at;
+        delivery.last_error = Some(error.into());
+        Ok(())
+    }
+
+    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        let delivery = state.delivery.get_mut(id).unwrap();
+        delivery.status = "dead".into();
+        delivery.last_error = Some(error.into());
+        Ok(())
+    }
+
+    async fn mark_skipped(&self, id: &str, reason: SkipReason) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        let delivery = state.delivery.get_mut(id).unwrap();
+        delivery.status = "skipped".into();
+        delivery.last_error = Some(reason.as_str().into());
+        delivery.has_payload = false;
+        Ok(())
+    }
+
+    async fn list(&self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxEntry>, Failure> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .outbox
+            .iter()
+            .rev()
+            .filter(|m| status.is_none_or(|s| state.delivery[&m.id].status == s))
+            .take(limit as usize)
+            .map(|m| {
+                let d = &state.delivery[&m.id];
+                OutboxEntry {
+                    id: m.id.clone(),
+                    kind: m.kind.to_owned(),
+                    channel: m.channel,
+                    recipient_masked: m.recipient_masked.clone(),
+                    status: d.status.clone(),
+                    attempts: d.attempts,
+                    next_attempt_at: d.next_attempt_at,
+                    last_error: d.last_error.clone(),
+                    created_at: m.created_at,
+                }
+            })
+            .collect())
+    }
+
+    async fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<bool, Failure> {
+        let mut state = self.state.lock().unwrap();
+        match state.delivery.get_mut(id) {
+            Some(d) if d.status == "dead" => {
+                d.status = "pending".into();
+                d.attempts = 0;
+                d.next_attempt_at = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl EmailSender for Fake {
+    async fn send(&self, message: &EmailMessage) -> Result<(), SendError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(error) = state.send_failures.pop() {
+            return Err(error);
+        }
+        state.emails.push(message.clone());
+        Ok(())
+    }
+}
+
+impl SmsSender for Fake {
+    async fn send(&self, message: &SmsMessage) -> Result<(), SendError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(error) = state.send_failures.pop() {
+            return Err(error);
+        }
+        state.sms.push(message.clone());
+        Ok(())
+    }
+}
+
+impl MessageRenderer for Fake {
+    fn password_reset(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError> {
+        let german = data.language.is_some_and(|l| l.starts_with("de"));
+        let subject = if german {
+            "Passwort zurücksetzen"
+        } else {
+            "Reset password"
+        };
+        Ok(RenderedMessage {
+            subject: subject.into(),
+            html: format!("<a href=\"{}\">{subject}</a>", data.link),
+            text: format!(
+                "Hello {}, {} (Code {})",
+                data.display_name, data.link, data.code
+            ),
+            sms: format!("{subject}: {}", data.link),
+            template_data: vec![("url".into(), data.link.into())],
+        })
+    }
+}
+
+impl Jitter for Fake {
+    fn below(&self, max: TimeDelta) -> TimeDelta {
+        max / 2
+    }
+}
+
+impl DeliveryPorts for Fake {
+    type Outbox = Fake;
+    type Sealer = Fake;
+    type Links = Fake;
+    type Messages = Fake;
+    type Email = Fake;
+    type Sms = Fake;
+    type Clock = Fake;
+    type Jitter = Fake;
+
+    fn outbox(&self) -> &Fake {
+        self
+    }
+    fn sealer(&self) -> &Fake {
+        self
+    }
+    fn links(&self) -> &Fake {
+        self
+    }
+    fn messages(&self) -> &Fake {
+        self
+    }
+    fn email(&self) -> &Fake {
+        self
+    }
+    fn sms(&self) -> &Fake {
+        self
+    }
+    fn clock(&self) -> &Fake {
+        self
+    }
+    fn jitter(&self) -> &Fake {
+        self
+    }
+    fn delivery(&self) -> &DeliveryPolicy {
+        &self.delivery
     }
 }

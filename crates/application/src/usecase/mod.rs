@@ -5,6 +5,7 @@ pub mod add_user;
 pub mod authenticate;
 pub mod bootstrap;
 pub mod create_token;
+pub mod deliver;
 pub mod get_user;
 pub mod password_reset;
 

@@ -1,0 +1,410 @@
+//! Delivery: claim due outbox messages, drop the ones whose code was superseded or expired,
+//! render and send the rest, and record each outcome (sent, retry later, dead).
+
+use chrono::TimeDelta;
+use rekey_domain::NotificationType;
+use tracing::instrument;
+
+use crate::ports::{
+    ClaimedMessage, Clock, CurrentCode, DeliveryPorts, EmailMessage, EmailSender, Jitter, LinkData,
+    LinkRenderer, MessageData, MessageRenderer, OutboxStore, SecretBox, SendError, SentEvent,
+    SkipReason, SmsMessage, SmsSender,
+};
+use crate::{Failure, ResetMessagePayload};
+
+/// ZITADEL's default link, relative to the public URL.
+pub const DEFAULT_LINK_PATH: &str =
+    "/ui/v2/login/password/set?code={{.Code}}&organization={{.OrgID}}&userId={{.UserID}}";
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Messages claimed.
+    pub claimed: usize,
+    /// Delivered.
+    pub sent: usize,
+    /// Not sent: superseded or expired code.
+    pub skipped: usize,
+    /// Failed, to be tried again.
+    pub retried: usize,
+    /// Failed for good.
+    pub dead: usize,
+}
+
+/// The outcome of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Skipped,
+    Retried,
+    Dead,
+}
+
+/// Claims one batch of due messages and delivers it.
+///
+/// # Errors
+/// [`Failure`] when the outbox cannot be read or updated; a failed send is not an error (it
+/// is recorded on its message).
+#[instrument(skip_all)]
+pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Failure> {
+    let policy = ports.delivery();
+    let now = ports.clock().now();
+    let claimed = ports
+        .outbox()
+        .claim_due(now, policy.lease, policy.batch_size)
+        .await?;
+    let mut report = BatchReport {
+        claimed: claimed.len(),
+        ..BatchReport::default()
+    };
+    let outcomes =
+        futures_util::future::join_all(claimed.into_iter().map(|m| deliver(ports, m))).await;
+    for outcome in outcomes {
+        match outcome? {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Skipped => report.skipped += 1,
+            Outcome::Retried => report.retried += 1,
+            Outcome::Dead => report.dead += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// The wait before attempt `attempts + 1`: full jitter over an exponential backoff,
+/// uniform in `[0, min(max, base · 2^(attempts-1)))`.
+fn backoff<P: DeliveryPorts>(ports: &P, attempts: i32) -> TimeDelta {
+    let policy = ports.delivery();
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let cap = policy
+        .backoff_base
+        .checked_mul(1_i32 << doublings.min(30))
+        .map_or(policy.backoff_max, |d| d.min(policy.backoff_max));
+    ports.jitter().below(cap)
+}
+
+fn skip_reason(
+    current: Option<CurrentCode>,
+    message: &ClaimedMessage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<SkipReason> {
+    match current {
+        None => Some(SkipReason::Expired),
+        Some(code) if code.sequence != message.code_sequence => Some(SkipReason::Superseded),
+        Some(code) if code.expires_at <= now => Some(SkipReason::Expired),
+        Some(_) => None,
+    }
+}
+
+async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result<Outcome, Failure> {
+    let outbox = ports.outbox();
+    let now = ports.clock().now();
+    let channel = message.channel.as_str();
+    let recipient = message.recipient_masked.as_str();
+    if let Some(reason) = skip_reason(outbox.current_code(&message.user_id).await?, &message, now) {
+        outbox.mark_skipped(&message.id, reason).await?;
+        tracing::info!(message.id = %message.id, channel, recipient, reason = reason.as_str(), "message skipped");
+        return Ok(Outcome::Skipped);
+    }
+    let prepared = prepare(ports, &message);
+    let (payload, rendered) = match prepared {
+        Ok(ready) => ready,
+        Err(reason) => {
+            outbox.mark_dead(&message.id, &reason).await?;
+            tracing::error!(message.id = %message.id, channel, recipient, reason, "message cannot be delivered");
+            return Ok(Outcome::Dead);
+        }
+    };
+    let sent = match message.channel {
+        NotificationType::Email => {
+            let email = EmailMessage {
+                to: payload.recipient.clone(),
+                subject: rendered.subject,
+                html: rendered.html,
+                text: rendered.text,
+                message_id: message.idempotency_key.clone(),
+                template_data: rendered.template_data,
+            };
+            ports.email().send(&email).await
+        }
+        NotificationType::Sms => {
+            let sms = SmsMessage {
+                to: payload.recipient.clone(),
+                body: rendered.sms,
+                message_id: message.idempotency_key.clone(),
+            };
+            ports.sms().send(&sms).await
+        }
+    };
+    match sent {
+        Ok(()) => {
+            let event = SentEvent {
+                user_id: message.user_id.clone(),
+                org_id: payload
+                    .org_id
+                    .clone()
+                    .try_into()
+                    .map_err(|e| Failure::Unexpected(format!("payload org id: {e}")))?,
+                channel: message.channel,
+                code_sequence: message.code_sequence,
+                at: ports.clock().now(),
+            };
+            outbox.mark_sent(&message.id, event).await?;
+            tracing::info!(message.id = %message.id, channel, recipient, attempt = message.attempts, "message sent");
+            Ok(Outcome::Sent)
+        }
+        Err(SendError { retryable, reason }) => {
+            if retryable && message.attempts < ports.delivery().max_attempts {
+                let at = ports.clock().now() + backoff(ports, message.attempts);
+                outbox.mark_retry(&message.id, at, &reason).await?;
+                tracing::warn!(message.id = %message.id, channel, recipient, attempt = message.attempts, %reason, next_attempt = %at, "send failed; will retry");
+                Ok(Outcome::Retried)
+            } else {
+                outbox.mark_dead(&message.id, &reason).await?;
+                tracing::error!(message.id = %message.id, channel, recipient, attempt = message.attempts, %reason, "send failed; message is dead");
+                Ok(Outcome::Dead)
+            }
+        }
+    }
+}
+
+/// Opens the payload and renders the link and the message; `Err` with a reason for a message
+/// that can never be delivered.
+fn prepare<P: DeliveryPorts>(
+    ports: &P,
+    message: &ClaimedMessage,
+) -> Result<(ResetMessagePayload, crate::ports::RenderedMessage), String> {
+    let sealed = message.payload.as_ref().ok_or("the payload is gone")?;
+    let plain = ports
+        .sealer()
+        .open(sealed)
+        .map_err(|_| format!("the payload cannot be opened (key {})", sealed.key_id.0))?;
+    let payload: ResetMessagePayload =
+        serde_json::from_slice(&plain).map_err(|e| format!("the payload is malformed: {e}"))?;
+    let default_link;
+    let template = match &payload.url_template {
+        Some(template) => template.as_str(),
+        None => {
+            let base = ports.delivery().public_url.trim_end_matches('/');
+            default_link = format!("{base}{DEFAULT_LINK_PATH}");
+            default_link.as_str()
+        }
+    };
+    let data = LinkData {
+        user_id: &payload.user_id,
+        org_id: &payload.org_id,
+        code: &payload.code,
+    };
+    let link = ports
+        .links()
+        .render(template, &data)
+        .map_err(|e| format!("the link does not render: {e}"))?;
+    let rendered = ports
+        .messages()
+        .password_reset(&MessageData {
+            language: payload.language.as_deref(),
+            display_name: &payload.display_name,
+            username: &payload.username,
+            code: &payload.code,
+            link: &link,
+        })
+        .map_err(|e| format!("the message does not render: {e}"))?;
+    Ok((payload, rendered))
+}
+
+#[cfg(test)]
+mod tests {
+    use rekey_domain::{ResetMedium, Role, UrlTemplate, UserState};
+
+    use super::*;
+    use crate::usecase::fakes::{Fake, principal};
+    use crate::usecase::password_reset;
+
+    async fn reset(fake: &Fake, user: &str, medium: ResetMedium) -> i64 {
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        let input = password_reset::Input {
+            user_id: user.parse().expect("id"),
+            medium,
+        };
+        password_reset::execute(fake, &admin, input)
+            .await
+            .expect("reset")
+            .details
+            .sequence
+    }
+
+    fn email() -> ResetMedium {
+        ResetMedium::default()
+    }
+
+    fn failure(retryable: bool) -> SendError {
+        SendError {
+            retryable,
+            reason: format!("provider said no (retryable: {retryable})"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queued_link_is_rendered_sent_and_recorded() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let sequence = reset(&fake, &user, email()).await;
+        let report = deliver_due(&fake).await.expect("batch");
+        assert_eq!(
+            report,
+            BatchReport {
+                claimed: 1,
+                sent: 1,
+                ..BatchReport::default()
+            }
+        );
+        let sent = fake.emails();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, "ada@example.com");
+        let code = fake.open_payload(&fake.outbox()[0]).code;
+        let link = format!(
+            "https://id.example.com/ui/v2/login/password/set?code={code}&organization=org1&userId={user}"
+        );
+        assert!(sent[0].text.contains(&link), "{}", sent[0].text);
+        assert_eq!(sent[0].message_id, fake.outbox()[0].idempotency_key);
+        let delivery = fake.delivery_of(&fake.outbox()[0].id);
+        assert_eq!(
+            (delivery.status.as_str(), delivery.has_payload),
+            ("sent", false)
+        );
+        let last = fake.events_of(&user).pop().expect("event");
+        assert_eq!(last.event.event_type(), "user.human.password.code.sent");
+        assert_eq!(last.sequence, sequence + 1);
+        assert_eq!(
+            deliver_due(&fake).await.expect("batch").claimed,
+            0,
+            "sent once"
+        );
+    }
+
+    #[tokio::test]
+    async fn sms_and_custom_templates() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
+        let medium = ResetMedium::SendLink {
+            notification_type: NotificationType::Sms,
+            url_template: Some(
+                UrlTemplate::try_from("https://app/r?u={{.UserID}}&c={{.Code}}".to_owned())
+                    .expect("len"),
+            ),
+        };
+        reset(&fake, &user, medium).await;
+        deliver_due(&fake).await.expect("batch");
+        let sms = fake.sms();
+        assert_eq!(sms.len(), 1);
+        assert_eq!(sms[0].to, "+41791234567");
+        let code = fake.open_payload(&fake.outbox()[0]).code;
+        assert!(
+            sms[0]
+                .body
+                .ends_with(&format!("https://app/r?u={user}&c={code}")),
+            "{}",
+            sms[0].body
+        );
+        assert!(fake.emails().is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_the_newest_code_is_sent_and_expired_ones_never() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &user, email()).await;
+        reset(&fake, &user, email()).await;
+        let report = deliver_due(&fake).await.expect("batch");
+        assert_eq!((report.sent, report.skipped), (1, 1));
+        let [old, new] = [&fake.outbox()[0], &fake.outbox()[1]];
+        assert_eq!(
+            fake.delivery_of(&old.id).last_error.as_deref(),
+            Some("superseded")
+        );
+        assert!(!fake.delivery_of(&old.id).has_payload, "scrubbed");
+        assert!(fake.emails()[0].text.contains(&fake.open_payload(new).code));
+
+        let other = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &other, email()).await;
+        fake.advance(TimeDelta::hours(2));
+        let report = deliver_due(&fake).await.expect("batch");
+        assert_eq!((report.sent, report.skipped), (0, 1));
+        assert_eq!(
+            fake.delivery_of(&fake.outbox()[2].id).last_error.as_deref(),
+            Some("expired")
+        );
+    }
+
+    #[tokio::test]
+    async fn retryable_failures_back_off_then_deliver() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &user, email()).await;
+        let id = fake.outbox()[0].id.clone();
+        fake.fail_next_sends_with(vec![failure(true), failure(true)]);
+        assert_eq!(deliver_due(&fake).await.expect("batch").retried, 1);
+        let first = fake.delivery_of(&id);
+        // attempt 1: jitter over [0, base) = 2 s; the fake's jitter takes half.
+        assert_eq!(first.next_attempt_at, fake.now() + TimeDelta::seconds(1));
+        assert_eq!(
+            first.last_error.as_deref(),
+            Some("provider said no (retryable: true)")
+        );
+        assert_eq!(
+            deliver_due(&fake).await.expect("batch").claimed,
+            0,
+            "not due yet"
+        );
+        fake.advance(TimeDelta::seconds(1));
+        assert_eq!(deliver_due(&fake).await.expect("batch").retried, 1);
+        assert_eq!(
+            fake.delivery_of(&id).next_attempt_at,
+            fake.now() + TimeDelta::seconds(2),
+            "doubled"
+        );
+        fake.advance(TimeDelta::seconds(2));
+        assert_eq!(deliver_due(&fake).await.expect("batch").sent, 1);
+        assert_eq!(fake.delivery_of(&id).attempts, 3);
+    }
+
+    #[tokio::test]
+    async fn final_failures_and_exhausted_retries_are_dead() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &user, email()).await;
+        fake.fail_next_sends_with(vec![failure(false)]);
+        assert_eq!(deliver_due(&fake).await.expect("batch").dead, 1);
+        let id = fake.outbox()[0].id.clone();
+        let dead = fake.delivery_of(&id);
+        assert_eq!((dead.status.as_str(), dead.attempts), ("dead", 1));
+        assert_eq!(
+            dead.last_error.as_deref(),
+            Some("provider said no (retryable: false)")
+        );
+        assert!(dead.has_payload, "kept for a manual retry");
+
+        assert!(fake.retry(&id, fake.now()).await.expect("retry"));
+        fake.fail_next_sends_with(vec![failure(true); 3]);
+        for _ in 0..3 {
+            deliver_due(&fake).await.expect("batch");
+            fake.advance(TimeDelta::minutes(10));
+        }
+        let dead = fake.delivery_of(&id);
+        assert_eq!(
+            (dead.status.as_str(), dead.attempts),
+            ("dead", 3),
+            "max_attempts is 3"
+        );
+        assert!(fake.emails().is_empty());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let fake = Fake::new();
+        let halves: Vec<i64> = (1..=12).map(|a| backoff(&fake, a).num_seconds()).collect();
+        assert_eq!(
+            halves,
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+        );
+    }
+}
