@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rekey_application::Failure;
 
-use crate::{SqliteConn, Store, tls};
+use crate::{Pool, SqliteConn, Store, tls};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -80,7 +79,7 @@ impl bb8::ErrorSink<PoolError> for LogErrors {
 /// would have to restate every query diesel-async's manager runs).
 macro_rules! pool_builder {
     ($settings:expr) => {
-        Pool::builder()
+        bb8::Pool::builder()
             .max_size($settings.max_connections.max(1))
             .min_idle(Some(1))
             .connection_timeout($settings.connect_timeout)
@@ -125,7 +124,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 .build(manager)
                 .await
                 .map_err(unavailable)?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store::new(Pool::Sqlite(pool)))
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;
@@ -144,7 +143,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 .build(manager)
                 .await
                 .map_err(unavailable)?;
-            Ok(Store::Postgres(pool))
+            Ok(Store::new(Pool::Postgres(pool)))
         }
     }
 }

@@ -11,6 +11,7 @@
 
 mod connect;
 mod error;
+mod outbox;
 mod rows;
 mod schema;
 mod stores;
@@ -19,38 +20,61 @@ mod tls;
 pub use connect::{DatabaseSettings, connect, migrate};
 pub use stores::RowCounts;
 
+use std::sync::Arc;
+
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use tokio::sync::Notify;
 
 /// A pooled SQLite connection (each query runs on tokio's blocking pool).
 pub type SqliteConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
 
-/// The database, whichever backend the configuration chose.
+/// The database, whichever backend the configuration chose. Cloning shares the pool.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    pool: Pool,
+    queued: Arc<Notify>,
+}
+
+/// The connection pool of one backend.
+#[derive(Clone)]
+pub(crate) enum Pool {
     /// SQLite: one file, one machine.
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>),
     /// PostgreSQL: shared by any number of rekey instances.
-    Postgres(Pool<AsyncPgConnection>),
+    Postgres(bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Sqlite(pool) => write!(f, "Store::Sqlite({:?})", pool.state()),
-            Self::Postgres(pool) => write!(f, "Store::Postgres({:?})", pool.state()),
+        match &self.pool {
+            Pool::Sqlite(pool) => write!(f, "Store::Sqlite({:?})", pool.state()),
+            Pool::Postgres(pool) => write!(f, "Store::Postgres({:?})", pool.state()),
         }
     }
 }
 
 impl Store {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            queued: Arc::new(Notify::new()),
+        }
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
+    }
+
+    /// Notified after every commit that queued a message in this process, so a delivery
+    /// worker can start at once instead of at its next poll.
+    pub fn message_queued(&self) -> Arc<Notify> {
+        Arc::clone(&self.queued)
     }
 }
 
@@ -60,13 +84,13 @@ impl Store {
 /// `Failure::Unavailable`, converted with `From` into the body's error type.
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
-        match $store {
-            $crate::Store::Sqlite(pool) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
                 let $conn: &mut $crate::SqliteConn = &mut *pooled;
                 $body
             }
-            $crate::Store::Postgres(pool) => {
+            $crate::Pool::Postgres(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
                 let $conn: &mut diesel_async::AsyncPgConnection = &mut *pooled;
                 $body

@@ -280,7 +280,7 @@ pub fn roles_from_text(text: &str) -> Result<Vec<Role>, Failure> {
         .collect()
 }
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Insertable)]
 #[diesel(table_name = outbox)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct OutboxRow {

@@ -46,11 +46,22 @@ impl UserStore for Store {
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         // Rows are built before the transaction, so it holds its locks only for the writes.
         let work = Work::try_from(change)?;
+        let queues_a_message = matches!(
+            work,
+            Work::AddPasswordCode {
+                message: Some(_),
+                ..
+            }
+        );
         let work = &work;
-        with_conn!(self, |conn| conn
+        let committed = with_conn!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx))
             .await
-            .map_err(StoreError::from))
+            .map_err(StoreError::from));
+        if committed.is_ok() && queues_a_message {
+            self.queued.notify_one();
+        }
+        committed
     }
 
     async fn ping(&self) -> Result<(), Failure> {

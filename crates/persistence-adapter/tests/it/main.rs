@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
-    Change, PasswordCode, StoreError, TokenRecord, TokenStore, UserStore,
+    Change, OutboxStore, PasswordCode, SentEvent, SkipReason, StoreError, TokenRecord, TokenStore,
+    UserStore,
 };
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
@@ -77,6 +78,8 @@ contract!(
     codes_append_with_optimistic_concurrency,
     concurrent_appends_to_one_user_admit_exactly_one,
     tokens_resolve_to_live_principals,
+    outbox_claims_lease_and_record_outcomes,
+    concurrent_claims_never_share_a_message,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -396,6 +399,165 @@ async fn tokens_resolve_to_live_principals(store: &Store) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    store
+        .commit(code_change("u1", 2, "h2", true))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T01:00:00Z");
+    let lease = TimeDelta::seconds(60);
+    let claimed = store.claim_due(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let m = &claimed[0];
+    assert_eq!((m.id.as_str(), m.attempts, m.code_sequence), ("m2", 1, 2));
+    assert_eq!(
+        m.payload.as_ref().map(|p| p.bytes.clone()),
+        Some(vec![1, 2, 3])
+    );
+    assert_eq!(
+        m.payload.as_ref().map(|p| p.key_id.0.clone()),
+        Some("k1".into())
+    );
+    assert!(
+        store.claim_due(now, lease, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    let again = store.claim_due(now + lease, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1, "a lost lease makes it due again");
+    assert_eq!(again[0].attempts, 2);
+
+    let code = store
+        .current_code(&"u1".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (code.sequence, code.expires_at),
+        (2, now + TimeDelta::hours(1))
+    );
+    assert_eq!(
+        store
+            .current_code(&"nobody".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    let later = now + TimeDelta::minutes(5);
+    store
+        .mark_retry("m2", later, "smtp 451 busy")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due(later - TimeDelta::seconds(1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.claim_due(later, lease, 10).await.unwrap().len(), 1);
+    let sent = SentEvent {
+        user_id: "u1".parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        channel: rekey_domain::NotificationType::Email,
+        code_sequence: 2,
+        at: later,
+    };
+    store.mark_sent("m2", sent.clone()).await.unwrap();
+    store.mark_sent("m2", sent).await.unwrap(); // a second worker's late finish changes nothing
+    let listed = store.list(Some("sent"), 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].attempts, listed[0].last_error.as_deref()),
+        (3, Some("smtp 451 busy"))
+    );
+    let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(user.sequence, 3, "code.sent appended once");
+    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 2);
+
+    store
+        .commit(code_change("u1", 4, "h4", true))
+        .await
+        .unwrap();
+    store
+        .commit(code_change("u1", 5, "h5", true))
+        .await
+        .unwrap();
+    assert_eq!(store.claim_due(later, lease, 10).await.unwrap().len(), 2);
+    store
+        .mark_skipped("m4", SkipReason::Superseded)
+        .await
+        .unwrap();
+    store
+        .mark_dead("m5", "twilio 400 21211: invalid number")
+        .await
+        .unwrap();
+    let skipped = store.list(Some("skipped"), 10).await.unwrap();
+    assert_eq!(skipped[0].last_error.as_deref(), Some("superseded"));
+    assert!(
+        !store.retry("m4", later).await.unwrap(),
+        "only dead messages are retried"
+    );
+    assert!(store.retry("m5", later).await.unwrap());
+    let retried = store.claim_due(later, lease, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id.as_str(), retried[0].attempts), ("m5", 1));
+    assert!(
+        retried[0].payload.is_some(),
+        "a dead message keeps its payload"
+    );
+    assert_eq!(store.list(None, 10).await.unwrap().len(), 3);
+}
+
+async fn concurrent_claims_never_share_a_message(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    for sequence in 2..42 {
+        store
+            .commit(code_change("u1", sequence, "h", true))
+            .await
+            .unwrap();
+    }
+    let now = at("2026-01-01T01:00:00Z");
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        workers.spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_due(now, TimeDelta::minutes(1), 3)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|m| m.id));
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(claimed) = workers.join_next().await {
+        all.extend(claimed.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (total, all.len()),
+        (40, 40),
+        "each message claimed exactly once"
     );
 }
 

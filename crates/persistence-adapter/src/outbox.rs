@@ -1,0 +1,256 @@
+//! The `OutboxStore` port: claiming due messages (the one backend-specific query) and
+//! recording what became of them.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamp};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rekey_application::ports::{
+    ClaimedMessage, CurrentCode, OutboxEntry, OutboxStore, SentEvent, SkipReason,
+};
+use rekey_application::{Failure, Sealed};
+use rekey_domain::{Event, KeyId, NewEvent, NotificationType, UserId};
+
+use crate::error::{TxError, query_failure};
+use crate::rows::{EventRow, OutboxRow};
+use crate::schema::{events, outbox, password_codes, users};
+use crate::{Pool, Store, with_conn};
+
+fn channel(text: &str) -> Result<NotificationType, Failure> {
+    match text {
+        "email" => Ok(NotificationType::Email),
+        "sms" => Ok(NotificationType::Sms),
+        other => Err(Failure::Unexpected(format!("stored channel {other:?}"))),
+    }
+}
+
+fn claimed(row: OutboxRow) -> Result<ClaimedMessage, Failure> {
+    Ok(ClaimedMessage {
+        channel: channel(&row.channel)?,
+        user_id: UserId::try_from(row.user_id)
+            .map_err(|e| Failure::Unexpected(format!("stored user id: {e}")))?,
+        payload: row.payload.map(|bytes| Sealed {
+            key_id: KeyId(row.key_id.clone()),
+            bytes,
+        }),
+        id: row.id,
+        kind: row.kind,
+        recipient_masked: row.recipient_masked,
+        code_sequence: row.code_sequence,
+        idempotency_key: row.idempotency_key,
+        attempts: row.attempts,
+    })
+}
+
+/// Narrows an update to one pending message.
+macro_rules! pending {
+    ($id:expr) => {
+        outbox::table
+            .filter(outbox::id.eq($id))
+            .filter(outbox::status.eq("pending"))
+    };
+}
+
+impl OutboxStore for Store {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, Failure> {
+        let now_naive = now.naive_utc();
+        let until = (now + lease).naive_utc();
+        let limit = i64::from(limit);
+        // Backend-specific SQL: PostgreSQL skips rows another instance is claiming right now
+        // (`FOR UPDATE SKIP LOCKED`), so any number of instances share the work without
+        // waiting on each other; SQLite has one writer at a time and no such clause. Both
+        // claim and lease in one statement.
+        const CLAIM_POSTGRES: &str = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *";
+        const CLAIM_SQLITE: &str = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at LIMIT ?) RETURNING *";
+        let rows: Vec<OutboxRow> = match &self.pool {
+            Pool::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
+                diesel::sql_query(CLAIM_POSTGRES)
+                    .bind::<Timestamp, _>(until)
+                    .bind::<Timestamp, _>(now_naive)
+                    .bind::<BigInt, _>(limit)
+                    .load(&mut *conn)
+                    .await
+                    .map_err(query_failure)?
+            }
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
+                diesel::sql_query(CLAIM_SQLITE)
+                    .bind::<Timestamp, _>(until)
+                    .bind::<Timestamp, _>(now_naive)
+                    .bind::<BigInt, _>(limit)
+                    .load(&mut *conn)
+                    .await
+                    .map_err(query_failure)?
+            }
+        };
+        rows.into_iter().map(claimed).collect()
+    }
+
+    async fn current_code(&self, user: &UserId) -> Result<Option<CurrentCode>, Failure> {
+        let row: Option<(i64, NaiveDateTime)> = with_conn!(self, |conn| password_codes::table
+            .find(user.as_str())
+            .select((password_codes::sequence, password_codes::expires_at))
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        Ok(row.map(|(sequence, expires_at)| CurrentCode {
+            sequence,
+            expires_at: expires_at.and_utc(),
+        }))
+    }
+
+    async fn mark_sent(&self, id: &str, event: SentEvent) -> Result<(), Failure> {
+        let at = event.at.naive_utc();
+        let user = event.user_id.to_string();
+        let payload = Event::PasswordCodeSent {
+            channel: event.channel,
+            code_sequence: event.code_sequence,
+        };
+        let template = NewEvent {
+            aggregate_id: user.clone(),
+            sequence: 0,
+            event: payload,
+            resource_owner: event.org_id.clone(),
+            creator: rekey_domain::UserId::try_from(
+                rekey_application::usecase::SYSTEM_USER.to_owned(),
+            )
+            .map_err(|e| Failure::Unexpected(e.to_string()))?,
+            created_at: event.at,
+        };
+        let (user, template) = (&user, &template);
+        let result: Result<(), TxError> = with_conn!(self, |conn| conn
+            .transaction::<_, TxError, _>(async |tx| {
+                let updated = diesel::update(pending!(id))
+                    .set((
+                        outbox::status.eq("sent"),
+                        outbox::payload.eq(None::<Vec<u8>>),
+                        outbox::sent_at.eq(Some(at)),
+                    ))
+                    .execute(tx)
+                    .await?;
+                if updated == 0 {
+                    // Another worker finished it after this one's lease ran out.
+                    return Ok(());
+                }
+                // Appending does not depend on the aggregate's state: take the next number.
+                let sequence: i64 = diesel::update(users::table.find(user))
+                    .set((
+                        users::sequence.eq(users::sequence + 1),
+                        users::changed_at.eq(at),
+                    ))
+                    .returning(users::sequence)
+                    .get_result(tx)
+                    .await?;
+                let row = EventRow::from_domain(&NewEvent {
+                    sequence,
+                    ..template.clone()
+                })?;
+                diesel::insert_into(events::table)
+                    .values(&row)
+                    .execute(tx)
+                    .await?;
+                Ok(())
+            })
+            .await);
+        result.map_err(|e| match e {
+            TxError::Failure(f) => f,
+            other => Failure::Unexpected(format!("{other:?}")),
+        })
+    }
+
+    async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
+        let at = at.naive_utc();
+        with_conn!(self, |conn| diesel::update(pending!(id))
+            .set((
+                outbox::next_attempt_at.eq(at),
+                outbox::last_error.eq(Some(error))
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+            .map_err(query_failure))
+    }
+
+    async fn mark_dead(&self, id: &str, error: &str) -> Result<(), Failure> {
+        with_conn!(self, |conn| diesel::update(pending!(id))
+            .set((
+                outbox::status.eq("dead"),
+                outbox::last_error.eq(Some(error))
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+            .map_err(query_failure))
+    }
+
+    async fn mark_skipped(&self, id: &str, reason: SkipReason) -> Result<(), Failure> {
+        with_conn!(self, |conn| diesel::update(pending!(id))
+            .set((
+                outbox::status.eq("skipped"),
+                outbox::last_error.eq(Some(reason.as_str())),
+                outbox::payload.eq(None::<Vec<u8>>),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+            .map_err(query_failure))
+    }
+
+    async fn list(&self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxEntry>, Failure> {
+        let limit = i64::from(limit);
+        let rows: Vec<OutboxRow> = with_conn!(self, |conn| {
+            let mut query = outbox::table
+                .order((outbox::created_at.desc(), outbox::id.desc()))
+                .limit(limit)
+                .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(outbox::status.eq(status));
+            }
+            query.load(conn).await.map_err(query_failure)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(OutboxEntry {
+                    channel: channel(&row.channel)?,
+                    id: row.id,
+                    kind: row.kind,
+                    recipient_masked: row.recipient_masked,
+                    status: row.status,
+                    attempts: row.attempts,
+                    next_attempt_at: row.next_attempt_at.and_utc(),
+                    last_error: row.last_error,
+                    created_at: row.created_at.and_utc(),
+                })
+            })
+            .collect()
+    }
+
+    async fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<bool, Failure> {
+        let now = now.naive_utc();
+        with_conn!(self, |conn| diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq("dead"))
+        )
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+        .map_err(query_failure))
+    }
+}
