@@ -212,12 +212,13 @@ impl Rekey {
         };
         let addr = rekey.wait_for_listening(log_offset);
         rekey.base = format!("http://{addr}");
-        let token = std::fs::read_to_string(data.join("admin.pat")).expect("admin token file");
+        // An instance joining a database another one bootstrapped has neither.
+        let token = std::fs::read_to_string(data.join("admin.pat")).unwrap_or_default();
         rekey.admin_token = token.trim().to_owned();
-        rekey.remember(&rekey.admin_token.clone());
-        rekey.org_id = rekey
-            .log_field("first start", "org.id")
-            .expect("bootstrap log line");
+        if !rekey.admin_token.is_empty() {
+            rekey.remember(&rekey.admin_token.clone());
+        }
+        rekey.org_id = rekey.log_field("first start", "org.id").unwrap_or_default();
         rekey
     }
 
@@ -503,6 +504,28 @@ impl Rekey {
             );
             std::thread::park_timeout(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the server with SIGKILL (no graceful anything) and hands back what it left.
+    pub fn kill_hard(mut self) -> Stopped {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        self.assert_logs_clean();
+        let placeholder = tempfile::tempdir().expect("temp dir");
+        Stopped {
+            dir: std::mem::replace(&mut self.dir, placeholder),
+            database: self.database.take(),
+            database_url: self.database_url.take(),
+            backend: self.backend,
+        }
+    }
+
+    /// Lines of the log whose message is `message`.
+    pub fn log_count(&self, message: &str) -> usize {
+        self.log_lines()
+            .iter()
+            .filter(|l| l["message"] == message)
+            .count()
     }
 
     /// Stops the server gracefully and hands back its data dir and database, for a restart.

@@ -2,8 +2,10 @@
 //! spoken to over HTTP exactly as a client would.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::missing_panics_doc)]
 
+mod delivery;
 mod faults;
 mod harness;
 mod password_reset;
 mod readme;
 mod service;
+mod smtp;

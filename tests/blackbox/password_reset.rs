@@ -75,6 +75,8 @@ async fn send_link_queues_exactly_one_sealed_message(backend: Backend) {
         backend,
         &[
             ("REKEY__CODE__ALPHABET", "QZ"),
+            // Keep the messages queued: this test looks at the outbox rows themselves.
+            ("REKEY__DELIVERY__ENABLED", "false"),
             ("REKEY__CODE__LENGTH", "8"),
         ],
     )

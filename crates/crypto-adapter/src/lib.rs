@@ -5,12 +5,14 @@
 //! for one purpose, and identified by a [`KeyId`](rekey_domain::KeyId) so that keys can rotate.
 
 mod codes;
+mod jitter;
 mod keys;
 mod passwords;
 mod sealing;
 mod tokens;
 
 pub use codes::{HmacCodeHasher, OsRngCodes};
+pub use jitter::OsJitter;
 pub use keys::{KeyError, MasterKey};
 pub use passwords::{Argon2Passwords, Argon2Settings};
 pub use sealing::AesGcmBox;

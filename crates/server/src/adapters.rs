@@ -5,15 +5,21 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use rekey_application::Ports;
-use rekey_application::ports::{Clock, IdGenerator, Policies};
+use rekey_application::ports::{Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Policies};
 use rekey_crypto_adapter::{
-    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsRngCodes, RandomTokens,
+    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsJitter, OsRngCodes,
+    RandomTokens,
 };
 use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
-use rekey_notifier_adapter::HandlebarsLinks;
+use rekey_notifier_adapter::{
+    EmailTransport, FileMailer, FileSms, HandlebarsLinks, HandlebarsMessages, SmsTransport,
+    SmtpMailer, SmtpSettings, SmtpTls, TwilioSettings, TwilioSms, WebhookSender, WebhookSettings,
+};
 use rekey_persistence_adapter::{DatabaseSettings, Store};
 
-use crate::settings::Settings;
+use crate::settings::{
+    EmailTransportKind, Settings, SmsTransportKind, SmtpTlsKind, WebhookSection,
+};
 
 /// The system clock, truncated to microseconds (what both databases store).
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,6 +85,11 @@ pub struct Adapters {
     clock: SystemClock,
     ids: SnowflakeIds,
     policies: Policies,
+    messages: HandlebarsMessages,
+    email: EmailTransport,
+    sms: SmsTransport,
+    jitter: OsJitter,
+    delivery: DeliveryPolicy,
 }
 
 impl Adapters {
@@ -125,6 +136,11 @@ impl Adapters {
                 code: code_policy,
                 password: PasswordPolicy::default(),
             },
+            messages: messages(settings)?,
+            email: email(settings)?,
+            sms: sms(settings)?,
+            jitter: OsJitter,
+            delivery: delivery(settings)?,
         })
     }
 
@@ -132,6 +148,100 @@ impl Adapters {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+fn time(name: &str, value: std::time::Duration) -> Result<TimeDelta, String> {
+    TimeDelta::from_std(value).map_err(|_| format!("{name} is too long"))
+}
+
+fn delivery(settings: &Settings) -> Result<DeliveryPolicy, String> {
+    let d = &settings.delivery;
+    if d.max_attempts < 1 || d.batch_size < 1 {
+        return Err("[delivery]: max_attempts and batch_size must be at least 1".into());
+    }
+    Ok(DeliveryPolicy {
+        max_attempts: d.max_attempts,
+        backoff_base: time("delivery.backoff_base", d.backoff_base)?,
+        backoff_max: time("delivery.backoff_max", d.backoff_max)?,
+        batch_size: d.batch_size,
+        lease: time("delivery.lease", d.lease)?,
+        public_url: settings.public_url.clone(),
+    })
+}
+
+fn messages(settings: &Settings) -> Result<HandlebarsMessages, String> {
+    let dir = &settings.messages.template_dir;
+    HandlebarsMessages::new((!dir.as_os_str().is_empty()).then_some(dir.as_path()))
+        .map_err(|e| format!("[messages]: {e}"))
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn webhook(name: &str, section: &WebhookSection) -> Result<WebhookSender, String> {
+    if section.url.is_empty() || section.signing_key.expose().is_empty() {
+        return Err(format!(
+            "[{name}.webhook]: url and signing_key are required"
+        ));
+    }
+    WebhookSender::new(
+        WebhookSettings {
+            url: section.url.clone(),
+            signing_key: section.signing_key.expose().as_bytes().to_vec(),
+            timeout: section.timeout,
+        },
+        std::sync::Arc::new(SystemClock),
+    )
+    .map_err(|e| format!("[{name}.webhook]: {e}"))
+}
+
+fn email(settings: &Settings) -> Result<EmailTransport, String> {
+    let e = &settings.email;
+    let reply_to = non_empty(&e.reply_to);
+    Ok(match e.transport {
+        EmailTransportKind::File => EmailTransport::File(
+            FileMailer::new(&e.file_dir, &e.from, reply_to.as_deref())
+                .map_err(|err| format!("[email]: {err}"))?,
+        ),
+        EmailTransportKind::Smtp => EmailTransport::Smtp(
+            SmtpMailer::new(SmtpSettings {
+                host: e.smtp.host.clone(),
+                port: e.smtp.port,
+                tls: match e.smtp.tls {
+                    SmtpTlsKind::None => SmtpTls::None,
+                    SmtpTlsKind::Starttls => SmtpTls::StartTls,
+                    SmtpTlsKind::Tls => SmtpTls::Tls,
+                },
+                username: non_empty(&e.smtp.username),
+                password: non_empty(e.smtp.password.expose()),
+                timeout: e.smtp.timeout,
+                from: e.from.clone(),
+                reply_to,
+            })
+            .map_err(|err| format!("[email.smtp]: {err}"))?,
+        ),
+        EmailTransportKind::Webhook => EmailTransport::Webhook(webhook("email", &e.webhook)?),
+    })
+}
+
+fn sms(settings: &Settings) -> Result<SmsTransport, String> {
+    let s = &settings.sms;
+    Ok(match s.transport {
+        SmsTransportKind::File => SmsTransport::File(FileSms::new(&s.file_path)),
+        SmsTransportKind::Twilio => SmsTransport::Twilio(
+            TwilioSms::new(TwilioSettings {
+                base_url: s.twilio.base_url.clone(),
+                account_sid: s.twilio.account_sid.clone(),
+                auth_token: s.twilio.auth_token.expose().to_owned(),
+                from: non_empty(&s.twilio.from),
+                messaging_service_sid: non_empty(&s.twilio.messaging_service_sid),
+                timeout: s.twilio.timeout,
+            })
+            .map_err(|err| format!("[sms.twilio]: {err}"))?,
+        ),
+        SmsTransportKind::Webhook => SmsTransport::Webhook(webhook("sms", &s.webhook)?),
+    })
 }
 
 /// The persistence adapter's part of the settings.
@@ -248,6 +358,45 @@ impl Ports for Adapters {
     }
     fn policies(&self) -> &Policies {
         &self.policies
+    }
+}
+
+impl DeliveryPorts for Adapters {
+    type Outbox = Store;
+    type Sealer = AesGcmBox;
+    type Links = HandlebarsLinks;
+    type Messages = HandlebarsMessages;
+    type Email = EmailTransport;
+    type Sms = SmsTransport;
+    type Clock = SystemClock;
+    type Jitter = OsJitter;
+
+    fn outbox(&self) -> &Store {
+        &self.store
+    }
+    fn sealer(&self) -> &AesGcmBox {
+        &self.sealer
+    }
+    fn links(&self) -> &HandlebarsLinks {
+        &self.links
+    }
+    fn messages(&self) -> &HandlebarsMessages {
+        &self.messages
+    }
+    fn email(&self) -> &EmailTransport {
+        &self.email
+    }
+    fn sms(&self) -> &SmsTransport {
+        &self.sms
+    }
+    fn clock(&self) -> &SystemClock {
+        &self.clock
+    }
+    fn jitter(&self) -> &OsJitter {
+        &self.jitter
+    }
+    fn delivery(&self) -> &DeliveryPolicy {
+        &self.delivery
     }
 }
 

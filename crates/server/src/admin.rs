@@ -10,7 +10,7 @@ use rekey_domain::{BoundedText, Language, OrgName, Role, Username};
 
 use crate::adapters::{Adapters, SystemClock};
 use crate::settings::Settings;
-use rekey_application::ports::Clock as _;
+use rekey_application::ports::{Clock as _, OutboxStore as _};
 
 /// Administration commands.
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,29 @@ pub enum AdminCommand {
     /// Secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The outbox of queued messages.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// `rekey admin outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List messages, newest first: id, status, channel, masked recipient, attempts, next
+    /// attempt, last error.
+    List {
+        /// Only messages of this status.
+        #[arg(long, value_parser = ["pending", "sent", "dead", "skipped"])]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Queue a dead message again, due now, with its attempts reset.
+    Retry {
+        /// The message id.
+        id: String,
+    },
 }
 
 /// `rekey admin org …`.
@@ -214,6 +237,38 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .await
                 .map_err(|e| e.to_string())?;
             print(out.token.expose())
+        }
+        AdminCommand::Outbox(OutboxCommand::List { status, limit }) => {
+            let entries = adapters
+                .store()
+                .list(status.as_deref(), limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            for e in entries {
+                print(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    e.status,
+                    e.channel.as_str(),
+                    e.recipient_masked,
+                    e.attempts,
+                    e.next_attempt_at.to_rfc3339(),
+                    e.last_error.unwrap_or_default()
+                ))?;
+            }
+            Ok(())
+        }
+        AdminCommand::Outbox(OutboxCommand::Retry { id }) => {
+            if adapters
+                .store()
+                .retry(&id, SystemClock.now())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                print(&format!("{id} queued again"))
+            } else {
+                Err(format!("no dead message with id {id}"))
+            }
         }
         AdminCommand::Secrets(SecretsCommand::NewKey) => Ok(()),
     }

@@ -7,6 +7,7 @@ mod admin;
 mod serve;
 mod settings;
 mod telemetry;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,6 +8,7 @@ use rekey_http_adapter::{HttpSettings, configure, request_context};
 
 use crate::adapters::{Adapters, write_private};
 use crate::settings::Settings;
+use crate::worker;
 
 /// Runs the service.
 ///
@@ -18,7 +19,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     tracing::info!(backend = adapters.store().backend(), "database ready");
     first_start(&settings, &adapters).await?;
 
+    let wake = adapters.store().message_queued();
     let ports = web::Data::new(adapters);
+    let worker = settings.delivery.enabled.then(|| {
+        worker::spawn(
+            ports.clone().into_inner(),
+            wake,
+            settings.delivery.poll_interval,
+        )
+    });
     let http = HttpSettings {
         body_limit: settings.server.body_limit,
     };
@@ -39,7 +48,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, lets in-flight
     // requests finish within shutdown_timeout, then returns.
-    server.run().await.map_err(|e| format!("server: {e}"))?;
+    let served = server.run().await.map_err(|e| format!("server: {e}"));
+    // The HTTP side has drained; let the delivery batch in flight finish too.
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

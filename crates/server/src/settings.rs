@@ -60,6 +60,165 @@ pub struct Settings {
     pub secrets: SecretSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[email]`.
+    pub email: EmailSettings,
+    /// `[sms]`.
+    pub sms: SmsSettings,
+    /// `[delivery]`.
+    pub delivery: DeliverySettings,
+    /// `[messages]`.
+    pub messages: MessageSettings,
+}
+
+/// `[email]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `file`, `smtp` or `webhook`.
+    pub transport: EmailTransportKind,
+    /// The From mailbox.
+    pub from: String,
+    /// Reply-To mailbox; empty = none.
+    pub reply_to: String,
+    /// Folder of the file transport.
+    pub file_dir: PathBuf,
+    /// `[email.smtp]`.
+    pub smtp: SmtpSection,
+    /// `[email.webhook]`.
+    pub webhook: WebhookSection,
+}
+
+/// Email transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransportKind {
+    /// `.eml` files.
+    File,
+    /// An SMTP relay.
+    Smtp,
+    /// An HTTP endpoint.
+    Webhook,
+}
+
+/// `[email.smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub tls: SmtpTlsKind,
+    /// User name; empty = no authentication.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+    /// Connect and command timeout.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+/// SMTP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsKind {
+    /// Plain text (local relays only).
+    None,
+    /// STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// `[*.webhook]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// Endpoint.
+    pub url: String,
+    /// HMAC-SHA-256 key for the signature header.
+    pub signing_key: Secret,
+    /// Request timeout.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+/// `[sms]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// `file`, `twilio` or `webhook`.
+    pub transport: SmsTransportKind,
+    /// File of the file transport (JSON lines).
+    pub file_path: PathBuf,
+    /// `[sms.twilio]`.
+    pub twilio: TwilioSection,
+    /// `[sms.webhook]`.
+    pub webhook: WebhookSection,
+}
+
+/// SMS transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsTransportKind {
+    /// A JSON-lines file.
+    File,
+    /// Twilio's (or a compatible) REST API.
+    Twilio,
+    /// An HTTP endpoint.
+    Webhook,
+}
+
+/// `[sms.twilio]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSection {
+    /// API base URL.
+    pub base_url: String,
+    /// Account SID.
+    pub account_sid: String,
+    /// Auth token.
+    pub auth_token: Secret,
+    /// Sender number; empty = use messaging_service_sid.
+    pub from: String,
+    /// Messaging service; used when `from` is empty.
+    pub messaging_service_sid: String,
+    /// Request timeout.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Run the worker in this process.
+    pub enabled: bool,
+    /// Attempts before a message is dead.
+    pub max_attempts: i32,
+    /// First backoff.
+    #[serde(deserialize_with = "duration")]
+    pub backoff_base: Duration,
+    /// Largest backoff.
+    #[serde(deserialize_with = "duration")]
+    pub backoff_max: Duration,
+    /// Messages per batch.
+    pub batch_size: u32,
+    /// How often to look for work queued elsewhere.
+    #[serde(deserialize_with = "duration")]
+    pub poll_interval: Duration,
+    /// How long a claimed message stays hidden from other workers.
+    #[serde(deserialize_with = "duration")]
+    pub lease: Duration,
+}
+
+/// `[messages]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSettings {
+    /// Folder with template overrides; empty = the built-in templates.
+    pub template_dir: PathBuf,
 }
 
 /// `[server]`.
@@ -176,7 +335,7 @@ impl Settings {
                 Environment::with_prefix("REKEY")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(false),
             )
             .build()
             .map_err(|e| format!("configuration: {e}"))?;
@@ -207,8 +366,11 @@ impl Settings {
     fn expand_data_dir(&mut self) {
         let dir = self.data_dir.display().to_string();
         self.database.url = self.database.url.replace("{data_dir}", &dir);
-        let pat = self.bootstrap.admin_pat_path.display().to_string();
-        self.bootstrap.admin_pat_path = PathBuf::from(pat.replace("{data_dir}", &dir));
+        let expand =
+            |path: &PathBuf| PathBuf::from(path.display().to_string().replace("{data_dir}", &dir));
+        self.bootstrap.admin_pat_path = expand(&self.bootstrap.admin_pat_path);
+        self.email.file_dir = expand(&self.email.file_dir);
+        self.sms.file_path = expand(&self.sms.file_path);
     }
 }
 
@@ -227,6 +389,26 @@ mod tests {
         assert!(settings.secrets.key.expose().is_empty());
         assert_eq!(format!("{:?}", Secret("x".into())), "Secret(<redacted>)");
         assert_eq!(settings.public_url, "http://localhost:8080");
+    }
+
+    #[test]
+    fn environment_values_stay_text_unless_a_number_is_wanted() {
+        // Values that look like numbers must reach string settings verbatim: a phone number's
+        // `+` or a password's leading zero would otherwise be lost.
+        let layered = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(
+                "[sms.twilio]\nfrom = \"+15005550006\"\n[server]\nworkers = \"3\"\n[delivery]\nenabled = \"false\"\n",
+                FileFormat::Toml,
+            ))
+            .build()
+            .expect("layers");
+        let settings: Settings = layered
+            .try_deserialize()
+            .expect("strings convert where needed");
+        assert_eq!(settings.sms.twilio.from, "+15005550006");
+        assert_eq!(settings.server.workers, 3);
+        assert!(!settings.delivery.enabled);
     }
 
     #[test]
