@@ -103,6 +103,18 @@ async fn mail_reaches_a_real_smtp_server_once_in_the_users_language(backend: Bac
         );
         let code = query_param(&link, "code").expect("code");
         rekey.remember(&code);
+        // The code in the link is the one SetPassword accepts.
+        let body =
+            json!({ "newPassword": { "password": "N3w-Passw0rd!" }, "verificationCode": code });
+        rekey.remember("N3w-Passw0rd!");
+        let set = rekey
+            .post(
+                &format!("/v2/users/{user}/password"),
+                Some(&rekey.admin_token),
+                &body.to_string(),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.body);
         assert!(
             code.len() == 6
                 && code

@@ -8,4 +8,5 @@ mod harness;
 mod password_reset;
 mod readme;
 mod service;
+mod set_password;
 mod smtp;

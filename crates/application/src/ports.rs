@@ -76,6 +76,16 @@ pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// [`Failure::Unexpected`] when hashing fails.
     fn hash(&self, password: Password) -> impl Future<Output = Result<String, Failure>> + Send;
+
+    /// Whether `password` matches the PHC string `hash`.
+    ///
+    /// # Errors
+    /// [`Failure::Unexpected`] when the hash cannot be checked (a malformed PHC string).
+    fn verify(
+        &self,
+        password: Password,
+        hash: String,
+    ) -> impl Future<Output = Result<bool, Failure>> + Send;
 }
 
 /// A url template could not be used.
@@ -199,6 +209,26 @@ pub enum Change {
         /// The message, for `sendLink` and an absent medium.
         message: Option<OutboxMessage>,
     },
+    /// A new password; consumes (deletes) the user's reset code in the same transaction.
+    SetPassword {
+        /// The user.
+        user_id: UserId,
+        /// PHC hash of the new password.
+        password_hash: String,
+        /// Whether it must be changed at the next login.
+        change_required: bool,
+        /// `user.human.password.changed`.
+        event: NewEvent,
+    },
+    /// Too many wrong codes: deletes the code.
+    InvalidateCode {
+        /// The user.
+        user_id: UserId,
+        /// The sequence of the code being invalidated (only that code is deleted).
+        code_sequence: i64,
+        /// `user.human.password.code.invalidated`.
+        event: NewEvent,
+    },
     /// A new token for a user.
     AddToken {
         /// The token row.
@@ -239,6 +269,35 @@ pub trait UserStore: Send + Sync {
         id: &OrgId,
     ) -> impl Future<Output = Result<Option<Organization>, Failure>> + Send;
 
+    /// The user's password hash (PHC), if it has a password.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn password_hash(
+        &self,
+        id: &UserId,
+    ) -> impl Future<Output = Result<Option<String>, Failure>> + Send;
+
+    /// The user's current reset code, if any.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn password_code(
+        &self,
+        id: &UserId,
+    ) -> impl Future<Output = Result<Option<PasswordCode>, Failure>> + Send;
+
+    /// Counts one attempt at the code with `code_sequence`, atomically, before it is compared;
+    /// answers the attempts counted so far, or `None` when that code is gone.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn count_code_attempt(
+        &self,
+        id: &UserId,
+        code_sequence: i64,
+    ) -> impl Future<Output = Result<Option<i32>, Failure>> + Send;
+
     /// Whether no organization exists yet (a first start).
     ///
     /// # Errors
@@ -275,12 +334,24 @@ pub trait TokenStore: Send + Sync {
 }
 
 /// Settings the use cases read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Policies {
     /// Shape and lifetime of reset codes.
     pub code: CodePolicy,
     /// Complexity of passwords.
     pub password: PasswordPolicy,
+    /// Wrong attempts a code allows before it is invalidated.
+    pub code_attempts: i32,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self {
+            code: CodePolicy::default(),
+            password: PasswordPolicy::default(),
+            code_attempts: 5,
+        }
+    }
 }
 
 /// The bundle of adapters a use case runs on. The server implements it once with concrete

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use rekey_application::Failure;
 use rekey_application::ports::PasswordHasher;
 use rekey_domain::Password;
@@ -81,6 +81,25 @@ impl PasswordHasher for Argon2Passwords {
                 .hash_password(password.expose().as_bytes())
                 .map(|hash| hash.to_string())
                 .map_err(|e| Failure::Unexpected(format!("argon2 failed: {e}")))
+        })
+        .await
+        .map_err(|e| Failure::Unexpected(format!("argon2 task failed: {e}")))?
+    }
+
+    async fn verify(&self, password: Password, hash: String) -> Result<bool, Failure> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Failure::Unexpected("password hasher closed".into()))?;
+        // The parameters come from the PHC string, so hashes made under older settings verify.
+        let hasher = self.hasher();
+        tokio::task::spawn_blocking(move || {
+            match hasher.verify_password(password.expose().as_bytes(), hash.as_str()) {
+                Ok(()) => Ok(true),
+                Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+                Err(e) => Err(Failure::Unexpected(format!("stored password hash: {e}"))),
+            }
         })
         .await
         .map_err(|e| Failure::Unexpected(format!("argon2 task failed: {e}")))?

@@ -73,6 +73,18 @@ pub enum Event {
         /// The sequence of the `user.human.password.code.added` event of that code.
         code_sequence: i64,
     },
+    /// `user.human.password.changed`: a new password was set (its hash is in the users table).
+    PasswordChanged {
+        /// Whether the user must change it at the next login.
+        change_required: bool,
+        /// How the change was authorized: `code`, `current_password` or `admin`.
+        verified_by: String,
+    },
+    /// `user.human.password.code.invalidated`: too many wrong codes; the code is gone.
+    PasswordCodeInvalidated {
+        /// Wrong attempts counted.
+        failed_attempts: i32,
+    },
     /// `user.token.added`: a personal access token was issued (its hash is in the tokens table).
     TokenAdded {
         /// The token's id.
@@ -91,6 +103,8 @@ impl Event {
             Self::MachineAdded { .. } => "user.machine.added",
             Self::PasswordCodeAdded { .. } => "user.human.password.code.added",
             Self::PasswordCodeSent { .. } => "user.human.password.code.sent",
+            Self::PasswordChanged { .. } => "user.human.password.changed",
+            Self::PasswordCodeInvalidated { .. } => "user.human.password.code.invalidated",
             Self::TokenAdded { .. } => "user.token.added",
         }
     }

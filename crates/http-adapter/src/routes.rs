@@ -42,6 +42,11 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
+                web::resource("/v2/users/{userId}/password")
+                    .route(web::post().to(rest_set_password::<P>))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
                 web::resource("/v2/users/{userId}")
                     .route(web::get().to(rest_get_user::<P>))
                     .route(
@@ -61,6 +66,10 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             .service(connect(
                 "/zitadel.user.v2.UserService/PasswordReset",
                 connect_password_reset::<P>,
+            ))
+            .service(connect(
+                "/zitadel.user.v2.UserService/SetPassword",
+                connect_set_password::<P>,
             ))
             .service(connect(
                 "/zitadel.user.v2.UserService/GetUserByID",
@@ -196,12 +205,34 @@ fn path_wins_get(req: &HttpRequest) -> impl FnOnce(&mut rpc::GetUserRequest) {
     move |message| message.user_id = user_id
 }
 
+fn path_wins_set(req: &HttpRequest) -> impl FnOnce(&mut rpc::SetPasswordRequest) {
+    let user_id = path_user_id(req);
+    move |message| message.user_id = user_id
+}
+
 fn as_sent<M>(_: &HttpRequest) -> impl FnOnce(&mut M) {
     |_| {}
 }
 
-use rpc::{AddHumanUserRequest, AddOrganizationRequest, GetUserRequest, PasswordResetRequest};
+use rpc::{
+    AddHumanUserRequest, AddOrganizationRequest, GetUserRequest, PasswordResetRequest,
+    SetPasswordRequest,
+};
 
+handler!(
+    rest_set_password,
+    Protocol::Rest,
+    SetPasswordRequest,
+    rpc::set_password,
+    path_wins_set
+);
+handler!(
+    connect_set_password,
+    Protocol::Connect,
+    SetPasswordRequest,
+    rpc::set_password,
+    as_sent
+);
 handler!(
     rest_password_reset,
     Protocol::Rest,

@@ -2,11 +2,13 @@
 //! them, field validation (CONTRACT.md §3 check 2), the use case, and the response message.
 
 use rekey_application::ports::TemplateError;
-use rekey_application::usecase::{add_organization, add_user, get_user, password_reset};
+use rekey_application::usecase::{
+    add_organization, add_user, get_user, password_reset, set_password,
+};
 use rekey_application::{Failure, Ports};
 use rekey_domain::{
-    BoundedText, Email, Language, OrgId, OrgName, Password, Phone, Principal, ResetMedium,
-    UrlTemplate, User, UserId, UserKind, UserState, Username,
+    BoundedText, Email, Language, OrgId, OrgName, Password, Phone, PlainCode, Principal,
+    ResetMedium, UrlTemplate, User, UserId, UserKind, UserState, Username,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -458,4 +460,88 @@ pub(crate) async fn add_organization<P: Ports>(
         "details": details(&output.details),
         "organizationId": output.org_id.as_str(),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// SetPassword
+
+/// `SetPasswordRequest`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SetPasswordRequest {
+    #[serde(alias = "user_id")]
+    pub user_id: Option<String>,
+    #[serde(alias = "new_password")]
+    new_password: Option<PasswordDto>,
+    #[serde(alias = "verification_code")]
+    verification_code: Option<String>,
+    #[serde(alias = "current_password")]
+    current_password: Option<String>,
+}
+
+pub(crate) async fn set_password<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    request: SetPasswordRequest,
+) -> Result<Value, ApiError> {
+    let user_id = user_id("SetPasswordRequest.UserId", request.user_id)?;
+    let new = request
+        .new_password
+        .ok_or_else(|| required("SetPasswordRequest.NewPassword"))?;
+    let password = new.password.unwrap_or_default();
+    if password.is_empty() || password.chars().count() > 200 {
+        return Err(length_error("Password.Password", 1, 200));
+    }
+    let verification = match (request.verification_code, request.current_password) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "invalid SetPasswordRequest: only one of verificationCode and currentPassword may be set",
+            ));
+        }
+        (Some(code), None) => {
+            if code.is_empty() || code.chars().count() > 20 {
+                return Err(length_error("SetPasswordRequest.VerificationCode", 1, 20));
+            }
+            set_password::Verification::Code(PlainCode::new(code))
+        }
+        (None, Some(current)) => {
+            if current.is_empty() || current.chars().count() > 200 {
+                return Err(length_error("SetPasswordRequest.CurrentPassword", 1, 200));
+            }
+            set_password::Verification::CurrentPassword(Password::new(current))
+        }
+        (None, None) => set_password::Verification::None,
+    };
+    let input = set_password::Input {
+        user_id,
+        new_password: Password::new(password),
+        change_required: new.change_required.unwrap_or(false),
+        verification,
+    };
+    let changed = set_password::execute(ports, caller, input)
+        .await
+        .map_err(|error| {
+            use set_password::Error as E;
+            let precondition =
+                |id, message: &str| ApiError::with_id(Code::FailedPrecondition, id, message);
+            let invalid = |id, message: &str| ApiError::with_id(Code::InvalidArgument, id, message);
+            match error {
+                E::UserNotFound => precondition("COMMAND-G8dh3", "User could not be found"),
+                E::UserNotInitialized => {
+                    precondition("COMMAND-Sfe4g", "User is not yet initialized")
+                }
+                E::PermissionDenied => permission_denied(),
+                E::CodeNotFound => precondition("COMMAND-2M9fs", "Code not found"),
+                E::CodeExpired => precondition("CODE-QvUQ4P", "Code is expired"),
+                E::CodeInvalid => invalid("CODE-woT0xc", "Code is invalid"),
+                E::CurrentPasswordInvalid => invalid("COMMAND-3M0fs", "Password is invalid"),
+                E::SamePassword => invalid(
+                    "COMMAND-Aesh5",
+                    "The new password must differ from the current one",
+                ),
+                E::Policy(violation) => invalid(violation.id(), &violation.to_string()),
+                E::Failure(f) => failure(f),
+            }
+        })?;
+    Ok(json!({ "details": details(&changed) }))
 }

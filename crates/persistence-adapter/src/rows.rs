@@ -219,6 +219,31 @@ pub struct CodeRow {
 }
 
 impl CodeRow {
+    pub fn into_domain(self) -> Result<PasswordCode, Failure> {
+        Ok(PasswordCode {
+            user_id: self
+                .user_id
+                .try_into()
+                .map_err(|e| corrupt("code user id", e))?,
+            hash: rekey_domain::CodeHash {
+                hash: self.code_hash,
+                key_id: rekey_domain::KeyId(self.key_id),
+            },
+            created_at: self.created_at.and_utc(),
+            expires_at: self.expires_at.and_utc(),
+            sequence: self.sequence,
+            failed_attempts: self.failed_attempts,
+            notification_type: match self.notification_type.as_deref() {
+                None => None,
+                Some("email") => Some(rekey_domain::NotificationType::Email),
+                Some("sms") => Some(rekey_domain::NotificationType::Sms),
+                Some(other) => return Err(corrupt("notification type", other)),
+            },
+            url_template: self.url_template,
+            returned: self.returned,
+        })
+    }
+
     pub fn from_domain(code: &PasswordCode) -> Self {
         Self {
             user_id: code.user_id.to_string(),

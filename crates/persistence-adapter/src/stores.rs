@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rekey_application::Failure;
-use rekey_application::ports::{Change, StoreError, TokenStore, UserStore};
+use rekey_application::ports::{Change, PasswordCode, StoreError, TokenStore, UserStore};
 use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
 
 use crate::error::{TxError, event_insert, query_failure, unique_violation};
@@ -31,6 +31,45 @@ impl UserStore for Store {
             .optional()
             .map_err(query_failure)?);
         row.map(OrgRow::into_domain).transpose()
+    }
+
+    async fn password_hash(&self, id: &UserId) -> Result<Option<String>, Failure> {
+        let hash: Option<Option<String>> = with_conn!(self, |conn| users::table
+            .find(id.as_str())
+            .select(users::password_hash)
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        Ok(hash.flatten())
+    }
+
+    async fn password_code(&self, id: &UserId) -> Result<Option<PasswordCode>, Failure> {
+        let row: Option<CodeRow> = with_conn!(self, |conn| password_codes::table
+            .find(id.as_str())
+            .first(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        row.map(CodeRow::into_domain).transpose()
+    }
+
+    async fn count_code_attempt(
+        &self,
+        id: &UserId,
+        code_sequence: i64,
+    ) -> Result<Option<i32>, Failure> {
+        with_conn!(self, |conn| diesel::update(
+            password_codes::table
+                .filter(password_codes::user_id.eq(id.as_str()))
+                .filter(password_codes::sequence.eq(code_sequence))
+        )
+        .set(password_codes::failed_attempts.eq(password_codes::failed_attempts + 1))
+        .returning(password_codes::failed_attempts)
+        .get_result(conn)
+        .await
+        .optional()
+        .map_err(query_failure))
     }
 
     async fn is_empty(&self) -> Result<bool, Failure> {
@@ -127,6 +166,17 @@ enum Work {
         token: TokenRow,
         event: EventRow,
     },
+    SetPassword {
+        guard: Guard,
+        password_hash: String,
+        change_required: bool,
+        event: EventRow,
+    },
+    InvalidateCode {
+        guard: Guard,
+        code_sequence: i64,
+        event: EventRow,
+    },
 }
 
 /// The optimistic-concurrency guard of an append to an existing user: its sequence must still
@@ -171,6 +221,26 @@ impl TryFrom<Change> for Work {
                 code: CodeRow::from_domain(&code),
                 event: EventRow::from_domain(&event)?,
                 message: message.as_ref().map(OutboxRow::from_domain),
+            },
+            Change::SetPassword {
+                user_id: _,
+                password_hash,
+                change_required,
+                event,
+            } => Self::SetPassword {
+                guard: Guard::of(&event),
+                password_hash,
+                change_required,
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::InvalidateCode {
+                user_id: _,
+                code_sequence,
+                event,
+            } => Self::InvalidateCode {
+                guard: Guard::of(&event),
+                code_sequence,
+                event: EventRow::from_domain(&event)?,
             },
             Change::AddToken { token, event } => Self::AddToken {
                 guard: Guard::of(&event),
@@ -256,6 +326,42 @@ macro_rules! apply_work {
                         .execute($tx)
                         .await?;
                 }
+            }
+            Work::SetPassword {
+                guard,
+                password_hash,
+                change_required,
+                event,
+            } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
+                diesel::update(users::table.find(&guard.user_id))
+                    .set((
+                        users::password_hash.eq(Some(password_hash)),
+                        users::password_change_required.eq(change_required),
+                        users::password_changed_at.eq(Some(guard.at)),
+                    ))
+                    .execute($tx)
+                    .await?;
+                // Single use, and every outstanding code of the user goes with it.
+                diesel::delete(password_codes::table.find(&guard.user_id))
+                    .execute($tx)
+                    .await?;
+            }
+            Work::InvalidateCode {
+                guard,
+                code_sequence,
+                event,
+            } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
+                diesel::delete(
+                    password_codes::table
+                        .filter(password_codes::user_id.eq(&guard.user_id))
+                        .filter(password_codes::sequence.eq(code_sequence)),
+                )
+                .execute($tx)
+                .await?;
             }
             Work::AddToken {
                 guard,

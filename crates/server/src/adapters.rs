@@ -135,6 +135,10 @@ impl Adapters {
             policies: Policies {
                 code: code_policy,
                 password: PasswordPolicy::default(),
+                code_attempts: match settings.code.max_attempts {
+                    n @ 1.. => n,
+                    _ => return Err("code.max_attempts must be at least 1".into()),
+                },
             },
             messages: messages(settings)?,
             email: email(settings)?,

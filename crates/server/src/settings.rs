@@ -278,6 +278,8 @@ pub struct CodeSettings {
     /// Lifetime.
     #[serde(deserialize_with = "duration")]
     pub expiry: Duration,
+    /// Wrong attempts a code allows before it is invalidated.
+    pub max_attempts: i32,
 }
 
 /// `[password]`.

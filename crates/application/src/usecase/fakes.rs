@@ -215,6 +215,15 @@ impl Fake {
         self.state.lock().unwrap().users.get(id).cloned()
     }
 
+    /// Sets a user's password hash directly.
+    pub fn set_password_hash(&self, id: &str, hash: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .passwords
+            .insert(id.to_owned(), hash.to_owned());
+    }
+
     /// The stored password hash of a user.
     pub fn password_hash(&self, id: &str) -> Option<String> {
         self.state.lock().unwrap().passwords.get(id).cloned()
@@ -285,6 +294,39 @@ impl UserStore for Fake {
         Ok(self.state.lock().unwrap().orgs.get(id).cloned())
     }
 
+    async fn password_hash(&self, id: &rekey_domain::UserId) -> Result<Option<String>, Failure> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .passwords
+            .get(id.as_str())
+            .cloned())
+    }
+
+    async fn password_code(
+        &self,
+        id: &rekey_domain::UserId,
+    ) -> Result<Option<PasswordCode>, Failure> {
+        Ok(self.state.lock().unwrap().codes.get(id.as_str()).cloned())
+    }
+
+    async fn count_code_attempt(
+        &self,
+        id: &rekey_domain::UserId,
+        code_sequence: i64,
+    ) -> Result<Option<i32>, Failure> {
+        let mut state = self.state.lock().unwrap();
+        Ok(state
+            .codes
+            .get_mut(id.as_str())
+            .filter(|code| code.sequence == code_sequence)
+            .map(|code| {
+                code.failed_attempts += 1;
+                code.failed_attempts
+            }))
+    }
+
     async fn is_empty(&self) -> Result<bool, Failure> {
         Ok(self.state.lock().unwrap().orgs.is_empty())
     }
@@ -343,6 +385,36 @@ impl UserStore for Fake {
                     };
                     state.delivery.insert(message.id.clone(), delivery);
                     state.outbox.push(message);
+                }
+            }
+            Change::SetPassword {
+                user_id,
+                password_hash,
+                change_required,
+                event,
+            } => {
+                Self::bump(&mut state, &event)?;
+                state.passwords.insert(user_id.to_string(), password_hash);
+                state.codes.remove(user_id.as_str());
+                if let Some(user) = state.users.get_mut(user_id.as_str())
+                    && let UserKind::Human(profile) = &mut user.kind
+                {
+                    profile.password_change_required = change_required;
+                    profile.password_changed = Some(event.created_at);
+                }
+            }
+            Change::InvalidateCode {
+                user_id,
+                code_sequence,
+                event,
+            } => {
+                Self::bump(&mut state, &event)?;
+                if state
+                    .codes
+                    .get(user_id.as_str())
+                    .is_some_and(|c| c.sequence == code_sequence)
+                {
+                    state.codes.remove(user_id.as_str());
                 }
             }
             Change::AddToken { token, event } => {
@@ -431,7 +503,12 @@ impl TokenMinter for Fake {
 
 impl PasswordHasher for Fake {
     async fn hash(&self, password: Password) -> Result<String, Failure> {
-        Ok(format!("$fake${}", password.expose().len()))
+        let reversed: String = password.expose().chars().rev().collect();
+        Ok(format!("$fake${reversed}"))
+    }
+
+    async fn verify(&self, password: Password, hash: String) -> Result<bool, Failure> {
+        Ok(PasswordHasher::hash(self, password).await? == hash)
     }
 }
 

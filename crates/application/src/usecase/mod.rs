@@ -8,6 +8,7 @@ pub mod create_token;
 pub mod deliver;
 pub mod get_user;
 pub mod password_reset;
+pub mod set_password;
 
 use chrono::{DateTime, Utc};
 use rekey_domain::{Details, NewEvent, OrgId, Principal, UserId};

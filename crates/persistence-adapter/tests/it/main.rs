@@ -80,6 +80,7 @@ contract!(
     tokens_resolve_to_live_principals,
     outbox_claims_lease_and_record_outcomes,
     concurrent_claims_never_share_a_message,
+    passwords_and_code_attempts,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -559,6 +560,94 @@ async fn concurrent_claims_never_share_a_message(store: &Store) {
         (40, 40),
         "each message claimed exactly once"
     );
+}
+
+async fn passwords_and_code_attempts(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    assert_eq!(
+        store.password_hash(&u1).await.unwrap().as_deref(),
+        Some("$argon2id$v=19$test")
+    );
+    assert_eq!(store.password_code(&u1).await.unwrap(), None);
+    store
+        .commit(code_change("u1", 2, "h2", false))
+        .await
+        .unwrap();
+    let code = store.password_code(&u1).await.unwrap().unwrap();
+    assert_eq!(
+        (code.hash.hash.as_str(), code.sequence, code.failed_attempts),
+        ("h2", 2, 0)
+    );
+    assert_eq!(code.expires_at, at("2026-01-01T02:00:00Z"));
+    assert_eq!(store.count_code_attempt(&u1, 2).await.unwrap(), Some(1));
+    assert_eq!(store.count_code_attempt(&u1, 2).await.unwrap(), Some(2));
+    assert_eq!(
+        store.count_code_attempt(&u1, 99).await.unwrap(),
+        None,
+        "another code"
+    );
+
+    let now = at("2026-01-01T01:30:00Z");
+    let changed = Event::PasswordChanged {
+        change_required: true,
+        verified_by: "code".into(),
+    };
+    store
+        .commit(Change::SetPassword {
+            user_id: u1.clone(),
+            password_hash: "$argon2id$new".into(),
+            change_required: true,
+            event: event("u1", 3, changed.clone(), "o1", now),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.password_hash(&u1).await.unwrap().as_deref(),
+        Some("$argon2id$new")
+    );
+    assert_eq!(
+        store.password_code(&u1).await.unwrap(),
+        None,
+        "the code is consumed"
+    );
+    let user = store.user(&u1).await.unwrap().unwrap();
+    let UserKind::Human(profile) = user.kind else {
+        panic!("human")
+    };
+    assert!(profile.password_change_required);
+    assert_eq!(profile.password_changed, Some(now));
+    assert_eq!(
+        store
+            .commit(Change::SetPassword {
+                user_id: u1.clone(),
+                password_hash: "stale".into(),
+                change_required: false,
+                event: event("u1", 3, changed, "o1", now),
+            })
+            .await,
+        Err(StoreError::Conflict)
+    );
+
+    store
+        .commit(code_change("u1", 4, "h4", false))
+        .await
+        .unwrap();
+    let invalidated = Event::PasswordCodeInvalidated { failed_attempts: 5 };
+    store
+        .commit(Change::InvalidateCode {
+            user_id: u1.clone(),
+            code_sequence: 4,
+            event: event("u1", 5, invalidated, "o1", now),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.password_code(&u1).await.unwrap(), None);
+    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 4);
 }
 
 /// TLS to PostgreSQL, against the test server's own certificate (Debian's snakeoil: CN and

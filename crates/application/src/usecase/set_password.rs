@@ -1,0 +1,419 @@
+//! SetPassword: a new password, authorized by a reset code, the current password, or
+//! `user.write` on the user's organization.
+
+use rekey_domain::{
+    Details, Event, Password, Permission, PlainCode, PolicyViolation, Principal, UserId, UserState,
+};
+use tracing::instrument;
+
+use super::{MAX_CONFLICT_RETRIES, contended, details_of, infrastructure, new_event};
+use crate::Failure;
+use crate::ports::{Change, Clock, CodeHasher, PasswordHasher, Ports, StoreError, UserStore};
+
+/// How the caller proves it may set the password.
+#[derive(Debug, Clone)]
+pub enum Verification {
+    /// A reset code (any authenticated caller: the code is the proof).
+    Code(PlainCode),
+    /// The current password (any authenticated caller).
+    CurrentPassword(Password),
+    /// Nothing: the caller needs `user.write` on the user's organization (self is not enough).
+    None,
+}
+
+/// A valid SetPassword request.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The user.
+    pub user_id: UserId,
+    /// The new password.
+    pub new_password: Password,
+    /// Whether it must be changed at the next login.
+    pub change_required: bool,
+    /// The proof.
+    pub verification: Verification,
+}
+
+/// Why SetPassword refused, in the order the checks run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No such user (or deleted, or a machine).
+    #[error("User could not be found")]
+    UserNotFound,
+    /// The user is in state Initial.
+    #[error("User is not yet initialized")]
+    UserNotInitialized,
+    /// No verification given and the caller lacks `user.write`.
+    #[error("No matching permissions found")]
+    PermissionDenied,
+    /// No code (never issued, used, replaced, or invalidated after too many wrong attempts).
+    #[error("Code not found")]
+    CodeNotFound,
+    /// The code expired.
+    #[error("Code is expired")]
+    CodeExpired,
+    /// The code does not match.
+    #[error("Code is invalid")]
+    CodeInvalid,
+    /// The current password does not match.
+    #[error("Password is invalid")]
+    CurrentPasswordInvalid,
+    /// The new password is the current one.
+    #[error("The new password must differ from the current one")]
+    SamePassword,
+    /// The new password breaks the policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    /// Infrastructure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Runs SetPassword.
+///
+/// # Errors
+/// [`Error`], in the check order of CONTRACT.md §4.
+#[instrument(skip_all, fields(user.id = %input.user_id))]
+pub async fn execute<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+) -> Result<Details, Error> {
+    let users = ports.users();
+    let user = users
+        .user(&input.user_id)
+        .await?
+        .filter(|u| u.live_human().is_some())
+        .ok_or(Error::UserNotFound)?;
+    if user.state == UserState::Initial {
+        return Err(Error::UserNotInitialized);
+    }
+    let verified_by = match &input.verification {
+        Verification::Code(code) => {
+            check_code(ports, &user.id, code).await?;
+            "code"
+        }
+        Verification::CurrentPassword(current) => {
+            let stored = users.password_hash(&user.id).await?;
+            let matches = match stored {
+                Some(hash) => ports.passwords().verify(current.clone(), hash).await?,
+                None => false,
+            };
+            if !matches {
+                return Err(Error::CurrentPasswordInvalid);
+            }
+            if current.expose() == input.new_password.expose() {
+                return Err(Error::SamePassword);
+            }
+            "current_password"
+        }
+        Verification::None => {
+            if !caller.may(Permission::UserWrite, &user.org_id) {
+                return Err(Error::PermissionDenied);
+            }
+            "admin"
+        }
+    };
+    ports.policies().password.check(&input.new_password)?;
+    let password_hash = ports.passwords().hash(input.new_password).await?;
+    let mut user = user;
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let now = ports.clock().now();
+        let event = new_event(
+            user.id.as_str(),
+            user.sequence + 1,
+            Event::PasswordChanged {
+                change_required: input.change_required,
+                verified_by: verified_by.to_owned(),
+            },
+            &user.org_id,
+            caller,
+            now,
+        );
+        let details = details_of(&event);
+        let change = Change::SetPassword {
+            user_id: user.id.clone(),
+            password_hash: password_hash.clone(),
+            change_required: input.change_required,
+            event,
+        };
+        match users.commit(change).await {
+            Ok(()) => return Ok(details),
+            Err(StoreError::Conflict) => {
+                user = users.user(&user.id).await?.ok_or(Error::UserNotFound)?;
+            }
+            Err(other) => return Err(infrastructure(other).into()),
+        }
+    }
+    Err(contended().into())
+}
+
+/// The code checks: exists, not expired, an attempt counted (atomically, before comparing),
+/// then compared in constant time. The attempt that reaches the limit invalidates the code.
+async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Result<(), Error> {
+    let users = ports.users();
+    let stored = users
+        .password_code(user)
+        .await?
+        .ok_or(Error::CodeNotFound)?;
+    let now = ports.clock().now();
+    if stored.expires_at <= now {
+        return Err(Error::CodeExpired);
+    }
+    let limit = ports.policies().code_attempts;
+    let attempts = users
+        .count_code_attempt(user, stored.sequence)
+        .await?
+        .ok_or(Error::CodeNotFound)?;
+    if attempts > limit {
+        return Err(Error::CodeNotFound);
+    }
+    if ports.code_hashes().verify(code, &stored.hash) {
+        return Ok(());
+    }
+    if attempts >= limit {
+        invalidate(ports, user, stored.sequence, attempts).await?;
+    }
+    Err(Error::CodeInvalid)
+}
+
+async fn invalidate<P: Ports>(
+    ports: &P,
+    user: &UserId,
+    code_sequence: i64,
+    attempts: i32,
+) -> Result<(), Error> {
+    let users = ports.users();
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let current = users.user(user).await?.ok_or(Error::UserNotFound)?;
+        let event = new_event(
+            current.id.as_str(),
+            current.sequence + 1,
+            Event::PasswordCodeInvalidated {
+                failed_attempts: attempts,
+            },
+            &current.org_id,
+            &super::system_principal(),
+            ports.clock().now(),
+        );
+        let change = Change::InvalidateCode {
+            user_id: current.id.clone(),
+            code_sequence,
+            event,
+        };
+        match users.commit(change).await {
+            Ok(()) => {
+                tracing::warn!(user.id = %user, attempts, "reset code invalidated after too many wrong attempts");
+                return Ok(());
+            }
+            Err(StoreError::Conflict) => {}
+            Err(other) => return Err(infrastructure(other).into()),
+        }
+    }
+    Err(contended().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use rekey_domain::{ResetMedium, Role};
+
+    use super::*;
+    use crate::usecase::fakes::{Fake, principal};
+    use crate::usecase::password_reset;
+
+    const NEW: &str = "N3w-Passw0rd!";
+
+    async fn issue_code(fake: &Fake, user: &str) -> PlainCode {
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        let input = password_reset::Input {
+            user_id: user.parse().expect("id"),
+            medium: ResetMedium::ReturnCode,
+        };
+        password_reset::execute(fake, &admin, input)
+            .await
+            .expect("reset")
+            .code
+            .expect("code")
+    }
+
+    async fn set(
+        fake: &Fake,
+        caller: &Principal,
+        user: &str,
+        verification: Verification,
+    ) -> Result<Details, Error> {
+        let input = Input {
+            user_id: user.parse().expect("id"),
+            new_password: Password::new(NEW),
+            change_required: false,
+            verification,
+        };
+        execute(fake, caller, input).await
+    }
+
+    #[tokio::test]
+    async fn a_code_sets_the_password_once() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let anyone = principal("elsewhere", &[]);
+        let details = set(&fake, &anyone, &user, Verification::Code(code.clone()))
+            .await
+            .expect("set");
+        assert_eq!(details.sequence, 3);
+        assert_eq!(
+            fake.events_of(&user).last().map(|e| e.event.event_type()),
+            Some("user.human.password.changed")
+        );
+        assert!(fake.password_hash(&user).is_some_and(|h| !h.contains(NEW)));
+        assert!(fake.code_of(&user).is_none(), "consumed");
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeNotFound),
+            "single use"
+        );
+    }
+
+    #[tokio::test]
+    async fn code_checks_in_order() {
+        let fake = Fake::new();
+        let anyone = principal("x", &[]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        let wrong = Verification::Code(PlainCode::new("WRONG1"));
+        assert_eq!(
+            set(&fake, &anyone, "ghost", wrong.clone()).await.err(),
+            Some(Error::UserNotFound)
+        );
+        let initial = fake.add_human("org1", UserState::Initial, None);
+        assert_eq!(
+            set(&fake, &anyone, &initial, wrong.clone()).await.err(),
+            Some(Error::UserNotInitialized)
+        );
+        assert_eq!(
+            set(&fake, &anyone, &user, wrong.clone()).await.err(),
+            Some(Error::CodeNotFound)
+        );
+        let code = issue_code(&fake, &user).await;
+        assert_eq!(
+            set(&fake, &anyone, &user, wrong).await.err(),
+            Some(Error::CodeInvalid)
+        );
+        let weak = Input {
+            user_id: user.parse().expect("id"),
+            new_password: Password::new("weak"),
+            change_required: false,
+            verification: Verification::Code(code.clone()),
+        };
+        assert_eq!(
+            execute(&fake, &anyone, weak).await.err(),
+            Some(Error::Policy(PolicyViolation::TooShort))
+        );
+        fake.advance(TimeDelta::hours(2));
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeExpired)
+        );
+    }
+
+    #[tokio::test]
+    async fn five_wrong_codes_invalidate_the_code() {
+        let fake = Fake::new();
+        let anyone = principal("x", &[]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        for _ in 0..5 {
+            let wrong = Verification::Code(PlainCode::new("WRONG1"));
+            assert_eq!(
+                set(&fake, &anyone, &user, wrong).await.err(),
+                Some(Error::CodeInvalid)
+            );
+        }
+        assert_eq!(
+            fake.events_of(&user).last().map(|e| e.event.event_type()),
+            Some("user.human.password.code.invalidated")
+        );
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeNotFound)
+        );
+
+        // Four wrong, then the right one: accepted.
+        let code = issue_code(&fake, &user).await;
+        for _ in 0..4 {
+            let wrong = Verification::Code(PlainCode::new("WRONG1"));
+            assert_eq!(
+                set(&fake, &anyone, &user, wrong).await.err(),
+                Some(Error::CodeInvalid)
+            );
+        }
+        assert!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_reset_invalidates_the_first_code() {
+        let fake = Fake::new();
+        let anyone = principal("x", &[]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        let first = issue_code(&fake, &user).await;
+        let second = issue_code(&fake, &user).await;
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(first))
+                .await
+                .err(),
+            Some(Error::CodeInvalid)
+        );
+        assert!(
+            set(&fake, &anyone, &user, Verification::Code(second))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn current_password_and_admin_paths() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let me = fake.principal_of(&user);
+        assert_eq!(
+            set(&fake, &me, &user, Verification::None).await.err(),
+            Some(Error::PermissionDenied),
+            "self is not enough without a proof"
+        );
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        assert!(set(&fake, &admin, &user, Verification::None).await.is_ok());
+        let wrong = Verification::CurrentPassword(Password::new("not-it"));
+        assert_eq!(
+            set(&fake, &me, &user, wrong).await.err(),
+            Some(Error::CurrentPasswordInvalid)
+        );
+        let same = Verification::CurrentPassword(Password::new(NEW));
+        assert_eq!(
+            set(&fake, &me, &user, same).await.err(),
+            Some(Error::SamePassword)
+        );
+        let input = Input {
+            user_id: user.parse().expect("id"),
+            new_password: Password::new("An0ther-Passw0rd!"),
+            change_required: true,
+            verification: Verification::CurrentPassword(Password::new(NEW)),
+        };
+        assert!(execute(&fake, &me, input).await.is_ok());
+        let without = fake.add_human("org1", UserState::Active, None);
+        let any = Verification::CurrentPassword(Password::new("anything"));
+        assert_eq!(
+            set(&fake, &me, &without, any).await.err(),
+            Some(Error::CurrentPasswordInvalid)
+        );
+    }
+}
