@@ -261,6 +261,8 @@ async fn policy_errors_have_zitadels_ids(backend: Backend) {
         ("aaaaaaa1!", "DOMAIN-VoaRj"),
         ("aaaaaaaA!", "DOMAIN-ZBv4H"),
         ("aaaaaaaA1", "DOMAIN-ZDLwA"),
+        ("Password1!", "REKEY-PwWeak"),
+        ("Xx-ada-Lovelace-9", "REKEY-PwPers"),
     ] {
         let c = code(&rekey, &user).await;
         let body = json!({ "newPassword": { "password": password }, "verificationCode": c });

@@ -88,6 +88,13 @@ pub trait PasswordHasher: Send + Sync {
     ) -> impl Future<Output = Result<bool, Failure>> + Send;
 }
 
+/// Estimates how guessable a password is.
+pub trait PasswordStrength: Send + Sync {
+    /// A score from 0 (guessed at once) to 4 (very hard), counting `user_inputs` (name, email,
+    /// …) as known to an attacker, and a warning to show when it is low.
+    fn estimate(&self, password: &Password, user_inputs: &[&str]) -> (u8, Option<String>);
+}
+
 /// A url template could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -342,6 +349,8 @@ pub struct Policies {
     pub password: PasswordPolicy,
     /// Wrong attempts a code allows before it is invalidated.
     pub code_attempts: i32,
+    /// The lowest accepted strength score (0..=4) of a new password.
+    pub min_strength: u8,
 }
 
 impl Default for Policies {
@@ -350,6 +359,7 @@ impl Default for Policies {
             code: CodePolicy::default(),
             password: PasswordPolicy::default(),
             code_attempts: 5,
+            min_strength: 3,
         }
     }
 }
@@ -372,6 +382,8 @@ pub trait Ports: Send + Sync + 'static {
     type Minter: TokenMinter;
     /// Password hashing.
     type Passwords: PasswordHasher;
+    /// Password strength.
+    type Strength: PasswordStrength;
     /// Url templates.
     type Links: LinkRenderer;
     /// Time.
@@ -393,6 +405,8 @@ pub trait Ports: Send + Sync + 'static {
     fn minter(&self) -> &Self::Minter;
     /// The password hasher.
     fn passwords(&self) -> &Self::Passwords;
+    /// The strength estimator.
+    fn strength(&self) -> &Self::Strength;
     /// The link renderer.
     fn links(&self) -> &Self::Links;
     /// The clock.

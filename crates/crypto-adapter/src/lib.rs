@@ -9,6 +9,7 @@ mod jitter;
 mod keys;
 mod passwords;
 mod sealing;
+mod strength;
 mod tokens;
 
 pub use codes::{HmacCodeHasher, OsRngCodes};
@@ -16,6 +17,7 @@ pub use jitter::OsJitter;
 pub use keys::{KeyError, MasterKey};
 pub use passwords::{Argon2Passwords, Argon2Settings};
 pub use sealing::AesGcmBox;
+pub use strength::ZxcvbnStrength;
 pub use tokens::RandomTokens;
 
 use rand::TryRng;

@@ -42,6 +42,9 @@ pub enum PolicyViolation {
     /// No symbol (`DOMAIN-ZDLwA`).
     #[error("Password must contain symbol")]
     NoSymbol,
+    /// Contains the username or the email's local part (rekey's rule, `REKEY-PwPers`).
+    #[error("Password must not contain the username or the email address")]
+    PersonalInfo,
 }
 
 impl PolicyViolation {
@@ -53,6 +56,7 @@ impl PolicyViolation {
             Self::NoUpper => "DOMAIN-VoaRj",
             Self::NoNumber => "DOMAIN-ZBv4H",
             Self::NoSymbol => "DOMAIN-ZDLwA",
+            Self::PersonalInfo => "REKEY-PwPers",
         }
     }
 }
@@ -111,6 +115,31 @@ impl PasswordPolicy {
     }
 }
 
+impl PasswordPolicy {
+    /// rekey's rule beyond ZITADEL's: the password may not contain (ignoring case) any of the
+    /// user's own words, such as the username or the email's local part. Words shorter than 3
+    /// characters are not checked.
+    ///
+    /// # Errors
+    /// [`PolicyViolation::PersonalInfo`].
+    pub fn check_personal(
+        &self,
+        password: &Password,
+        words: &[&str],
+    ) -> Result<(), PolicyViolation> {
+        let lower = password.expose().to_lowercase();
+        let found = words
+            .iter()
+            .map(|w| w.to_lowercase())
+            .any(|w| w.chars().count() >= 3 && lower.contains(&w));
+        if found {
+            Err(PolicyViolation::PersonalInfo)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +156,14 @@ mod tests {
         assert_eq!(check("Secr3tP4ssw0rd!"), Ok(()));
         assert_eq!(format!("{:?}", Password::new("x")), "Password(<redacted>)");
         assert_eq!(PolicyViolation::NoSymbol.id(), "DOMAIN-ZDLwA");
+        let words = ["ada.lovelace", "ada@example.com", "ad"];
+        assert_eq!(
+            policy.check_personal(&Password::new("xxADA.Lovelace9!"), &words),
+            Err(PolicyViolation::PersonalInfo)
+        );
+        assert_eq!(
+            policy.check_personal(&Password::new("Kq7#vX2!mRt9ad"), &words),
+            Ok(())
+        );
     }
 }

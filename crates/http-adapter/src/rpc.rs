@@ -3,7 +3,7 @@
 
 use rekey_application::ports::TemplateError;
 use rekey_application::usecase::{
-    add_organization, add_user, get_user, password_reset, set_password,
+    WeakPassword, add_organization, add_user, get_user, password_reset, set_password,
 };
 use rekey_application::{Failure, Ports};
 use rekey_domain::{
@@ -403,6 +403,15 @@ pub(crate) async fn add_human_user<P: Ports>(
     Ok(json!({ "userId": output.user_id.as_str(), "details": details(&output.details) }))
 }
 
+/// A refused new password: 400 code 3, with ZITADEL's policy id or rekey's own.
+fn weak_password(weak: &WeakPassword) -> ApiError {
+    let id = match weak {
+        WeakPassword::Policy(violation) => violation.id(),
+        WeakPassword::TooWeak { .. } => "REKEY-PwWeak",
+    };
+    ApiError::with_id(Code::InvalidArgument, id, weak.to_string())
+}
+
 fn add_user_error(error: add_user::Error) -> ApiError {
     use add_user::Error as E;
     match error {
@@ -410,9 +419,7 @@ fn add_user_error(error: add_user::Error) -> ApiError {
         E::OrgNotFound => {
             ApiError::with_id(Code::NotFound, "REKEY-Org404", "Organisation not found")
         }
-        E::PasswordPolicy(violation) => {
-            ApiError::with_id(Code::InvalidArgument, violation.id(), violation.to_string())
-        }
+        E::Password(weak) => weak_password(&weak),
         E::AlreadyExists(_) => {
             ApiError::with_id(Code::AlreadyExists, "REKEY-UsrDup", "User already exists")
         }
@@ -539,7 +546,7 @@ pub(crate) async fn set_password<P: Ports>(
                     "COMMAND-Aesh5",
                     "The new password must differ from the current one",
                 ),
-                E::Policy(violation) => invalid(violation.id(), &violation.to_string()),
+                E::Password(weak) => weak_password(&weak),
                 E::Failure(f) => failure(f),
             }
         })?;

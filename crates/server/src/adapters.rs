@@ -8,7 +8,7 @@ use rekey_application::Ports;
 use rekey_application::ports::{Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Policies};
 use rekey_crypto_adapter::{
     AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsJitter, OsRngCodes,
-    RandomTokens,
+    RandomTokens, ZxcvbnStrength,
 };
 use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
 use rekey_notifier_adapter::{
@@ -135,6 +135,10 @@ impl Adapters {
             policies: Policies {
                 code: code_policy,
                 password: PasswordPolicy::default(),
+                min_strength: match settings.password.min_strength {
+                    n @ 0..=4 => n,
+                    _ => return Err("password.min_strength must be 0..=4".into()),
+                },
                 code_attempts: match settings.code.max_attempts {
                     n @ 1.. => n,
                     _ => return Err("code.max_attempts must be at least 1".into()),
@@ -326,6 +330,7 @@ impl Ports for Adapters {
     type Sealer = AesGcmBox;
     type Minter = RandomTokens;
     type Passwords = Argon2Passwords;
+    type Strength = ZxcvbnStrength;
     type Links = HandlebarsLinks;
     type Clock = SystemClock;
     type Ids = SnowflakeIds;
@@ -350,6 +355,9 @@ impl Ports for Adapters {
     }
     fn passwords(&self) -> &Argon2Passwords {
         &self.passwords
+    }
+    fn strength(&self) -> &ZxcvbnStrength {
+        &ZxcvbnStrength
     }
     fn links(&self) -> &HandlebarsLinks {
         &self.links

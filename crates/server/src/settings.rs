@@ -292,6 +292,8 @@ pub struct PasswordSettings {
     pub argon2_iterations: u32,
     /// argon2 lanes.
     pub argon2_parallelism: u32,
+    /// Lowest accepted zxcvbn score (0..=4) of a new password.
+    pub min_strength: u8,
 }
 
 /// `[secrets]`.

@@ -2,11 +2,11 @@
 
 use rekey_domain::{
     BoundedText, Details, Email, Event, HumanProfile, Language, OrgId, Password, Permission, Phone,
-    PolicyViolation, Principal, User, UserId, UserKind, UserState, Username,
+    Principal, User, UserId, UserKind, UserState, Username,
 };
 use tracing::instrument;
 
-use super::{details_of, fresh_id, infrastructure, new_event};
+use super::{WeakPassword, check_new_password, details_of, fresh_id, infrastructure, new_event};
 use crate::Failure;
 use crate::ports::{Change, Clock, PasswordHasher, Ports, StoreError, UserStore};
 
@@ -75,9 +75,9 @@ pub enum Error {
     /// The organization does not exist.
     #[error("Organisation not found")]
     OrgNotFound,
-    /// The initial password breaks the policy.
+    /// The initial password breaks the policy or is too weak.
     #[error(transparent)]
-    PasswordPolicy(#[from] PolicyViolation),
+    Password(#[from] WeakPassword),
     /// The username (`username`) or id (`user_id`) is taken.
     #[error("User already exists")]
     AlreadyExists(&'static str),
@@ -151,7 +151,14 @@ pub async fn add_human<P: Ports>(
 ) -> Result<Output, Error> {
     let org_id = target_org(ports, caller, input.org_id).await?;
     if let Some(password) = &input.password {
-        ports.policies().password.check(password)?;
+        let username = input.username.as_ref().map(|u| u.as_str().to_owned());
+        let words = [
+            username.as_deref().unwrap_or(""),
+            input.email.local_part(),
+            input.given_name.as_str(),
+            input.family_name.as_str(),
+        ];
+        check_new_password(ports, password, &words)?;
     }
     let password_hash = match input.password {
         Some(password) => Some(ports.passwords().hash(password).await?),
@@ -246,7 +253,7 @@ pub async fn add_machine<P: Ports>(
 
 #[cfg(test)]
 mod tests {
-    use rekey_domain::Role;
+    use rekey_domain::{PolicyViolation, Role};
 
     use super::*;
     use crate::usecase::fakes::{Fake, principal};
@@ -321,7 +328,9 @@ mod tests {
         };
         assert_eq!(
             add_human(&fake, &iam, weak).await.err(),
-            Some(Error::PasswordPolicy(PolicyViolation::TooShort))
+            Some(Error::Password(WeakPassword::Policy(
+                PolicyViolation::TooShort
+            )))
         );
         let strong = HumanInput {
             password: Some(Password::new("Secr3tP4ssw0rd!")),

@@ -16,9 +16,10 @@ use rekey_domain::{
 use crate::ports::{
     Change, ClaimedMessage, Clock, CodeGenerator, CodeHasher, CurrentCode, DeliveryPolicy,
     DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, LinkData, LinkRenderer,
-    MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode, PasswordHasher, Policies,
-    Ports, RenderedMessage, SecretBox, SendError, SentEvent, SkipReason, SmsMessage, SmsSender,
-    StoreError, TemplateError, TokenMinter, TokenRecord, TokenStore, UserStore,
+    MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode, PasswordHasher,
+    PasswordStrength, Policies, Ports, RenderedMessage, SecretBox, SendError, SentEvent,
+    SkipReason, SmsMessage, SmsSender, StoreError, TemplateError, TokenMinter, TokenRecord,
+    TokenStore, UserStore,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
 
@@ -512,6 +513,17 @@ impl PasswordHasher for Fake {
     }
 }
 
+impl PasswordStrength for Fake {
+    /// Scores by length: 12+ characters is 4, 10+ is 3, else 1.
+    fn estimate(&self, password: &Password, _: &[&str]) -> (u8, Option<String>) {
+        match password.expose().chars().count() {
+            12.. => (4, None),
+            10..=11 => (3, None),
+            _ => (1, Some("too short".into())),
+        }
+    }
+}
+
 impl LinkRenderer for Fake {
     fn validate(&self, template: &UrlTemplate) -> Result<(), TemplateError> {
         self.render(
@@ -560,6 +572,7 @@ impl Ports for Fake {
     type Sealer = Fake;
     type Minter = Fake;
     type Passwords = Fake;
+    type Strength = Fake;
     type Links = Fake;
     type Clock = Fake;
     type Ids = Fake;
@@ -583,6 +596,9 @@ impl Ports for Fake {
         self
     }
     fn passwords(&self) -> &Fake {
+        self
+    }
+    fn strength(&self) -> &Fake {
         self
     }
     fn links(&self) -> &Fake {

@@ -76,5 +76,50 @@ fn infrastructure(error: StoreError) -> Failure {
     }
 }
 
+/// Why a new password was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    /// It breaks the complexity policy (or contains the user's own words).
+    #[error(transparent)]
+    Policy(#[from] rekey_domain::PolicyViolation),
+    /// The strength estimator scores it below the minimum.
+    #[error("Password is too easy to guess{}", .warning.as_deref().map(|w| format!(": {w}")).unwrap_or_default())]
+    TooWeak {
+        /// Its score, 0..=4.
+        score: u8,
+        /// What makes it weak, if the estimator says.
+        warning: Option<String>,
+    },
+}
+
+/// The checks every new password passes, in order: the organization's complexity policy, the
+/// user's own words, then the strength estimate (which also counts those words as known).
+pub(crate) fn check_new_password<P: Ports>(
+    ports: &P,
+    password: &rekey_domain::Password,
+    words: &[&str],
+) -> Result<(), WeakPassword> {
+    use crate::ports::PasswordStrength as _;
+    let policies = ports.policies();
+    policies.password.check(password)?;
+    policies.password.check_personal(password, words)?;
+    let (score, warning) = ports.strength().estimate(password, words);
+    if score < policies.min_strength {
+        return Err(WeakPassword::TooWeak { score, warning });
+    }
+    Ok(())
+}
+
+/// The words of a user an attacker would try: username, email local part, names.
+pub(crate) fn personal_words(user: &rekey_domain::User) -> Vec<String> {
+    let mut words = vec![user.username.clone()];
+    if let Some(profile) = user.live_human() {
+        words.push(profile.email.local_part().to_owned());
+        words.push(profile.given_name.clone());
+        words.push(profile.family_name.clone());
+    }
+    words
+}
+
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

@@ -1,12 +1,13 @@
 //! SetPassword: a new password, authorized by a reset code, the current password, or
 //! `user.write` on the user's organization.
 
-use rekey_domain::{
-    Details, Event, Password, Permission, PlainCode, PolicyViolation, Principal, UserId, UserState,
-};
+use rekey_domain::{Details, Event, Password, Permission, PlainCode, Principal, UserId, UserState};
 use tracing::instrument;
 
-use super::{MAX_CONFLICT_RETRIES, contended, details_of, infrastructure, new_event};
+use super::{
+    MAX_CONFLICT_RETRIES, WeakPassword, check_new_password, contended, details_of, infrastructure,
+    new_event, personal_words,
+};
 use crate::Failure;
 use crate::ports::{Change, Clock, CodeHasher, PasswordHasher, Ports, StoreError, UserStore};
 
@@ -61,9 +62,9 @@ pub enum Error {
     /// The new password is the current one.
     #[error("The new password must differ from the current one")]
     SamePassword,
-    /// The new password breaks the policy.
+    /// The new password breaks the policy or is too weak.
     #[error(transparent)]
-    Policy(#[from] PolicyViolation),
+    Password(#[from] WeakPassword),
     /// Infrastructure.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -114,7 +115,9 @@ pub async fn execute<P: Ports>(
             "admin"
         }
     };
-    ports.policies().password.check(&input.new_password)?;
+    let words = personal_words(&user);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    check_new_password(ports, &input.new_password, &words)?;
     let password_hash = ports.passwords().hash(input.new_password).await?;
     let mut user = user;
     for _ in 0..MAX_CONFLICT_RETRIES {
@@ -309,7 +312,9 @@ mod tests {
         };
         assert_eq!(
             execute(&fake, &anyone, weak).await.err(),
-            Some(Error::Policy(PolicyViolation::TooShort))
+            Some(Error::Password(WeakPassword::Policy(
+                rekey_domain::PolicyViolation::TooShort
+            )))
         );
         fake.advance(TimeDelta::hours(2));
         assert_eq!(
@@ -358,6 +363,34 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn weak_and_personal_passwords_are_refused() {
+        let fake = Fake::new();
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        let with = |password: &str| Input {
+            user_id: user.parse().expect("id"),
+            new_password: Password::new(password),
+            change_required: false,
+            verification: Verification::None,
+        };
+        assert_eq!(
+            execute(&fake, &admin, with("Sh0rt#Pw")).await.err(),
+            Some(Error::Password(WeakPassword::TooWeak {
+                score: 1,
+                warning: Some("too short".into())
+            }))
+        );
+        assert_eq!(
+            execute(&fake, &admin, with("My-Lovelace-99")).await.err(),
+            Some(Error::Password(WeakPassword::Policy(
+                rekey_domain::PolicyViolation::PersonalInfo
+            ))),
+            "the family name"
+        );
+        assert!(execute(&fake, &admin, with("Kq7#vX2!mRt9")).await.is_ok());
     }
 
     #[tokio::test]
