@@ -5,6 +5,7 @@
 mod delivery;
 mod faults;
 mod harness;
+mod page;
 mod password_reset;
 mod readme;
 mod service;

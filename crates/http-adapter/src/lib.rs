@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod json;
 mod middleware;
+mod page;
 mod routes;
 mod rpc;
 

@@ -84,6 +84,16 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                 connect_add_organization::<P>,
             ))
             .service(
+                web::resource("/ui/v2/login/password/set")
+                    .route(web::get().to(crate::page::show))
+                    .route(web::post().to(crate::page::submit::<P>))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/ui/v2/login/rekey.css")
+                    .route(web::get().to(crate::page::stylesheet)),
+            )
+            .service(
                 web::resource("/debug/healthz")
                     .route(web::get().to(healthz))
                     .default_service(web::to(method_not_allowed)),

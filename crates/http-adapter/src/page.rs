@@ -1,0 +1,287 @@
+//! The reset page at the default link's path, `/ui/v2/login/password/set?code=…&organization=…&userId=…`:
+//! server-rendered HTML that works without JavaScript, in English and German.
+//!
+//! A GET only shows the form (mail scanners that open links change nothing). The POST carries
+//! a CSRF token that must equal the one in its cookie (double submit; the cookie is
+//! `SameSite=Strict`, `HttpOnly`, scoped to the page), then runs SetPassword with the code.
+//! Every answer forbids framing, caching, referrers and anything but this origin's CSS.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::{Data, Form, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use handlebars::Handlebars;
+use rekey_application::Ports;
+use rekey_application::usecase::{WeakPassword, set_password};
+use rekey_domain::{Password, PlainCode, Principal, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const CSRF_COOKIE: &str = "rekey_csrf";
+const PAGE: &str = include_str!("../templates/page.html.hbs");
+const CSS: &str = "body{font-family:system-ui,sans-serif;background:#fafafa;margin:0}\
+main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;\
+box-shadow:0 1px 4px rgba(0,0,0,.1)}label{display:block;margin-top:1rem;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:.5rem;margin-top:.25rem;font-size:1rem}\
+button{margin-top:1.5rem;width:100%;padding:.75rem;font-size:1rem;background:#1a56db;\
+color:#fff;border:0;border-radius:4px}#error{color:#b91c1c}#done{color:#047857}\
+ul{padding-left:1.2rem;color:#555;font-size:.9rem}";
+
+/// The page's texts in one language.
+#[derive(Debug, Clone, Serialize)]
+struct Texts {
+    title: &'static str,
+    code: &'static str,
+    password: &'static str,
+    confirm: &'static str,
+    submit: &'static str,
+    done: &'static str,
+    policy_intro: &'static str,
+    policy: [&'static str; 4],
+    mismatch: &'static str,
+    expired_form: &'static str,
+    not_found: &'static str,
+    expired: &'static str,
+    invalid: &'static str,
+    unavailable: &'static str,
+}
+
+const EN: Texts = Texts {
+    title: "Set a new password",
+    code: "Code",
+    password: "New password",
+    confirm: "New password again",
+    submit: "Set password",
+    done: "Your password has been changed. You can close this page and sign in.",
+    policy_intro: "The password must:",
+    policy: [
+        "be at least 8 characters long",
+        "contain a lower-case and an upper-case letter, a number and a symbol",
+        "not contain your name, username or email address",
+        "not be easy to guess",
+    ],
+    mismatch: "The two passwords differ.",
+    expired_form: "This form has expired. Please submit it again.",
+    not_found: "This code is not valid any more. Please request a new one.",
+    expired: "This code has expired. Please request a new one.",
+    invalid: "The code is wrong.",
+    unavailable: "The service is unavailable. Please try again in a moment.",
+};
+
+const DE: Texts = Texts {
+    title: "Neues Passwort festlegen",
+    code: "Code",
+    password: "Neues Passwort",
+    confirm: "Neues Passwort wiederholen",
+    submit: "Passwort festlegen",
+    done: "Dein Passwort wurde geändert. Du kannst diese Seite schliessen und dich anmelden.",
+    policy_intro: "Das Passwort muss:",
+    policy: [
+        "mindestens 8 Zeichen lang sein",
+        "einen Klein- und einen Grossbuchstaben, eine Zahl und ein Sonderzeichen enthalten",
+        "weder deinen Namen noch Benutzernamen oder deine E-Mail-Adresse enthalten",
+        "schwer zu erraten sein",
+    ],
+    mismatch: "Die beiden Passwörter stimmen nicht überein.",
+    expired_form: "Dieses Formular ist abgelaufen. Bitte sende es noch einmal.",
+    not_found: "Dieser Code ist nicht mehr gültig. Bitte fordere einen neuen an.",
+    expired: "Dieser Code ist abgelaufen. Bitte fordere einen neuen an.",
+    invalid: "Der Code ist falsch.",
+    unavailable: "Der Dienst ist nicht verfügbar. Bitte versuche es gleich noch einmal.",
+};
+
+/// The link's query (and the form's hidden fields).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LinkQuery {
+    code: Option<String>,
+    organization: Option<String>,
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    lang: Option<String>,
+}
+
+/// The submitted form.
+#[derive(Deserialize)]
+pub(crate) struct SetForm {
+    csrf: String,
+    #[serde(rename = "userId")]
+    user_id: String,
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    lang: String,
+    code: String,
+    password: String,
+    confirm: String,
+}
+
+fn language(requested: Option<&str>, req: &HttpRequest) -> &'static str {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wanted = requested.filter(|l| !l.is_empty()).unwrap_or(accept);
+    if wanted.trim_start().to_ascii_lowercase().starts_with("de") {
+        "de"
+    } else {
+        "en"
+    }
+}
+
+fn texts(lang: &str) -> &'static Texts {
+    if lang == "de" { &DE } else { &EN }
+}
+
+/// Adds the headers every page answer carries.
+fn secure(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    let set = |name, value: &'static str| (name, HeaderValue::from_static(value));
+    for (name, value) in [
+        set(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        set(header::REFERRER_POLICY, "no-referrer"),
+        set(header::CACHE_CONTROL, "no-store"),
+        set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        set(header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, value);
+    }
+    response
+}
+
+fn render(values: &serde_json::Value) -> HttpResponse {
+    let mut engine = Handlebars::new();
+    engine.set_strict_mode(false);
+    match engine.render_template(PAGE, values) {
+        Ok(html) => secure(
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "the reset page does not render");
+            secure(HttpResponse::InternalServerError().finish())
+        }
+    }
+}
+
+fn form(lang: &'static str, query: &LinkQuery, csrf: &str, error: Option<&str>) -> HttpResponse {
+    render(&json!({
+        "lang": lang,
+        "t": texts(lang),
+        "csrf": csrf,
+        "code": query.code.as_deref().unwrap_or(""),
+        "user_id": query.user_id.as_deref().unwrap_or(""),
+        "organization": query.organization.as_deref().unwrap_or(""),
+        "error": error,
+    }))
+}
+
+fn csrf_cookie(token: &str, secure_cookie: bool) -> Cookie<'static> {
+    Cookie::build(CSRF_COOKIE, token.to_owned())
+        .path("/ui/v2/login/password/set")
+        .http_only(true)
+        .secure(secure_cookie)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+fn is_https(req: &HttpRequest) -> bool {
+    req.connection_info().scheme() == "https"
+}
+
+/// `GET /ui/v2/login/password/set`: the form, with the code from the link filled in. Changes
+/// nothing.
+pub(crate) async fn show(req: HttpRequest, query: Query<LinkQuery>) -> HttpResponse {
+    let lang = language(query.lang.as_deref(), &req);
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let mut response = form(lang, &query, &token, None);
+    let _ = response.add_cookie(&csrf_cookie(&token, is_https(&req)));
+    response
+}
+
+/// `POST /ui/v2/login/password/set`: checks the CSRF token, then sets the password with the code.
+pub(crate) async fn submit<P: Ports>(
+    ports: Data<P>,
+    req: HttpRequest,
+    Form(submitted): Form<SetForm>,
+) -> HttpResponse {
+    let lang = language(Some(&submitted.lang), &req);
+    let t = texts(lang);
+    let query = LinkQuery {
+        code: Some(submitted.code.clone()),
+        organization: Some(submitted.organization.clone()),
+        user_id: Some(submitted.user_id.clone()),
+        lang: Some(lang.to_owned()),
+    };
+    let cookie = req.cookie(CSRF_COOKIE);
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let again = |error: &str| {
+        let mut response = form(lang, &query, &token, Some(error));
+        let _ = response.add_cookie(&csrf_cookie(&token, is_https(&req)));
+        response
+    };
+    let csrf_ok = cookie.is_some_and(|c| !c.value().is_empty() && c.value() == submitted.csrf);
+    if !csrf_ok {
+        return again(t.expired_form);
+    }
+    if submitted.password != submitted.confirm {
+        return again(t.mismatch);
+    }
+    let Ok(user_id) = UserId::try_from(submitted.user_id.clone()) else {
+        return again(t.not_found);
+    };
+    // The code is the proof; the change is recorded as made by the user itself.
+    let caller = Principal {
+        user_id: user_id.clone(),
+        org_id: submitted
+            .organization
+            .clone()
+            .try_into()
+            .unwrap_or_else(|_| {
+                user_id
+                    .to_string()
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!())
+            }),
+        roles: vec![],
+    };
+    let input = set_password::Input {
+        user_id,
+        new_password: Password::new(submitted.password),
+        change_required: false,
+        verification: set_password::Verification::Code(PlainCode::new(submitted.code)),
+    };
+    use set_password::Error as E;
+    match set_password::execute(ports.get_ref(), &caller, input).await {
+        Ok(_) => render(&json!({ "lang": lang, "t": t, "done": true })),
+        Err(E::UserNotFound | E::UserNotInitialized | E::CodeNotFound | E::PermissionDenied) => {
+            again(t.not_found)
+        }
+        Err(E::CodeExpired) => again(t.expired),
+        Err(E::CodeInvalid | E::CurrentPasswordInvalid | E::SamePassword) => again(t.invalid),
+        Err(E::Password(weak)) => {
+            let message = match &weak {
+                WeakPassword::Policy(violation) => violation.to_string(),
+                WeakPassword::TooWeak { .. } => weak.to_string(),
+            };
+            again(&message)
+        }
+        Err(E::Failure(failure)) => {
+            tracing::error!(%failure, "reset page: setting the password failed");
+            again(t.unavailable)
+        }
+    }
+}
+
+/// `GET /ui/v2/login/rekey.css`.
+pub(crate) async fn stylesheet() -> HttpResponse {
+    secure(
+        HttpResponse::Ok()
+            .content_type("text/css; charset=utf-8")
+            .body(CSS),
+    )
+}
