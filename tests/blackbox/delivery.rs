@@ -139,17 +139,42 @@ async fn mail_reaches_a_real_smtp_server_once_in_the_users_language(backend: Bac
             );
         }
     }
+    // Each SetPassword above announces the change by email, in the user's language.
+    let all = smtp.wait_for(4, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.mails().len(), 4);
+    let notice = |to: &str| {
+        all.iter()
+            .find(|m| m.to.starts_with(to) && !m.text.contains("code="))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        notice("ada").subject,
+        "Das Passwort deines Benutzers wurde geändert"
+    );
+    assert_eq!(
+        notice("bob").subject,
+        "The password of your user has changed"
+    );
+    assert!(
+        notice("bob")
+            .text
+            .contains("http://localhost:8080/ui/v2/login")
+    );
     assert_eq!(
         rekey
             .count("outbox WHERE status = 'sent' AND payload IS NULL")
             .await,
-        2
+        4
     );
     let sent_events = "events WHERE event_type = 'user.human.password.code.sent'";
     assert_eq!(rekey.count(sent_events).await, 2);
-    let message_ids: HashSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
-    assert_eq!(message_ids.len(), 2);
-    assert!(rekey.log_count("message sent") == 2);
+    let notices = "events WHERE event_type = 'user.human.password.change.sent'";
+    assert_eq!(rekey.count(notices).await, 2);
+    let message_ids: HashSet<_> = all.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(message_ids.len(), 4);
+    assert_eq!(rekey.log_count("message sent"), 4);
     let masked = rekey
         .log_lines()
         .into_iter()

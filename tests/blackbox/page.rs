@@ -238,7 +238,13 @@ impl ChromeDriver {
         match found["element-6066-11e4-a52e-4f735466cecf"].as_str() {
             Some(id) => id.to_owned(),
             None => {
-                let source = self.call(reqwest::Method::GET, &format!("/session/{session}/source"), None).await;
+                let source = self
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/session/{session}/source"),
+                        None,
+                    )
+                    .await;
                 panic!("no {css} in the page ({found}):\n{source}")
             }
         }

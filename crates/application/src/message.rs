@@ -50,7 +50,7 @@ impl std::fmt::Debug for ResetMessagePayload {
 pub struct OutboxMessage {
     /// Id.
     pub id: String,
-    /// What kind of message: `password_reset`.
+    /// What kind of message: `password_reset` or `password_changed`.
     pub kind: &'static str,
     /// The user it is about.
     pub user_id: UserId,

@@ -226,6 +226,8 @@ pub enum Change {
         change_required: bool,
         /// `user.human.password.changed`.
         event: NewEvent,
+        /// The "password changed" notice, when enabled.
+        message: Option<OutboxMessage>,
     },
     /// Too many wrong codes: deletes the code.
     InvalidateCode {
@@ -347,6 +349,8 @@ pub struct Policies {
     pub code: CodePolicy,
     /// Complexity of passwords.
     pub password: PasswordPolicy,
+    /// Queue a "your password was changed" email after every successful SetPassword.
+    pub notify_password_changed: bool,
     /// Wrong attempts a code allows before it is invalidated.
     pub code_attempts: i32,
     /// The lowest accepted strength score (0..=4) of a new password.
@@ -360,6 +364,7 @@ impl Default for Policies {
             password: PasswordPolicy::default(),
             code_attempts: 5,
             min_strength: 3,
+            notify_password_changed: true,
         }
     }
 }
@@ -585,10 +590,8 @@ pub struct SentEvent {
     pub user_id: UserId,
     /// The user's organization.
     pub org_id: OrgId,
-    /// Email or SMS.
-    pub channel: NotificationType,
-    /// The code's event sequence.
-    pub code_sequence: i64,
+    /// `user.human.password.code.sent` or `user.human.password.change.sent`.
+    pub event: rekey_domain::Event,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -718,6 +721,12 @@ pub trait MessageRenderer: Send + Sync {
     /// # Errors
     /// [`TemplateError`] when a (custom) template does not render.
     fn password_reset(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError>;
+
+    /// The notice that the password was changed (`code` is empty; `link` is where to log in).
+    ///
+    /// # Errors
+    /// [`TemplateError`] when a (custom) template does not render.
+    fn password_changed(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError>;
 }
 
 /// Randomness for retry schedules (full jitter).

@@ -73,6 +73,11 @@ pub enum Event {
         /// The sequence of the `user.human.password.code.added` event of that code.
         code_sequence: i64,
     },
+    /// `user.human.password.change.sent`: the notice of a changed password was delivered.
+    PasswordChangeSent {
+        /// Email or SMS.
+        channel: NotificationType,
+    },
     /// `user.human.password.changed`: a new password was set (its hash is in the users table).
     PasswordChanged {
         /// Whether the user must change it at the next login.
@@ -104,6 +109,7 @@ impl Event {
             Self::PasswordCodeAdded { .. } => "user.human.password.code.added",
             Self::PasswordCodeSent { .. } => "user.human.password.code.sent",
             Self::PasswordChanged { .. } => "user.human.password.changed",
+            Self::PasswordChangeSent { .. } => "user.human.password.change.sent",
             Self::PasswordCodeInvalidated { .. } => "user.human.password.code.invalidated",
             Self::TokenAdded { .. } => "user.token.added",
         }

@@ -1,5 +1,5 @@
-//! Message templates: the password-reset message as subject, HTML body, text body and SMS text,
-//! per language, with handlebars.
+//! Message templates: the password-reset message and the password-changed notice as subject,
+//! HTML body, text body and SMS text, per language, with handlebars.
 
 use std::path::Path;
 
@@ -12,6 +12,27 @@ use serde_json::{Map, Value};
 enum Language {
     English,
     German,
+}
+
+/// The messages rekey sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The reset link.
+    PasswordReset,
+    /// The notice that a password was changed.
+    PasswordChanged,
+}
+
+impl Kind {
+    const ALL: [Self; 2] = [Self::PasswordReset, Self::PasswordChanged];
+
+    /// The file-name stem: `password_reset` or `password_changed`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
 }
 
 impl Language {
@@ -38,13 +59,16 @@ impl Language {
         }
     }
 
-    fn texts(self) -> &'static Texts {
-        match self {
-            Self::English => &ENGLISH,
-            Self::German => &GERMAN,
+    fn texts(self, kind: Kind) -> &'static Texts {
+        match (kind, self) {
+            (Kind::PasswordReset, Self::English) => &ENGLISH,
+            (Kind::PasswordReset, Self::German) => &GERMAN,
+            (Kind::PasswordChanged, Self::English) => &ENGLISH_CHANGED,
+            (Kind::PasswordChanged, Self::German) => &GERMAN_CHANGED,
         }
     }
 
+    /// The built-in templates. Both messages share one layout per language; their texts differ.
     fn defaults(self) -> [(Part, &'static str); 4] {
         match self {
             Self::English => [
@@ -107,8 +131,8 @@ impl Part {
         }
     }
 
-    fn file_name(self) -> String {
-        format!("password_reset.{}.hbs", self.name())
+    fn file_name(self, kind: Kind) -> String {
+        format!("{}.{}.hbs", kind.name(), self.name())
     }
 }
 
@@ -157,6 +181,26 @@ const GERMAN: Texts = Texts {
            untenstehenden Button verwenden, um dein Passwort zurückzusetzen (Code {{Code}}). \
            Falls du dieses Mail nicht angefordert hast, kannst du es ignorieren.",
     button_text: "Passwort zurücksetzen",
+};
+
+const ENGLISH_CHANGED: Texts = Texts {
+    title: "Password changed",
+    pre_header: "Password changed",
+    subject: "The password of your user has changed",
+    greeting: "Hello {{DisplayName}},",
+    text: "The password of your user has changed. If this change was not done by you, please \
+           reset your password immediately.",
+    button_text: "Login",
+};
+
+const GERMAN_CHANGED: Texts = Texts {
+    title: "Passwort geändert",
+    pre_header: "Passwort geändert",
+    subject: "Das Passwort deines Benutzers wurde geändert",
+    greeting: "Hallo {{DisplayName}},",
+    text: "Das Passwort deines Benutzers wurde geändert. Wenn diese Änderung nicht von dir \
+           gemacht wurde, setze dein Passwort bitte sofort zurück.",
+    button_text: "Anmelden",
 };
 
 /// Sample values a template is rendered with once at construction, so that a template naming
@@ -226,11 +270,14 @@ impl HandlebarsMessages {
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
 
-        let mut origins = Vec::with_capacity(8);
-        for language in Language::ALL {
-            for (key, _, text) in language.texts().entries() {
+        let mut origins = Vec::with_capacity(16);
+        for (kind, language) in Kind::ALL
+            .into_iter()
+            .flat_map(|k| Language::ALL.into_iter().map(move |l| (k, l)))
+        {
+            for (key, _, text) in language.texts(kind).entries() {
                 plain
-                    .register_template_string(&text_name(language, key), text)
+                    .register_template_string(&text_name(kind, language, key), text)
                     .map_err(|e| {
                         format!("built-in {} text {key}: {}", language.code(), e.reason())
                     })?;
@@ -238,16 +285,16 @@ impl HandlebarsMessages {
             for (part, default) in language.defaults() {
                 let (source, origin) = match template_dir {
                     Some(dir) => {
-                        let path = dir.join(language.code()).join(part.file_name());
+                        let path = dir.join(language.code()).join(part.file_name(kind));
                         match std::fs::read_to_string(&path) {
                             Ok(source) => (source, path.display().to_string()),
                             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                                (default.to_owned(), builtin(language, part))
+                                (default.to_owned(), builtin(kind, language, part))
                             }
                             Err(e) => return Err(format!("{}: {e}", path.display())),
                         }
                     }
-                    None => (default.to_owned(), builtin(language, part)),
+                    None => (default.to_owned(), builtin(kind, language, part)),
                 };
                 let registry = if part == Part::Html {
                     &mut html
@@ -255,28 +302,28 @@ impl HandlebarsMessages {
                     &mut plain
                 };
                 registry
-                    .register_template_string(&part_name(language, part), source)
+                    .register_template_string(&part_name(kind, language, part), source)
                     .map_err(|e| match e.pos() {
                         Some((line, column)) => format!("{origin}:{line}:{column}: {}", e.reason()),
                         None => format!("{origin}: {}", e.reason()),
                     })?;
-                origins.push((language, part, origin));
+                origins.push((kind, language, part, origin));
             }
         }
 
         let messages = Self { plain, html };
-        for (language, part, origin) in origins {
+        for (kind, language, part, origin) in origins {
             let sample = MessageData {
                 language: Some(language.code()),
                 ..SAMPLE
             };
             let values = messages
-                .values(language, &sample)
+                .values(kind, language, &sample)
                 .map_err(|e| format!("built-in {} texts: {}", language.code(), e.reason()))?
                 .0;
             messages
                 .registry(part)
-                .render(&part_name(language, part), &values)
+                .render(&part_name(kind, language, part), &values)
                 .map_err(|e| format!("{origin}: {}", e.reason()))?;
         }
         Ok(messages)
@@ -294,6 +341,7 @@ impl HandlebarsMessages {
     /// and the texts as template data.
     fn values(
         &self,
+        kind: Kind,
         language: Language,
         data: &MessageData<'_>,
     ) -> Result<(Value, Vec<(String, String)>), handlebars::RenderError> {
@@ -305,8 +353,8 @@ impl HandlebarsMessages {
         let base = Value::Object(values.clone());
 
         let mut template_data = Vec::with_capacity(10);
-        for (key, variable, _) in language.texts().entries() {
-            let text = self.plain.render(&text_name(language, key), &base)?;
+        for (key, variable, _) in language.texts(kind).entries() {
+            let text = self.plain.render(&text_name(kind, language, key), &base)?;
             values.insert(variable.into(), Value::from(text.clone()));
             template_data.push((key.to_owned(), text));
         }
@@ -315,16 +363,17 @@ impl HandlebarsMessages {
 
     fn render(
         &self,
+        kind: Kind,
         language: Language,
         data: &MessageData<'_>,
     ) -> Result<RenderedMessage, TemplateError> {
         let (full, mut template_data) = self
-            .values(language, data)
+            .values(kind, language, data)
             .map_err(|e| render_failure(&e))?;
 
         let render = |part: Part| {
             self.registry(part)
-                .render(&part_name(language, part), &full)
+                .render(&part_name(kind, language, part), &full)
                 .map_err(|e| render_failure(&e))
         };
         let subject = one_line(&render(Part::Subject)?);
@@ -352,7 +401,15 @@ impl HandlebarsMessages {
 
 impl MessageRenderer for HandlebarsMessages {
     fn password_reset(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError> {
-        self.render(Language::from_tag(data.language), data)
+        self.render(Kind::PasswordReset, Language::from_tag(data.language), data)
+    }
+
+    fn password_changed(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError> {
+        self.render(
+            Kind::PasswordChanged,
+            Language::from_tag(data.language),
+            data,
+        )
     }
 }
 
@@ -362,16 +419,16 @@ impl std::fmt::Debug for HandlebarsMessages {
     }
 }
 
-fn text_name(language: Language, key: &str) -> String {
-    format!("{}/text.{key}", language.code())
+fn text_name(kind: Kind, language: Language, key: &str) -> String {
+    format!("{}/{}/text.{key}", kind.name(), language.code())
 }
 
-fn part_name(language: Language, part: Part) -> String {
-    format!("{}/{}", language.code(), part.name())
+fn part_name(kind: Kind, language: Language, part: Part) -> String {
+    format!("{}/{}/{}", kind.name(), language.code(), part.name())
 }
 
-fn builtin(language: Language, part: Part) -> String {
-    format!("built-in {}/{}", language.code(), part.file_name())
+fn builtin(kind: Kind, language: Language, part: Part) -> String {
+    format!("built-in {}/{}", language.code(), part.file_name(kind))
 }
 
 /// Trims a subject and joins its lines with spaces (a header is one line).

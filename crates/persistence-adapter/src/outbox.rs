@@ -9,7 +9,7 @@ use rekey_application::ports::{
     ClaimedMessage, CurrentCode, OutboxEntry, OutboxStore, SentEvent, SkipReason,
 };
 use rekey_application::{Failure, Sealed};
-use rekey_domain::{Event, KeyId, NewEvent, NotificationType, UserId};
+use rekey_domain::{KeyId, NewEvent, NotificationType, UserId};
 
 use crate::error::{TxError, query_failure};
 use crate::rows::{EventRow, OutboxRow};
@@ -113,10 +113,7 @@ impl OutboxStore for Store {
     async fn mark_sent(&self, id: &str, event: SentEvent) -> Result<(), Failure> {
         let at = event.at.naive_utc();
         let user = event.user_id.to_string();
-        let payload = Event::PasswordCodeSent {
-            channel: event.channel,
-            code_sequence: event.code_sequence,
-        };
+        let payload = event.event.clone();
         let template = NewEvent {
             aggregate_id: user.clone(),
             sequence: 0,

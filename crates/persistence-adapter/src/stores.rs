@@ -90,6 +90,9 @@ impl UserStore for Store {
             Work::AddPasswordCode {
                 message: Some(_),
                 ..
+            } | Work::SetPassword {
+                message: Some(_),
+                ..
             }
         );
         let work = &work;
@@ -171,6 +174,7 @@ enum Work {
         password_hash: String,
         change_required: bool,
         event: EventRow,
+        message: Option<OutboxRow>,
     },
     InvalidateCode {
         guard: Guard,
@@ -227,11 +231,13 @@ impl TryFrom<Change> for Work {
                 password_hash,
                 change_required,
                 event,
+                message,
             } => Self::SetPassword {
                 guard: Guard::of(&event),
                 password_hash,
                 change_required,
                 event: EventRow::from_domain(&event)?,
+                message: message.as_ref().map(OutboxRow::from_domain),
             },
             Change::InvalidateCode {
                 user_id: _,
@@ -332,7 +338,14 @@ macro_rules! apply_work {
                 password_hash,
                 change_required,
                 event,
+                message,
             } => {
+                if let Some(message) = message {
+                    diesel::insert_into(outbox::table)
+                        .values(message)
+                        .execute($tx)
+                        .await?;
+                }
                 advance!(guard, $tx);
                 insert_event!(event, $tx);
                 diesel::update(users::table.find(&guard.user_id))

@@ -135,6 +135,7 @@ impl Adapters {
             policies: Policies {
                 code: code_policy,
                 password: PasswordPolicy::default(),
+                notify_password_changed: settings.password.notify_on_change,
                 min_strength: match settings.password.min_strength {
                     n @ 0..=4 => n,
                     _ => return Err("password.min_strength must be 0..=4".into()),

@@ -294,6 +294,8 @@ pub struct PasswordSettings {
     pub argon2_parallelism: u32,
     /// Lowest accepted zxcvbn score (0..=4) of a new password.
     pub min_strength: u8,
+    /// Email the user after every successful SetPassword.
+    pub notify_on_change: bool,
 }
 
 /// `[secrets]`.

@@ -12,6 +12,15 @@ use crate::ports::{
 };
 use crate::{Failure, ResetMessagePayload};
 
+/// The kind of the "your password was changed" notice.
+pub const PASSWORD_CHANGED: &str = "password_changed";
+
+/// The kind of a reset-link message.
+pub const PASSWORD_RESET: &str = "password_reset";
+
+/// Where the password-changed notice points: the login, relative to the public URL.
+pub const LOGIN_PATH: &str = "/ui/v2/login";
+
 /// ZITADEL's default link, relative to the public URL.
 pub const DEFAULT_LINK_PATH: &str =
     "/ui/v2/login/password/set?code={{.Code}}&organization={{.OrgID}}&userId={{.UserID}}";
@@ -100,7 +109,14 @@ async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result
     let now = ports.clock().now();
     let channel = message.channel.as_str();
     let recipient = message.recipient_masked.as_str();
-    if let Some(reason) = skip_reason(outbox.current_code(&message.user_id).await?, &message, now) {
+    // A reset link is worth sending only while its code is the user's current one; a notice
+    // of a changed password always is.
+    let skip = if message.kind == PASSWORD_CHANGED {
+        None
+    } else {
+        skip_reason(outbox.current_code(&message.user_id).await?, &message, now)
+    };
+    if let Some(reason) = skip {
         outbox.mark_skipped(&message.id, reason).await?;
         tracing::info!(message.id = %message.id, channel, recipient, reason = reason.as_str(), "message skipped");
         return Ok(Outcome::Skipped);
@@ -144,8 +160,16 @@ async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result
                     .clone()
                     .try_into()
                     .map_err(|e| Failure::Unexpected(format!("payload org id: {e}")))?,
-                channel: message.channel,
-                code_sequence: message.code_sequence,
+                event: if message.kind == PASSWORD_CHANGED {
+                    rekey_domain::Event::PasswordChangeSent {
+                        channel: message.channel,
+                    }
+                } else {
+                    rekey_domain::Event::PasswordCodeSent {
+                        channel: message.channel,
+                        code_sequence: message.code_sequence,
+                    }
+                },
                 at: ports.clock().now(),
             };
             outbox.mark_sent(&message.id, event).await?;
@@ -180,11 +204,25 @@ fn prepare<P: DeliveryPorts>(
         .map_err(|_| format!("the payload cannot be opened (key {})", sealed.key_id.0))?;
     let payload: ResetMessagePayload =
         serde_json::from_slice(&plain).map_err(|e| format!("the payload is malformed: {e}"))?;
+    let base = ports.delivery().public_url.trim_end_matches('/');
+    if message.kind == PASSWORD_CHANGED {
+        let login = format!("{base}{LOGIN_PATH}");
+        let rendered = ports
+            .messages()
+            .password_changed(&MessageData {
+                language: payload.language.as_deref(),
+                display_name: &payload.display_name,
+                username: &payload.username,
+                code: "",
+                link: &login,
+            })
+            .map_err(|e| format!("the message does not render: {e}"))?;
+        return Ok((payload, rendered));
+    }
     let default_link;
     let template = match &payload.url_template {
         Some(template) => template.as_str(),
         None => {
-            let base = ports.delivery().public_url.trim_end_matches('/');
             default_link = format!("{base}{DEFAULT_LINK_PATH}");
             default_link.as_str()
         }
@@ -396,6 +434,37 @@ mod tests {
             "max_attempts is 3"
         );
         assert!(fake.emails().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_changed_password_is_announced_by_email() {
+        use crate::usecase::set_password;
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, Some("+41791234567"));
+        let input = set_password::Input {
+            user_id: user.parse().expect("id"),
+            new_password: rekey_domain::Password::new("Kq7#vX2!mRt9"),
+            change_required: false,
+            verification: set_password::Verification::None,
+        };
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        set_password::execute(&fake, &admin, input)
+            .await
+            .expect("set");
+        assert_eq!(deliver_due(&fake).await.expect("batch").sent, 1);
+        let sent = fake.emails();
+        assert_eq!(
+            (sent.len(), sent[0].subject.as_str()),
+            (1, "Password changed")
+        );
+        assert!(
+            sent[0].text.contains("https://id.example.com/ui/v2/login"),
+            "{}",
+            sent[0].text
+        );
+        assert!(fake.sms().is_empty(), "the notice goes by email");
+        let last = fake.events_of(&user).pop().expect("event");
+        assert_eq!(last.event.event_type(), "user.human.password.change.sent");
     }
 
     #[test]

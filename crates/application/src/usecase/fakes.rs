@@ -393,7 +393,19 @@ impl UserStore for Fake {
                 password_hash,
                 change_required,
                 event,
+                message,
             } => {
+                if let Some(message) = message {
+                    let delivery = Delivery {
+                        status: "pending".into(),
+                        attempts: 0,
+                        next_attempt_at: message.next_attempt_at,
+                        last_error: None,
+                        has_payload: true,
+                    };
+                    state.delivery.insert(message.id.clone(), delivery);
+                    state.outbox.push(message);
+                }
                 Self::bump(&mut state, &event)?;
                 state.passwords.insert(user_id.to_string(), password_hash);
                 state.codes.remove(user_id.as_str());
@@ -670,10 +682,7 @@ impl OutboxStore for Fake {
         let new_event = NewEvent {
             aggregate_id: event.user_id.to_string(),
             sequence,
-            event: rekey_domain::Event::PasswordCodeSent {
-                channel: event.channel,
-                code_sequence: event.code_sequence,
-            },
+            event: event.event.clone(),
             resource_owner: event.org_id.clone(),
             creator: "SYSTEM".parse().unwrap(),
             created_at: event.at,
@@ -768,6 +777,19 @@ impl SmsSender for Fake {
 }
 
 impl MessageRenderer for Fake {
+    fn password_changed(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError> {
+        Ok(RenderedMessage {
+            subject: "Password changed".into(),
+            html: format!("<a href=\"{}\">Login</a>", data.link),
+            text: format!(
+                "Hello {}, your password was changed. {}",
+                data.display_name, data.link
+            ),
+            sms: String::new(),
+            template_data: vec![],
+        })
+    }
+
     fn password_reset(&self, data: &MessageData<'_>) -> Result<RenderedMessage, TemplateError> {
         let german = data.language.is_some_and(|l| l.starts_with("de"));
         let subject = if german {

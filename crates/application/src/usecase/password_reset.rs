@@ -175,7 +175,7 @@ async fn attempt<P: Ports>(
                 .map_err(|e| Failure::Unexpected(format!("serializing a payload: {e}")))?;
             Some(OutboxMessage {
                 id: fresh_id(ports),
-                kind: "password_reset",
+                kind: super::deliver::PASSWORD_RESET,
                 user_id: user.id.clone(),
                 channel,
                 recipient_masked: recipient.masked(),

@@ -8,8 +8,10 @@ use super::{
     MAX_CONFLICT_RETRIES, WeakPassword, check_new_password, contended, details_of, infrastructure,
     new_event, personal_words,
 };
-use crate::Failure;
-use crate::ports::{Change, Clock, CodeHasher, PasswordHasher, Ports, StoreError, UserStore};
+use crate::ports::{
+    Change, Clock, CodeHasher, IdGenerator, PasswordHasher, Ports, SecretBox, StoreError, UserStore,
+};
+use crate::{Failure, OutboxMessage, ResetMessagePayload};
 
 /// How the caller proves it may set the password.
 #[derive(Debug, Clone)]
@@ -134,11 +136,17 @@ pub async fn execute<P: Ports>(
             now,
         );
         let details = details_of(&event);
+        let message = if ports.policies().notify_password_changed {
+            Some(changed_notice(ports, &user, event.sequence, now)?)
+        } else {
+            None
+        };
         let change = Change::SetPassword {
             user_id: user.id.clone(),
             password_hash: password_hash.clone(),
             change_required: input.change_required,
             event,
+            message,
         };
         match users.commit(change).await {
             Ok(()) => return Ok(details),
@@ -149,6 +157,43 @@ pub async fn execute<P: Ports>(
         }
     }
     Err(contended().into())
+}
+
+/// The "your password was changed" email, sealed like every queued message.
+fn changed_notice<P: Ports>(
+    ports: &P,
+    user: &rekey_domain::User,
+    sequence: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<OutboxMessage, Error> {
+    let profile = user.live_human().ok_or(Error::UserNotFound)?;
+    let payload = ResetMessagePayload {
+        code: String::new(),
+        url_template: None,
+        recipient: profile.email.as_str().to_owned(),
+        language: profile
+            .preferred_language
+            .as_ref()
+            .map(|l| l.as_str().to_owned()),
+        user_id: user.id.to_string(),
+        org_id: user.org_id.to_string(),
+        display_name: profile.display_name.clone(),
+        username: user.username.clone(),
+    };
+    let json = serde_json::to_vec(&payload)
+        .map_err(|e| Failure::Unexpected(format!("serializing a payload: {e}")))?;
+    Ok(OutboxMessage {
+        id: ports.ids().next_id(),
+        kind: super::deliver::PASSWORD_CHANGED,
+        user_id: user.id.clone(),
+        channel: rekey_domain::NotificationType::Email,
+        recipient_masked: profile.email.masked(),
+        payload: ports.sealer().seal(&json)?,
+        code_sequence: sequence,
+        idempotency_key: format!("{}.{sequence}", user.id),
+        created_at: now,
+        next_attempt_at: now,
+    })
 }
 
 /// The code checks: exists, not expired, an attempt counted (atomically, before comparing),

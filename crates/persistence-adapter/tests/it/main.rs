@@ -468,8 +468,10 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
     let sent = SentEvent {
         user_id: "u1".parse().unwrap(),
         org_id: "o1".parse().unwrap(),
-        channel: rekey_domain::NotificationType::Email,
-        code_sequence: 2,
+        event: Event::PasswordCodeSent {
+            channel: rekey_domain::NotificationType::Email,
+            code_sequence: 2,
+        },
         at: later,
     };
     store.mark_sent("m2", sent.clone()).await.unwrap();
@@ -603,6 +605,7 @@ async fn passwords_and_code_attempts(store: &Store) {
             password_hash: "$argon2id$new".into(),
             change_required: true,
             event: event("u1", 3, changed.clone(), "o1", now),
+            message: None,
         })
         .await
         .unwrap();
@@ -628,6 +631,7 @@ async fn passwords_and_code_attempts(store: &Store) {
                 password_hash: "stale".into(),
                 change_required: false,
                 event: event("u1", 3, changed, "o1", now),
+                message: None,
             })
             .await,
         Err(StoreError::Conflict)
