@@ -5,11 +5,14 @@
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
 //!
-//! Plain `std` plus `serde_json`; no argument parser, no async runtime.
+//! - `bench`: load scenarios against a release build, next to their floors.
+//!
+//! No argument parser; `bench` alone brings an async runtime and an HTTP client.
 
 // A command-line tool prints to its user.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod process;
 mod test;
 mod tidy;
@@ -27,6 +30,9 @@ Tasks:
         runner, e.g. `cargo xtask test -- some_filter`.
   ci [ARGS]... [-- ARGS...]
         `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
+  bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
+        release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
+        their floors (pgbench, healthz, argon2); writes target/bench/report.*
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
         "test" => test::run(test::Mode::Local, &rest),
         "ci" => test::run(test::Mode::Ci, &rest),
         "tidy" => tidy::run(&rest),
+        "bench" => bench::run(&rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,13 +1,12 @@
-//! Password hashes: argon2id PHC strings, computed on tokio's blocking pool behind a semaphore,
-//! never on the async workers.
+//! Password hashes: argon2id PHC strings, computed on dedicated threads, never on the async
+//! workers.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use rekey_application::Failure;
 use rekey_application::ports::PasswordHasher;
 use rekey_domain::Password;
-use tokio::sync::Semaphore;
 
 /// Argon2id cost parameters. Default: OWASP's m = 19 456 KiB, t = 2, p = 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,18 +32,24 @@ impl Default for Argon2Settings {
     }
 }
 
-/// Hashes passwords with argon2id.
+/// Work for the hashing threads.
+type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
+
+/// Hashes passwords with argon2id on a few dedicated threads (one per CPU by default).
+///
+/// Each hash holds `memory_kib` of memory while it runs. Running them on a fixed set of threads
+/// bounds both the CPU they take and the memory they leave behind: on tokio's blocking pool every
+/// new thread gets an allocator arena of its own, and under load the process grew past 1 GB.
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
-    params: Params,
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl Argon2Passwords {
-    /// A hasher with `settings`.
+    /// A hasher with `settings`, starting its threads.
     ///
     /// # Errors
-    /// A message naming the parameter argon2 refused.
+    /// A message naming the parameter argon2 refused, or a thread that could not start.
     pub fn new(settings: Argon2Settings) -> Result<Self, String> {
         let params = Params::new(
             settings.memory_kib,
@@ -53,48 +58,65 @@ impl Argon2Passwords {
             None,
         )
         .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
-        let permits = match settings.max_concurrent {
+        let threads = match settings.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        Ok(Self {
-            params,
-            permits: Arc::new(Semaphore::new(permits)),
-        })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let (queue, params) = (Arc::clone(&queue), params.clone());
+            std::thread::Builder::new()
+                .name(format!("rekey-argon2-{i}"))
+                .spawn(move || {
+                    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&hasher),
+                            Err(_) => return, // every sender is gone
+                        }
+                    }
+                })
+                .map_err(|e| format!("starting argon2 threads: {e}"))?;
+        }
+        Ok(Self { jobs })
     }
 
-    fn hasher(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// Runs `work` on a hashing thread and waits for its answer.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, Failure> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |hasher| {
+                let _ = answer.send(work(hasher));
+            }))
+            .map_err(|_| Failure::Unexpected("the password hasher stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| Failure::Unexpected("a password hashing thread failed".into()))?
     }
 }
 
 impl PasswordHasher for Argon2Passwords {
     async fn hash(&self, password: Password) -> Result<String, Failure> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Failure::Unexpected("password hasher closed".into()))?;
-        let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || {
+        self.run(move |hasher| {
             hasher
                 .hash_password(password.expose().as_bytes())
                 .map(|hash| hash.to_string())
                 .map_err(|e| Failure::Unexpected(format!("argon2 failed: {e}")))
         })
         .await
-        .map_err(|e| Failure::Unexpected(format!("argon2 task failed: {e}")))?
     }
 
     async fn verify(&self, password: Password, hash: String) -> Result<bool, Failure> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Failure::Unexpected("password hasher closed".into()))?;
         // The parameters come from the PHC string, so hashes made under older settings verify.
-        let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || {
+        self.run(move |hasher| {
             match hasher.verify_password(password.expose().as_bytes(), hash.as_str()) {
                 Ok(()) => Ok(true),
                 Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
@@ -102,7 +124,6 @@ impl PasswordHasher for Argon2Passwords {
             }
         })
         .await
-        .map_err(|e| Failure::Unexpected(format!("argon2 task failed: {e}")))?
     }
 }
 
@@ -124,7 +145,7 @@ mod tests {
             "{hash}"
         );
         assert!(!hash.contains("Secr3t"));
-        let argon = hasher.hasher();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
         assert!(
             argon
                 .verify_password(b"Secr3tP4ssw0rd!", hash.as_str())

@@ -1,0 +1,93 @@
+//! The load generator: `concurrency` workers send requests back to back for a fixed time
+//! after a warm-up; latencies go into an HDR histogram (microseconds, 3 significant digits).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+/// What one scenario at one concurrency measured.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub histogram: Histogram<u64>,
+}
+
+impl Measured {
+    pub fn throughput(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    /// A latency percentile in milliseconds.
+    pub fn ms(&self, quantile: f64) -> f64 {
+        self.histogram.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.histogram.max() as f64 / 1000.0
+    }
+}
+
+/// Runs `request(worker, n)` from `concurrency` workers: `warmup`, then `duration` measured.
+/// A request answers `Some(true)` for success, `Some(false)` for an error, and `None` when
+/// there is no more work (the worker stops; nothing is recorded).
+pub async fn run<F, Fut, R>(
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    request: F,
+) -> Measured
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = R> + Send,
+    R: Into<Option<bool>>,
+{
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let request = request.clone();
+        workers.spawn(async move {
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+            let (mut requests, mut errors, mut n) = (0_u64, 0_u64, 0_u64);
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    break;
+                }
+                let answer: Option<bool> = request(worker, n).await.into();
+                let Some(ok) = answer else {
+                    break;
+                };
+                n += 1;
+                if sent >= measure_from {
+                    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let _ = histogram.record(micros.clamp(1, 60_000_000));
+                    requests += 1;
+                    if !ok {
+                        errors += 1;
+                    }
+                }
+            }
+            (histogram, requests, errors)
+        });
+    }
+    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    let (mut requests, mut errors) = (0, 0);
+    while let Some(done) = workers.join_next().await {
+        let (histogram, r, e) = done.expect("worker");
+        let _ = total.add(histogram);
+        requests += r;
+        errors += e;
+    }
+    Measured {
+        requests,
+        errors,
+        seconds: duration.as_secs_f64(),
+        histogram: total,
+    }
+}

@@ -1,0 +1,790 @@
+//! `cargo xtask bench`: how fast rekey is, next to the floors the machine and PostgreSQL set.
+//!
+//! Builds the release binary, starts a PostgreSQL-backed `rekey` (and a SQLite one), seeds
+//! users, drives each scenario from an in-process load generator at each concurrency, measures
+//! the floors in the same run (pgbench replaying PasswordReset's SQL, `/debug/healthz`, the
+//! argon2 bound), and writes `target/bench/report.{md,json,svg}`.
+
+mod load;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::Failure;
+use crate::process::workspace_root;
+
+pub use report::Row;
+
+struct Options {
+    users: usize,
+    duration: Duration,
+    warmup: Duration,
+    concurrency: Vec<usize>,
+    drain_messages: usize,
+}
+
+fn parse(args: &[String]) -> Result<Options, Failure> {
+    let mut options = Options {
+        users: 10_000,
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(2),
+        concurrency: vec![8, 32],
+        drain_messages: 5_000,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| Failure::Usage(format!("{arg} needs a value")))
+        };
+        let number = |text: &str| {
+            text.parse::<u64>()
+                .map_err(|_| Failure::Usage(format!("{arg}: not a number: {text}")))
+        };
+        match arg.as_str() {
+            "--users" => options.users = number(value()?)? as usize,
+            "--duration" => options.duration = Duration::from_secs(number(value()?)?),
+            "--warmup" => options.warmup = Duration::from_secs(number(value()?)?),
+            "--drain" => options.drain_messages = number(value()?)? as usize,
+            "--concurrency" => {
+                options.concurrency = value()?
+                    .split(',')
+                    .map(|c| number(c).map(|n| n as usize))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--quick" => {
+                options.users = 1_000;
+                options.duration = Duration::from_secs(3);
+                options.warmup = Duration::from_secs(1);
+                options.drain_messages = 1_000;
+            }
+            other => return Err(Failure::Usage(format!("unknown bench option {other}"))),
+        }
+    }
+    Ok(options)
+}
+
+/// Runs the benchmark. A debug build of xtask re-runs itself in release first: the load
+/// generator shares the machine with the server and must not be the bottleneck.
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    let options = parse(args)?;
+    let root = workspace_root()?;
+    if cfg!(debug_assertions) {
+        println!("==> cargo run --release -p xtask -- bench (the load generator runs optimised)");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--quiet", "--release", "-p", "xtask", "--", "bench"])
+            .args(args)
+            .current_dir(&root)
+            .status()
+            .map_err(|e| Failure::Failed(format!("cargo: {e}")))?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err(Failure::Failed("bench failed".into()))
+        };
+    }
+    println!("==> cargo build --release -p rekey-server");
+    let built = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "rekey-server"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| Failure::Failed(format!("cargo: {e}")))?;
+    if !built.success() {
+        return Err(Failure::Failed("the release build failed".into()));
+    }
+    let out = root.join("target").join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| Failure::Failed(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = runtime
+        .block_on(bench(&root, &out, &options))
+        .map_err(Failure::Failed)?;
+    report::write(&out, &rows, &machine()).map_err(Failure::Failed)?;
+    println!(
+        "==> wrote {}/report.md, report.json, report.svg",
+        out.display()
+    );
+    Ok(())
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    json!({
+        "cores": std::thread::available_parallelism().map_or(1, usize::from),
+        "cpu": cpu,
+        "postgres": psql(&admin_url(), "SHOW server_version").unwrap_or_default(),
+    })
+}
+
+fn admin_url() -> String {
+    std::env::var("REKEY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
+    format!("{base}/{database}")
+}
+
+fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let output = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(format!(
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A running release `rekey`.
+struct Server {
+    child: Child,
+    base: String,
+    token: String,
+    data: PathBuf,
+}
+
+impl Server {
+    fn start(root: &Path, data: &Path, env: &[(&str, String)]) -> Result<Self, String> {
+        let log = data.join("rekey.log");
+        let _ = std::fs::remove_file(&log);
+        std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut command = Command::new(root.join("target/release/rekey"));
+        command
+            .env("REKEY__DATA_DIR", data)
+            .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("REKEY__LOG__FORMAT", "json")
+            .env("REKEY__LOG__LEVEL", "warn,rekey=info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().map_err(|e| format!("rekey: {e}"))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "rekey did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+        let token = std::fs::read_to_string(data.join("admin.pat"))
+            .map_err(|e| format!("admin.pat: {e}"))?;
+        Ok(Self {
+            child,
+            base,
+            token: token.trim().to_owned(),
+            data: data.to_owned(),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory now and at its peak, in MB.
+    fn rss_mb(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// CPU seconds (user + system) used so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+async fn post(client: &reqwest::Client, url: String, token: &str, body: String) -> Option<Value> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+/// Creates `users` users `bench-0` … spread over four organizations.
+async fn seed(server: &Server, users: usize) -> Result<(), String> {
+    let client = client();
+    let mut orgs = Vec::new();
+    for i in 0..4 {
+        let body = json!({ "name": format!("bench-org-{i}") }).to_string();
+        let org = post(
+            &client,
+            format!("{}/v2/organizations", server.base),
+            &server.token,
+            body,
+        )
+        .await
+        .ok_or("AddOrganization failed")?;
+        orgs.push(
+            org["organizationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (client, next, orgs) = (client.clone(), next.clone(), orgs.clone());
+        let (url, token) = (
+            format!("{}/v2/users/human", server.base),
+            server.token.clone(),
+        );
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= users {
+                    return true;
+                }
+                let body = json!({
+                    "userId": format!("bench-{i}"),
+                    "username": format!("bench-{i}"),
+                    "organization": { "orgId": orgs[i % orgs.len()] },
+                    "profile": { "givenName": "Bench", "familyName": format!("User {i}") },
+                    "email": { "email": format!("bench-{i}@example.com") },
+                })
+                .to_string();
+                if post(&client, url.clone(), &token, body).await.is_none() {
+                    return false;
+                }
+            }
+        });
+    }
+    while let Some(ok) = workers.join_next().await {
+        if !ok.unwrap_or(false) {
+            return Err("seeding users failed".into());
+        }
+    }
+    Ok(())
+}
+
+/// A fast, non-cryptographic spread of user numbers per worker.
+fn pick(worker: usize, n: u64, users: usize) -> usize {
+    let mut x =
+        (worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    (x % users as u64) as usize
+}
+
+struct Probe {
+    cpu: f64,
+    at: Instant,
+}
+
+fn probe(server: &Server) -> Probe {
+    Probe {
+        cpu: server.cpu_seconds(),
+        at: Instant::now(),
+    }
+}
+
+fn row(
+    backend: &str,
+    scenario: &str,
+    concurrency: usize,
+    measured: &load::Measured,
+    server: &Server,
+    since: &Probe,
+) -> Row {
+    let cpu = (server.cpu_seconds() - since.cpu) / since.at.elapsed().as_secs_f64() * 100.0;
+    let (_, peak) = server.rss_mb();
+    let row = Row {
+        backend: backend.into(),
+        scenario: scenario.into(),
+        concurrency,
+        throughput: measured.throughput(),
+        p50: measured.ms(0.50),
+        p90: measured.ms(0.90),
+        p99: measured.ms(0.99),
+        max: measured.max_ms(),
+        errors: measured.errors,
+        server_cpu_percent: cpu,
+        server_peak_rss_mb: peak,
+        floor: None,
+        floor_throughput: None,
+        floor_p99: None,
+    };
+    println!(
+        "    {backend:8} {scenario:24} c={concurrency:<3} {:8.0}/s  p50 {:6.2} ms  p99 {:6.2} ms  max {:7.2} ms  errors {}  cpu {:3.0}%  peak rss {:5.1} MB",
+        row.throughput,
+        row.p50,
+        row.p99,
+        row.max,
+        row.errors,
+        row.server_cpu_percent,
+        row.server_peak_rss_mb
+    );
+    row
+}
+
+async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    let users = options.users;
+    let (warmup, duration) = (options.warmup, options.duration);
+
+    // PostgreSQL.
+    let admin = admin_url();
+    psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)")?;
+    psql(&admin, "CREATE DATABASE rekey_bench")?;
+    let url = with_database(&admin, "rekey_bench");
+    let pg_data = out.join("pg");
+    let _ = std::fs::remove_dir_all(&pg_data);
+    let pg_env = [
+        ("REKEY__DATABASE__URL", url.clone()),
+        ("REKEY__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+        ("REKEY__DELIVERY__ENABLED", "false".to_owned()),
+    ];
+    let server = Server::start(root, &pg_data, &pg_env)?;
+    let (idle_rss, _) = server.rss_mb();
+    println!("==> PostgreSQL: seeding {users} users (idle RSS {idle_rss:.1} MB)");
+    seed(&server, users).await?;
+    let client = client();
+    let argon2_bound = argon2_bound();
+    for &c in &options.concurrency {
+        println!("==> concurrency {c}");
+        let base = server.base.clone();
+        let healthz = {
+            let (client, base) = (client.clone(), base.clone());
+            let since = probe(&server);
+            let measured = load::run(c, warmup, duration, move |_, _| {
+                let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
+                async move {
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            })
+            .await;
+            row(
+                "postgres",
+                "healthz (HTTP floor)",
+                c,
+                &measured,
+                &server,
+                &since,
+            )
+        };
+        let reset = {
+            let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
+            let since = probe(&server);
+            let measured = load::run(c, warmup, duration, move |w, n| {
+                let (client, token) = (client.clone(), token.clone());
+                let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+                async move {
+                    post(&client, url, &token, r#"{"returnCode":{}}"#.into())
+                        .await
+                        .is_some()
+                }
+            })
+            .await;
+            row(
+                "postgres",
+                "PasswordReset returnCode",
+                c,
+                &measured,
+                &server,
+                &since,
+            )
+        };
+        let floor = pgbench(&url, c, users, warmup + duration)?;
+        println!(
+            "    postgres pgbench floor            c={c:<3} {:8.0}/s  p99 {:6.2} ms",
+            floor.0, floor.1
+        );
+        let get = {
+            let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
+            let since = probe(&server);
+            let measured = load::run(c, warmup, duration, move |w, n| {
+                let (client, token) = (client.clone(), token.clone());
+                let url = format!("{base}/v2/users/bench-{}", pick(w, n, users));
+                async move {
+                    client
+                        .get(url)
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            })
+            .await;
+            row("postgres", "GetUserByID", c, &measured, &server, &since)
+        };
+        rows.push(healthz.clone());
+        rows.push(reset.with_floor("pgbench (same SQL)", floor.0, Some(floor.1)));
+        rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
+    }
+
+    // SetPassword with a code: one code per request, issued before the clock starts.
+    let set_rows = set_password(&server, &client, options, argon2_bound).await?;
+    rows.extend(set_rows);
+
+    // sendLink: queue (delivery off), then drain to the file transport.
+    let drain = send_link_and_drain(root, out, &server, &url, options).await?;
+    rows.extend(drain);
+    server.stop();
+
+    // SQLite, the embedded default.
+    let lite_data = out.join("sqlite");
+    let _ = std::fs::remove_dir_all(&lite_data);
+    let lite = Server::start(
+        root,
+        &lite_data,
+        &[("REKEY__DELIVERY__ENABLED", "false".to_owned())],
+    )?;
+    println!("==> SQLite: seeding {users} users");
+    seed(&lite, users).await?;
+    for &c in &options.concurrency {
+        let (client, base, token) = (client.clone(), lite.base.clone(), lite.token.clone());
+        let since = probe(&lite);
+        let measured = load::run(c, warmup, duration, move |w, n| {
+            let (client, token) = (client.clone(), token.clone());
+            let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+            async move {
+                post(&client, url, &token, r#"{"returnCode":{}}"#.into())
+                    .await
+                    .is_some()
+            }
+        })
+        .await;
+        rows.push(row(
+            "sqlite",
+            "PasswordReset returnCode",
+            c,
+            &measured,
+            &lite,
+            &since,
+        ));
+    }
+    let (idle, _) = lite.rss_mb();
+    println!("    sqlite idle RSS after load {idle:.1} MB");
+    lite.stop();
+    let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
+    let _ = idle_rss;
+    Ok(rows)
+}
+
+/// cores ÷ the time of one argon2id hash with rekey's default parameters.
+fn argon2_bound() -> f64 {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
+    let _ = hasher.hash_password(b"warm-up password");
+    let runs = 5;
+    let started = Instant::now();
+    for i in 0..runs {
+        let _ = hasher.hash_password(format!("Kq7#vX2!mRt{i}").as_bytes());
+    }
+    let one = started.elapsed().as_secs_f64() / f64::from(runs);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    println!(
+        "==> argon2id (m=19456, t=2, p=1): {:.1} ms per hash; bound {:.1}/s on {cores} cores",
+        one * 1e3,
+        cores / one
+    );
+    cores / one
+}
+
+async fn set_password(
+    server: &Server,
+    client: &reqwest::Client,
+    options: &Options,
+    bound: f64,
+) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    // Enough codes for every concurrency at twice the bound; a worker that runs out stops.
+    let per_run = (bound * 2.0) * (options.warmup + options.duration).as_secs_f64();
+    let budget = (per_run * options.concurrency.len() as f64) as usize + 64;
+    let codes = budget.min(options.users);
+    println!("==> SetPassword: issuing {codes} codes");
+    let mut issued = Vec::with_capacity(codes);
+    for i in 0..codes {
+        let url = format!("{}/v2/users/bench-{i}/password_reset", server.base);
+        let answer = post(client, url, &server.token, r#"{"returnCode":{}}"#.into())
+            .await
+            .ok_or("returnCode failed")?;
+        issued.push((
+            i,
+            answer["verificationCode"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ));
+    }
+    let issued = Arc::new(issued);
+    let next = Arc::new(AtomicU64::new(0));
+    for &c in &options.concurrency {
+        let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
+        let (all, counter) = (issued.clone(), next.clone());
+        let since = probe(server);
+        let measured = load::run(c, options.warmup, options.duration, move |_, _| {
+            let (client, token, issued) = (client.clone(), token.clone(), all.clone());
+            let k = counter.fetch_add(1, Ordering::Relaxed) as usize;
+            let base = base.clone();
+            async move {
+                let (user, code) = issued.get(k)?;
+                let body = json!({ "newPassword": { "password": format!("Kq7#vX2!mRt{k}") }, "verificationCode": code });
+                Some(post(&client, format!("{base}/v2/users/bench-{user}/password"), &token, body.to_string()).await.is_some())
+            }
+        })
+        .await;
+        rows.push(
+            row(
+                "postgres",
+                "SetPassword (code)",
+                c,
+                &measured,
+                server,
+                &since,
+            )
+            .with_floor("argon2 bound", bound, None),
+        );
+        if next.load(Ordering::Relaxed) as usize >= issued.len() {
+            println!("    (ran out of codes: this run ended early; raise --users)");
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+async fn send_link_and_drain(
+    root: &Path,
+    out: &Path,
+    server: &Server,
+    url: &str,
+    options: &Options,
+) -> Result<Vec<Row>, String> {
+    let users = options.users;
+    let c = *options.concurrency.last().unwrap_or(&32);
+    let (client, base, token) = (client(), server.base.clone(), server.token.clone());
+    let since = probe(server);
+    let measured = load::run(c, options.warmup, options.duration, move |w, n| {
+        let (client, token) = (client.clone(), token.clone());
+        let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+        async move { Some(post(&client, url, &token, "{}".into()).await.is_some()) }
+    })
+    .await;
+    let queued_row = row(
+        "postgres",
+        "PasswordReset sendLink",
+        c,
+        &measured,
+        server,
+        &since,
+    );
+    let pending: usize = psql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")?
+        .parse()
+        .unwrap_or(0);
+    println!("==> draining {pending} queued messages to the file transport");
+    let drain_data = out.join("drain");
+    let _ = std::fs::remove_dir_all(&drain_data);
+    std::fs::create_dir_all(&drain_data).map_err(|e| e.to_string())?;
+    std::fs::copy(server.data.join("admin.pat"), drain_data.join("admin.pat"))
+        .map_err(|e| e.to_string())?;
+    std::fs::copy(
+        server.data.join("secret.key"),
+        drain_data.join("secret.key"),
+    )
+    .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let worker = Server::start(
+        root,
+        &drain_data,
+        &[
+            ("REKEY__DATABASE__URL", url.to_owned()),
+            ("REKEY__DELIVERY__BATCH_SIZE", "256".to_owned()),
+            ("REKEY__DELIVERY__POLL_INTERVAL", "20ms".to_owned()),
+        ],
+    )?;
+    let probe_at = probe(&worker);
+    loop {
+        let left: usize = psql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")?
+            .parse()
+            .unwrap_or(0);
+        if left == 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("the outbox did not drain within 10 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let sent: f64 = psql(url, "SELECT count(*) FROM outbox WHERE status = 'sent'")?
+        .parse()
+        .unwrap_or(0.0);
+    let skipped: f64 = psql(url, "SELECT count(*) FROM outbox WHERE status = 'skipped'")?
+        .parse()
+        .unwrap_or(0.0);
+    let cpu = (worker.cpu_seconds() - probe_at.cpu) / seconds * 100.0;
+    let (_, peak) = worker.rss_mb();
+    println!(
+        "    postgres outbox drain: {pending} messages ({sent} sent, {skipped} superseded) in {seconds:.2} s = {:.0} messages/s (includes start-up)",
+        pending as f64 / seconds
+    );
+    worker.stop();
+    let drain_row = Row {
+        backend: "postgres".into(),
+        scenario: "outbox drain (file)".into(),
+        concurrency: 1,
+        throughput: pending as f64 / seconds,
+        p50: 0.0,
+        p90: 0.0,
+        p99: 0.0,
+        max: 0.0,
+        errors: 0,
+        server_cpu_percent: cpu,
+        server_peak_rss_mb: peak,
+        floor: None,
+        floor_throughput: None,
+        floor_p99: None,
+    };
+    let _ = options.drain_messages;
+    Ok(vec![queued_row, drain_row])
+}
+
+/// pgbench replaying the SQL of one PasswordReset (token lookup, user load, and the write
+/// transaction), prepared, at `clients` connections; (tps, p99 ms).
+fn pgbench(url: &str, clients: usize, users: usize, run: Duration) -> Result<(f64, f64), String> {
+    let script = std::env::temp_dir().join("rekey-password-reset.sql");
+    let token: String = psql(url, "SELECT token_hash FROM tokens LIMIT 1")?;
+    let sql = format!(
+        r#"\set n random(0, {last})
+SELECT t.user_id, t.org_id, t.roles, t.expires_at, u.state FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = '{token}' AND t.revoked_at IS NULL LIMIT 1;
+SELECT * FROM users WHERE id = 'bench-' || :n LIMIT 1;
+BEGIN;
+UPDATE users SET sequence = sequence + 1, changed_at = now() WHERE id = 'bench-' || :n RETURNING sequence \gset
+INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, resource_owner, creator, created_at) VALUES ('bench-' || :n, :sequence, 'user', 'user.human.password.code.added', CAST(json_build_object('expires_at', now() + interval '1 hour', 'code_returned', true, 'key_id', 'k0') AS text), 'org', 'SYSTEM', now());
+INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, sequence, failed_attempts, notification_type, url_template, returned) VALUES ('bench-' || :n, md5(random()::text) || md5(random()::text), 'k0', now(), now() + interval '1 hour', :sequence, 0, NULL, NULL, true) ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, key_id = excluded.key_id, created_at = excluded.created_at, expires_at = excluded.expires_at, sequence = excluded.sequence, failed_attempts = 0, notification_type = excluded.notification_type, url_template = excluded.url_template, returned = excluded.returned;
+COMMIT;
+"#,
+        last = users - 1
+    );
+    std::fs::write(&script, sql).map_err(|e| e.to_string())?;
+    let log_dir = tempdir_for_pgbench()?;
+    let output = Command::new("pgbench")
+        .arg(url)
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+        ])
+        .args(["-T", &run.as_secs().max(1).to_string(), "-f"])
+        .arg(&script)
+        .args(["-l", "--log-prefix"])
+        .arg(log_dir.join("pgbench"))
+        .output()
+        .map_err(|e| format!("pgbench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "pgbench: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    // Per-transaction latencies (µs, 3rd field) from the logs, for the p99.
+    let mut latencies: Vec<u64> = std::fs::read_dir(&log_dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .flat_map(|log| {
+            log.lines()
+                .filter_map(|l| l.split_whitespace().nth(2).and_then(|v| v.parse().ok()))
+                .collect::<Vec<u64>>()
+        })
+        .collect();
+    latencies.sort_unstable();
+    let p99 = latencies
+        .get(latencies.len().saturating_sub(1) * 99 / 100)
+        .map_or(0.0, |us| *us as f64 / 1000.0);
+    let _ = std::fs::remove_dir_all(&log_dir);
+    Ok((tps, p99))
+}
+
+fn tempdir_for_pgbench() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("rekey-pgbench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
