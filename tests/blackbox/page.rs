@@ -282,8 +282,14 @@ async fn a_browser_resets_the_password_from_the_mailed_link() {
     let mail_dir = rekey.dir.path().join("data").join("mail");
     let deadline = Instant::now() + Duration::from_secs(20);
     let eml = loop {
-        if let Some(file) = std::fs::read_dir(&mail_dir).ok().and_then(|mut d| d.next()) {
-            break file.unwrap().path();
+        // Only finished mails: the transport writes a temporary file and renames it.
+        let finished = std::fs::read_dir(&mail_dir).ok().and_then(|dir| {
+            dir.flatten()
+                .map(|entry| entry.path())
+                .find(|path| path.extension().is_some_and(|e| e == "eml"))
+        });
+        if let Some(path) = finished {
+            break path;
         }
         assert!(Instant::now() < deadline, "no mail was written");
         tokio::time::sleep(Duration::from_millis(100)).await;

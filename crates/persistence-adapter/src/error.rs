@@ -10,16 +10,42 @@ pub(crate) fn pool_failure(error: bb8::RunError<PoolError>) -> Failure {
     Failure::Unavailable(format!("database connection: {error}"))
 }
 
-/// A query failed.
+/// What a server or connection says when it is going away or not there; the request may work
+/// again later (PostgreSQL's admin shutdown, a reset socket, SQLite's busy lock).
+const TRANSIENT: [&str; 10] = [
+    "connection closed",
+    "terminating connection",
+    "connection reset",
+    "connection refused",
+    "broken pipe",
+    "server closed the connection",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "error communicating with the server",
+    "database is locked",
+];
+
+/// A query failed. Connection-level failures are `Unavailable` (503, retry), the rest
+/// `Unexpected` (500).
 pub(crate) fn query_failure(error: DieselError) -> Failure {
-    match &error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-            Failure::Unavailable(format!("database connection lost: {error}"))
+    let transient = match &error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message().to_lowercase();
+            TRANSIENT.iter().any(|t| message.contains(t))
         }
-        DieselError::DatabaseError(_, info) if info.message().contains("database is locked") => {
-            Failure::Unavailable(format!("database busy: {error}"))
+        other => {
+            let message = other.to_string().to_lowercase();
+            TRANSIENT.iter().any(|t| message.contains(t))
         }
-        _ => Failure::Unexpected(format!("database query: {error}")),
+    };
+    if transient {
+        Failure::Unavailable(format!("database unavailable: {error}"))
+    } else {
+        Failure::Unexpected(format!("database query: {error}"))
     }
 }
 
