@@ -395,6 +395,18 @@ impl Rekey {
         }
     }
 
+    /// A fresh reset code for `user`, returned to the admin (`returnCode`).
+    pub async fn returned_code(&self, user: &str) -> String {
+        let fields = serde_json::json!({ "returnCode": {} });
+        let answer = self
+            .password_reset(Protocol::Rest, Some(&self.admin_token), user, fields)
+            .await;
+        answer.body["verificationCode"]
+            .as_str()
+            .expect("a code")
+            .to_owned()
+    }
+
     /// The PostgreSQL database's URL, when the backend is PostgreSQL.
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()

@@ -17,18 +17,6 @@ on_both_backends!(
 
 const NEW: &str = "Kq7#vX2!mRt9";
 
-async fn returned_code(rekey: &Rekey, user: &str) -> String {
-    let answer = rekey
-        .password_reset(
-            Protocol::Rest,
-            Some(&rekey.admin_token),
-            user,
-            json!({ "returnCode": {} }),
-        )
-        .await;
-    answer.body["verificationCode"].as_str().unwrap().to_owned()
-}
-
 fn page_path(code: &str, org: &str, user: &str) -> String {
     format!("/ui/v2/login/password/set?code={code}&organization={org}&userId={user}")
 }
@@ -60,7 +48,7 @@ fn assert_valid_html(html: &str) {
 async fn a_get_changes_nothing_and_is_valid_html(backend: Backend) {
     let rekey = Rekey::start(backend, &[]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
-    let code = returned_code(&rekey, &user).await;
+    let code = rekey.returned_code(&user).await;
     let tables = [
         "organizations",
         "users",
@@ -151,7 +139,7 @@ async fn the_form_needs_its_csrf_cookie(backend: Backend) {
     let rekey = Rekey::start(backend, &[]).await;
     rekey.remember(NEW);
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
-    let code = returned_code(&rekey, &user).await;
+    let code = rekey.returned_code(&user).await;
     let org = rekey.org_id.clone();
     let fields = |csrf: &'static str, confirm: &'static str| {
         vec![

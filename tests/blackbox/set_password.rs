@@ -42,18 +42,6 @@ async fn set(rekey: &Rekey, protocol: Protocol, token: &str, user: &str, fields:
     }
 }
 
-async fn code(rekey: &Rekey, user: &str) -> String {
-    let answer = rekey
-        .password_reset(
-            Protocol::Rest,
-            Some(&rekey.admin_token),
-            user,
-            json!({ "returnCode": {} }),
-        )
-        .await;
-    answer.body["verificationCode"].as_str().unwrap().to_owned()
-}
-
 fn with_code(code: &str) -> Value {
     json!({ "newPassword": { "password": NEW }, "verificationCode": code })
 }
@@ -79,7 +67,7 @@ async fn a_code_sets_the_password_once(backend: Backend) {
     ]);
     let stranger = rekey.token(&bot, &[]);
     for protocol in [Protocol::Rest, Protocol::Connect] {
-        let c = code(&rekey, &user).await;
+        let c = rekey.returned_code(&user).await;
         let answer = set(&rekey, protocol, &stranger, &user, with_code(&c)).await;
         assert_eq!(answer.status, 200, "{protocol:?}: {}", answer.body);
         assert!(answer.body["details"]["sequence"].is_string());
@@ -118,8 +106,8 @@ async fn a_code_sets_the_password_once(backend: Backend) {
     );
 
     // A second reset invalidates the first code.
-    let first = code(&rekey, &user).await;
-    let second = code(&rekey, &user).await;
+    let first = rekey.returned_code(&user).await;
+    let second = rekey.returned_code(&user).await;
     refused(
         &set(&rekey, Protocol::Rest, &stranger, &user, with_code(&first)).await,
         400,
@@ -151,7 +139,7 @@ async fn wrong_codes_are_counted_and_exhaust_the_code(backend: Backend) {
     let rekey = Rekey::start(backend, &[("REKEY__CODE__EXPIRY", "2s")]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let token = rekey.admin_token.clone();
-    let right = code(&rekey, &user).await;
+    let right = rekey.returned_code(&user).await;
     for _ in 0..5 {
         refused(
             &set(
@@ -176,7 +164,7 @@ async fn wrong_codes_are_counted_and_exhaust_the_code(backend: Backend) {
     let invalidated = "events WHERE event_type = 'user.human.password.code.invalidated'";
     assert_eq!(rekey.count(invalidated).await, 1);
 
-    let expiring = code(&rekey, &user).await;
+    let expiring = rekey.returned_code(&user).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     refused(
         &set(&rekey, Protocol::Rest, &token, &user, with_code(&expiring)).await,
@@ -264,7 +252,7 @@ async fn policy_errors_have_zitadels_ids(backend: Backend) {
         ("Password1!", "REKEY-PwWeak"),
         ("Xx-ada-Lovelace-9", "REKEY-PwPers"),
     ] {
-        let c = code(&rekey, &user).await;
+        let c = rekey.returned_code(&user).await;
         let body = json!({ "newPassword": { "password": password }, "verificationCode": c });
         refused(
             &set(&rekey, Protocol::Rest, &rekey.admin_token, &user, body).await,

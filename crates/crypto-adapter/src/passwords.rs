@@ -37,9 +37,8 @@ type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
 
 /// Hashes passwords with argon2id on a few dedicated threads (one per CPU by default).
 ///
-/// Each hash holds `memory_kib` of memory while it runs. Running them on a fixed set of threads
-/// bounds both the CPU they take and the memory they leave behind: on tokio's blocking pool every
-/// new thread gets an allocator arena of its own, and under load the process grew past 1 GB.
+/// Each hash holds `memory_kib` of memory while it runs. A fixed set of threads bounds how many
+/// run at once, and keeps the hashing off both the async workers and tokio's blocking pool.
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
     jobs: std::sync::mpsc::Sender<Job>,

@@ -337,6 +337,24 @@ fn pick(worker: usize, n: u64, users: usize) -> usize {
     (x % users as u64) as usize
 }
 
+/// PasswordReset with `body` for random seeded users from `concurrency` workers.
+async fn resets(
+    server: &Server,
+    client: &reqwest::Client,
+    concurrency: usize,
+    (warmup, duration): (Duration, Duration),
+    users: usize,
+    body: &'static str,
+) -> load::Measured {
+    let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
+    load::run(concurrency, warmup, duration, move |w, n| {
+        let (client, token) = (client.clone(), token.clone());
+        let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+        async move { post(&client, url, &token, body.into()).await.is_some() }
+    })
+    .await
+}
+
 struct Probe {
     cpu: f64,
     at: Instant,
@@ -438,17 +456,15 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
             )
         };
         let reset = {
-            let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
             let since = probe(&server);
-            let measured = load::run(c, warmup, duration, move |w, n| {
-                let (client, token) = (client.clone(), token.clone());
-                let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-                async move {
-                    post(&client, url, &token, r#"{"returnCode":{}}"#.into())
-                        .await
-                        .is_some()
-                }
-            })
+            let measured = resets(
+                &server,
+                &client,
+                c,
+                (warmup, duration),
+                users,
+                r#"{"returnCode":{}}"#,
+            )
             .await;
             row(
                 "postgres",
@@ -507,17 +523,15 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     println!("==> SQLite: seeding {users} users");
     seed(&lite, users).await?;
     for &c in &options.concurrency {
-        let (client, base, token) = (client.clone(), lite.base.clone(), lite.token.clone());
         let since = probe(&lite);
-        let measured = load::run(c, warmup, duration, move |w, n| {
-            let (client, token) = (client.clone(), token.clone());
-            let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-            async move {
-                post(&client, url, &token, r#"{"returnCode":{}}"#.into())
-                    .await
-                    .is_some()
-            }
-        })
+        let measured = resets(
+            &lite,
+            &client,
+            c,
+            (warmup, duration),
+            users,
+            r#"{"returnCode":{}}"#,
+        )
         .await;
         rows.push(row(
             "sqlite",
@@ -627,13 +641,15 @@ async fn send_link_and_drain(
 ) -> Result<Vec<Row>, String> {
     let users = options.users;
     let c = *options.concurrency.last().unwrap_or(&32);
-    let (client, base, token) = (client(), server.base.clone(), server.token.clone());
     let since = probe(server);
-    let measured = load::run(c, options.warmup, options.duration, move |w, n| {
-        let (client, token) = (client.clone(), token.clone());
-        let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-        async move { Some(post(&client, url, &token, "{}".into()).await.is_some()) }
-    })
+    let measured = resets(
+        server,
+        &client(),
+        c,
+        (options.warmup, options.duration),
+        users,
+        "{}",
+    )
     .await;
     let queued_row = row(
         "postgres",
