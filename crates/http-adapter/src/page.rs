@@ -271,7 +271,7 @@ pub(crate) async fn submit<P: Ports>(
             again(&message)
         }
         Err(E::Failure(failure)) => {
-            tracing::error!(%failure, "reset page: setting the password failed");
+            tracing::error!(%failure, "reset page: the change could not be stored");
             again(t.unavailable)
         }
     }
