@@ -271,6 +271,19 @@ impl Fake {
         self.counter.fetch_add(1, Ordering::Relaxed).to_string()
     }
 
+    /// Queues a message as the outbox does: pending, due at once, payload present.
+    fn enqueue(state: &mut State, message: OutboxMessage) {
+        let delivery = Delivery {
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: message.next_attempt_at,
+            last_error: None,
+            has_payload: true,
+        };
+        state.delivery.insert(message.id.clone(), delivery);
+        state.outbox.push(message);
+    }
+
     fn bump(state: &mut State, event: &NewEvent) -> Result<(), StoreError> {
         let user = state
             .users
@@ -377,15 +390,7 @@ impl UserStore for Fake {
                 Self::bump(&mut state, &event)?;
                 state.codes.insert(code.user_id.to_string(), code);
                 if let Some(message) = message {
-                    let delivery = Delivery {
-                        status: "pending".into(),
-                        attempts: 0,
-                        next_attempt_at: message.next_attempt_at,
-                        last_error: None,
-                        has_payload: true,
-                    };
-                    state.delivery.insert(message.id.clone(), delivery);
-                    state.outbox.push(message);
+                    Self::enqueue(&mut state, message);
                 }
             }
             Change::SetPassword {
@@ -396,15 +401,7 @@ impl UserStore for Fake {
                 message,
             } => {
                 if let Some(message) = message {
-                    let delivery = Delivery {
-                        status: "pending".into(),
-                        attempts: 0,
-                        next_attempt_at: message.next_attempt_at,
-                        last_error: None,
-                        has_payload: true,
-                    };
-                    state.delivery.insert(message.id.clone(), delivery);
-                    state.outbox.push(message);
+                    Self::enqueue(&mut state, message);
                 }
                 Self::bump(&mut state, &event)?;
                 state.passwords.insert(user_id.to_string(), password_hash);

@@ -205,6 +205,15 @@ fn code_change(user: &str, sequence: i64, hash: &str, with_message: bool) -> Cha
     }
 }
 
+/// Organization `o1` ("acme") with the human user `u1` ("ada"), the start of most tests.
+async fn ada_in_acme(store: &Store) {
+    store.commit(org("o1", "acme")).await.unwrap();
+    store
+        .commit(add_user(&human("u1", "o1", "ada")))
+        .await
+        .unwrap();
+}
+
 async fn empty_store(store: &Store) {
     assert!(store.is_empty().await.unwrap());
     store.ping().await.unwrap();
@@ -276,11 +285,7 @@ async fn users_round_trip_and_are_unique_per_org(store: &Store) {
 }
 
 async fn codes_append_with_optimistic_concurrency(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     store
         .commit(code_change("u1", 2, "h2", true))
         .await
@@ -311,11 +316,7 @@ async fn codes_append_with_optimistic_concurrency(store: &Store) {
 }
 
 async fn concurrent_appends_to_one_user_admit_exactly_one(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
@@ -340,11 +341,7 @@ async fn concurrent_appends_to_one_user_admit_exactly_one(store: &Store) {
 }
 
 async fn tokens_resolve_to_live_principals(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     let now = at("2026-01-01T02:00:00Z");
     let token =
         |id: &str, hash: &str, sequence: i64, expires_at: Option<DateTime<Utc>>| Change::AddToken {
@@ -404,11 +401,7 @@ async fn tokens_resolve_to_live_principals(store: &Store) {
 }
 
 async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     store
         .commit(code_change("u1", 2, "h2", true))
         .await
@@ -521,11 +514,7 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
 }
 
 async fn concurrent_claims_never_share_a_message(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     for sequence in 2..42 {
         store
             .commit(code_change("u1", sequence, "h", true))
@@ -565,11 +554,7 @@ async fn concurrent_claims_never_share_a_message(store: &Store) {
 }
 
 async fn passwords_and_code_attempts(store: &Store) {
-    store.commit(org("o1", "acme")).await.unwrap();
-    store
-        .commit(add_user(&human("u1", "o1", "ada")))
-        .await
-        .unwrap();
+    ada_in_acme(store).await;
     let u1: rekey_domain::UserId = "u1".parse().unwrap();
     assert_eq!(
         store.password_hash(&u1).await.unwrap().as_deref(),
