@@ -314,6 +314,15 @@ async fn a_browser_resets_the_password_from_the_mailed_link() {
         .unwrap()
         .to_owned();
     let s = session.as_str();
+    // Element lookups wait (up to 10 s) for the page: a click that submits the form returns
+    // before the next page has loaded.
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{s}/timeouts"),
+            Some(json!({ "implicit": 10_000 })),
+        )
+        .await;
     driver
         .call(
             reqwest::Method::POST,
