@@ -175,6 +175,8 @@ impl Rekey {
             ("REKEY__SERVER__WORKERS".to_owned(), "2".to_owned()),
             ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
             ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
+            // Budgets are off unless a test turns them on (tests/blackbox/limits.rs does).
+            ("REKEY__LIMITS__ENABLED".to_owned(), "false".to_owned()),
         ];
         if let Some(url) = &database_url {
             env.push(("REKEY__DATABASE__URL".to_owned(), url.clone()));

@@ -5,6 +5,7 @@
 mod delivery;
 mod faults;
 mod harness;
+mod limits;
 mod page;
 mod password_reset;
 mod readme;

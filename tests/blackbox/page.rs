@@ -165,7 +165,7 @@ async fn the_form_needs_its_csrf_cookie(backend: Backend) {
     assert_valid_html(&done);
     assert_eq!(rekey.count(changed).await, 1);
     let reused = post_form(&rekey, Some("tok"), &fields("tok", NEW)).await;
-    assert!(reused.contains("not valid any more"), "{reused}");
+    assert!(reused.contains("is not valid (any more)"), "{reused}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{
     BearerToken, CodeHash, CodePolicy, NewEvent, NotificationType, OrgId, Organization, Password,
     PasswordPolicy, PlainCode, Principal, Role, TokenHash, UrlTemplate, User, UserId,
@@ -238,6 +238,11 @@ pub enum Change {
         /// `user.human.password.code.invalidated`.
         event: NewEvent,
     },
+    /// Only an event on a user, changing nothing else (e.g. `user.limit.exceeded`).
+    AppendEvent {
+        /// The event.
+        event: NewEvent,
+    },
     /// A new token for a user.
     AddToken {
         /// The token row.
@@ -342,6 +347,167 @@ pub trait TokenStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Principal>, Failure>> + Send;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+/// A budget: at most `limit` at once, refilled evenly over `window` (a token bucket: after
+/// `limit` takes in a burst, one more every `window / limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Takes allowed at once; at least 1.
+    pub limit: u32,
+    /// The time to refill all of them; positive.
+    pub window: TimeDelta,
+}
+
+impl Budget {
+    /// `limit` per `window`.
+    pub fn new(limit: u32, window: TimeDelta) -> Self {
+        Self {
+            limit: limit.max(1),
+            window: window.max(TimeDelta::milliseconds(1)),
+        }
+    }
+
+    /// The time one take uses up: `window / limit`.
+    pub fn interval(&self) -> TimeDelta {
+        self.window / i32::try_from(self.limit).unwrap_or(i32::MAX)
+    }
+
+    /// The token bucket as GCRA: a bucket is its "theoretical arrival time" `tat` (`None`:
+    /// never used, full). A take at `now` fits when `max(tat, now) + interval <= now + window`;
+    /// then the new `tat` is `Ok(max(tat, now) + interval)`. Otherwise `Err` says how long
+    /// until it fits.
+    ///
+    /// # Errors
+    /// The time until the bucket has room, when it has none.
+    pub fn take(
+        &self,
+        tat: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, TimeDelta> {
+        let next = tat.map_or(now, |tat| tat.max(now)) + self.interval();
+        if next <= now + self.window {
+            Ok(next)
+        } else {
+            Err(next - self.window - now)
+        }
+    }
+}
+
+/// One bucket to take from: a key naming whose budget it is (`user:…`, `recipient:…`) and
+/// the budget's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetKey {
+    /// What the budget is for, in logs, events and errors: `user`, `recipient`, `caller`,
+    /// `client_ip`, `sms_country`, `sms_total`, `wrong_codes`.
+    pub name: &'static str,
+    /// The bucket: unique per name, subject and size. May hold an address; adapters store
+    /// only a digest of it.
+    pub key: String,
+    /// Its size.
+    pub budget: Budget,
+}
+
+impl BudgetKey {
+    /// The bucket of `name` for `subject` with `budget`.
+    pub fn new(name: &'static str, subject: &str, budget: Budget) -> Self {
+        Self {
+            name,
+            key: format!(
+                "{name}:{}/{}ms:{subject}",
+                budget.limit,
+                budget.window.num_milliseconds()
+            ),
+            budget,
+        }
+    }
+}
+
+/// What a limiter answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every budget had room; one unit was taken from each.
+    Allowed,
+    /// A budget is spent; nothing was taken from any.
+    Refused {
+        /// Which of the keys refused.
+        index: usize,
+        /// When that budget has room again.
+        retry_after: TimeDelta,
+        /// Whether this is the first refusal since the budget last allowed a take (so a
+        /// flood of refusals is logged and recorded once).
+        first: bool,
+    },
+}
+
+/// Budgets shared by every instance on one database.
+pub trait RateLimiter: Send + Sync {
+    /// Takes one unit from each of `keys` at `now`: from all of them, or, when one is spent,
+    /// from none.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn take(
+        &self,
+        keys: &[BudgetKey],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Verdict, Failure>> + Send;
+
+    /// Whether `key` is spent at `now` (a take would be refused), without taking: `Some`
+    /// with the time until it has room again.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn spent(
+        &self,
+        key: &BudgetKey,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<TimeDelta>, Failure>> + Send;
+}
+
+/// The budgets in force; an empty list turns that budget off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Reset messages sent to one user.
+    pub user_messages: Vec<Budget>,
+    /// Reset messages sent to one address (normalized email or E.164 phone).
+    pub recipient_messages: Vec<Budget>,
+    /// PasswordReset requests by one caller (the token's user).
+    pub caller_resets: Vec<Budget>,
+    /// Submissions of the public reset page from one client IP.
+    pub client_ip: Vec<Budget>,
+    /// Wrong codes for one user, across codes.
+    pub wrong_codes: Vec<Budget>,
+    /// SMS to one country calling code.
+    pub sms_per_country: Vec<Budget>,
+    /// SMS in all.
+    pub sms_total: Vec<Budget>,
+    /// Country calling codes SMS may go to; `None` = all.
+    pub sms_countries: Option<Vec<u16>>,
+}
+
+impl Limits {
+    /// rekey's defaults (`config/default.toml`): 3 messages per 10 minutes and 10 per day per
+    /// user and per address, 60 resets a minute per caller, 30 page submissions per 5 minutes
+    /// per IP, 20 wrong codes a day per user; SMS: 1 000 a day per country, 10 000 in all.
+    pub fn recommended() -> Self {
+        let minutes = TimeDelta::minutes;
+        let day = TimeDelta::days(1);
+        let messages = vec![Budget::new(3, minutes(10)), Budget::new(10, day)];
+        Self {
+            user_messages: messages.clone(),
+            recipient_messages: messages,
+            caller_resets: vec![Budget::new(60, minutes(1))],
+            client_ip: vec![Budget::new(30, minutes(5))],
+            wrong_codes: vec![Budget::new(20, day)],
+            sms_per_country: vec![Budget::new(1_000, day)],
+            sms_total: vec![Budget::new(10_000, day)],
+            sms_countries: None,
+        }
+    }
+}
+
 /// Settings the use cases read.
 #[derive(Debug, Clone)]
 pub struct Policies {
@@ -355,6 +521,8 @@ pub struct Policies {
     pub code_attempts: i32,
     /// The lowest accepted strength score (0..=4) of a new password.
     pub min_strength: u8,
+    /// Send, request and guess budgets.
+    pub limits: Limits,
 }
 
 impl Default for Policies {
@@ -365,6 +533,7 @@ impl Default for Policies {
             code_attempts: 5,
             min_strength: 3,
             notify_password_changed: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -395,6 +564,8 @@ pub trait Ports: Send + Sync + 'static {
     type Clock: Clock;
     /// Ids.
     type Ids: IdGenerator;
+    /// Budgets.
+    type Limiter: RateLimiter;
 
     /// The user store.
     fn users(&self) -> &Self::Users;
@@ -418,6 +589,8 @@ pub trait Ports: Send + Sync + 'static {
     fn clock(&self) -> &Self::Clock;
     /// The id generator.
     fn ids(&self) -> &Self::Ids;
+    /// The rate limiter.
+    fn limiter(&self) -> &Self::Limiter;
     /// Policies.
     fn policies(&self) -> &Policies;
 }

@@ -6,7 +6,7 @@ use rekey_application::ports::{CodeGenerator, CodeHasher};
 use rekey_domain::{CodeHash, CodePolicy, KeyId, PlainCode};
 use sha2::Sha256;
 
-use crate::{MasterKey, hex, os_random, unhex};
+use crate::{KeyRing, hex, os_random, unhex};
 
 /// Draws codes from the OS CSPRNG, uniformly over the policy's alphabet: random bytes at or
 /// above the largest multiple of the alphabet's size are rejected, so there is no modulo bias.
@@ -45,27 +45,27 @@ impl CodeGenerator for OsRngCodes {
 /// HMAC-SHA-256 of codes under a key derived from the master key, hex-encoded.
 #[derive(Clone)]
 pub struct HmacCodeHasher {
-    key: [u8; 32],
-    key_id: KeyId,
+    /// Each key's id and derived key, the primary first.
+    keys: Vec<(KeyId, [u8; 32])>,
 }
 
 impl std::fmt::Debug for HmacCodeHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HmacCodeHasher({})", self.key_id.0)
+        let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.0.as_str()).collect();
+        write!(f, "HmacCodeHasher({ids:?})")
     }
 }
 
 impl HmacCodeHasher {
-    /// A hasher keyed from `master`.
-    pub fn new(master: &MasterKey) -> Self {
+    /// A hasher keyed from `keys`: it hashes under the primary key and verifies under any.
+    pub fn new(keys: &KeyRing) -> Self {
         Self {
-            key: master.derive("rekey/code-hash/v1"),
-            key_id: master.id().clone(),
+            keys: keys.derive("rekey/code-hash/v1"),
         }
     }
 
-    fn mac(&self, code: &PlainCode) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+    fn mac(key: &[u8; 32], code: &PlainCode) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(code.expose().as_bytes());
         mac
@@ -74,21 +74,22 @@ impl HmacCodeHasher {
 
 impl CodeHasher for HmacCodeHasher {
     fn hash(&self, code: &PlainCode) -> CodeHash {
+        let (key_id, key) = &self.keys[0];
         CodeHash {
-            hash: hex(&self.mac(code).finalize().into_bytes()),
-            key_id: self.key_id.clone(),
+            hash: hex(&Self::mac(key, code).finalize().into_bytes()),
+            key_id: key_id.clone(),
         }
     }
 
     fn verify(&self, code: &PlainCode, stored: &CodeHash) -> bool {
-        if stored.key_id != self.key_id {
+        let Some((_, key)) = self.keys.iter().find(|(id, _)| *id == stored.key_id) else {
             return false;
-        }
+        };
         let Some(expected) = unhex(&stored.hash) else {
             return false;
         };
         // `verify_slice` compares in constant time.
-        self.mac(code).verify_slice(&expected).is_ok()
+        Self::mac(key, code).verify_slice(&expected).is_ok()
     }
 }
 
@@ -97,6 +98,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::MasterKey;
 
     #[test]
     fn codes_follow_the_policy() {
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn hashes_are_keyed_and_verify_exactly() {
         let master = MasterKey::generate().expect("random");
-        let hasher = HmacCodeHasher::new(&master);
+        let hasher = HmacCodeHasher::new(&master.clone().into());
         let code = PlainCode::new("K7Q2ZD");
         let hash = hasher.hash(&code);
         assert_eq!(hash.hash.len(), 64);
@@ -171,7 +173,7 @@ mod tests {
         assert!(hasher.verify(&code, &hash));
         assert!(!hasher.verify(&PlainCode::new("K7Q2ZE"), &hash));
         assert!(!hasher.verify(&PlainCode::new("k7q2zd"), &hash));
-        let other = HmacCodeHasher::new(&MasterKey::generate().expect("random"));
+        let other = HmacCodeHasher::new(&MasterKey::generate().expect("random").into());
         assert_ne!(
             other.hash(&code).hash,
             hash.hash,
@@ -186,5 +188,21 @@ mod tests {
             key_id: hash.key_id.clone(),
         };
         assert!(!hasher.verify(&code, &garbled));
+    }
+
+    #[test]
+    fn a_rotated_ring_hashes_with_the_new_key_and_verifies_old_hashes() {
+        let (old, new) = (
+            MasterKey::generate().expect("random"),
+            MasterKey::generate().expect("random"),
+        );
+        let code = PlainCode::new("K7Q2ZD");
+        let before = HmacCodeHasher::new(&old.clone().into()).hash(&code);
+        let rotated = HmacCodeHasher::new(&KeyRing::new(vec![new.clone(), old]).expect("ring"));
+        assert!(rotated.verify(&code, &before));
+        assert!(!rotated.verify(&PlainCode::new("K7Q2ZE"), &before));
+        let after = rotated.hash(&code);
+        assert_eq!(&after.key_id, new.id());
+        assert!(HmacCodeHasher::new(&new.into()).verify(&code, &after));
     }
 }

@@ -1,8 +1,9 @@
 //! Cryptography for rekey's ports: codes and tokens from the OS CSPRNG, HMAC-SHA-256 code
 //! hashes, AES-256-GCM sealed payloads and argon2id password hashes.
 //!
-//! Every key is derived from one [`MasterKey`] (`secrets.key` in the configuration), each
-//! for one purpose, and identified by a [`KeyId`](rekey_domain::KeyId) so that keys can rotate.
+//! Every key is derived from a [`MasterKey`] (`secrets.keys` in the configuration), each for
+//! one purpose, and identified by a [`KeyId`](rekey_domain::KeyId). A [`KeyRing`] holds the
+//! keys in use, so that keys can rotate: the first signs and seals, all verify and open.
 
 mod codes;
 mod jitter;
@@ -14,7 +15,7 @@ mod tokens;
 
 pub use codes::{HmacCodeHasher, OsRngCodes};
 pub use jitter::OsJitter;
-pub use keys::{KeyError, MasterKey};
+pub use keys::{KeyError, KeyRing, MasterKey};
 pub use passwords::{Argon2Passwords, Argon2Settings};
 pub use sealing::AesGcmBox;
 pub use strength::ZxcvbnStrength;

@@ -6,62 +6,65 @@ use rekey_application::ports::SecretBox;
 use rekey_application::{Failure, Sealed};
 use rekey_domain::KeyId;
 
-use crate::{MasterKey, os_random};
+use crate::{KeyRing, os_random};
 
 const NONCE_LEN: usize = 12;
 
-/// AES-256-GCM under a key derived from the master key. The key id is bound as associated
-/// data, so a payload cannot be passed off as sealed by another key.
+/// AES-256-GCM under keys derived from the key ring: it seals under the primary key and opens
+/// under the key a payload names. The key id is bound as associated data, so a payload cannot
+/// be passed off as sealed by another key.
 #[derive(Clone)]
 pub struct AesGcmBox {
-    cipher: Aes256Gcm,
-    key_id: KeyId,
+    /// Each key's id and cipher, the primary first.
+    ciphers: Vec<(KeyId, Aes256Gcm)>,
 }
 
 impl std::fmt::Debug for AesGcmBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AesGcmBox({})", self.key_id.0)
+        let ids: Vec<&str> = self.ciphers.iter().map(|(id, _)| id.0.as_str()).collect();
+        write!(f, "AesGcmBox({ids:?})")
     }
 }
 
 impl AesGcmBox {
-    /// A box keyed from `master`.
-    pub fn new(master: &MasterKey) -> Self {
-        let key = master.derive("rekey/secret-box/v1");
-        Self {
-            cipher: Aes256Gcm::new(&key.into()),
-            key_id: master.id().clone(),
-        }
+    /// A box keyed from `keys`.
+    pub fn new(keys: &KeyRing) -> Self {
+        let ciphers = keys
+            .derive("rekey/secret-box/v1")
+            .into_iter()
+            .map(|(id, key)| (id, Aes256Gcm::new(&key.into())))
+            .collect();
+        Self { ciphers }
     }
 }
 
 impl SecretBox for AesGcmBox {
     fn seal(&self, plaintext: &[u8]) -> Result<Sealed, Failure> {
+        let (key_id, cipher) = &self.ciphers[0];
         let mut nonce = [0_u8; NONCE_LEN];
         os_random(&mut nonce)?;
         let payload = Payload {
             msg: plaintext,
-            aad: self.key_id.0.as_bytes(),
+            aad: key_id.0.as_bytes(),
         };
-        let ciphertext = self
-            .cipher
+        let ciphertext = cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
             .map_err(|_| Failure::Unexpected("sealing failed".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&ciphertext);
         Ok(Sealed {
-            key_id: self.key_id.clone(),
+            key_id: key_id.clone(),
             bytes,
         })
     }
 
     fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, Failure> {
-        if sealed.key_id != self.key_id {
+        let Some((_, cipher)) = self.ciphers.iter().find(|(id, _)| *id == sealed.key_id) else {
             return Err(Failure::Unexpected(format!(
                 "payload sealed with unknown key {}",
                 sealed.key_id.0
             )));
-        }
+        };
         if sealed.bytes.len() < NONCE_LEN {
             return Err(Failure::Unexpected("sealed payload too short".into()));
         }
@@ -70,7 +73,7 @@ impl SecretBox for AesGcmBox {
             msg: ciphertext,
             aad: sealed.key_id.0.as_bytes(),
         };
-        self.cipher
+        cipher
             .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| Failure::Unexpected("sealed payload failed authentication".into()))
     }
@@ -79,10 +82,11 @@ impl SecretBox for AesGcmBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MasterKey;
 
     #[test]
     fn seals_open_and_tampering_is_detected() {
-        let sealer = AesGcmBox::new(&MasterKey::generate().expect("random"));
+        let sealer = AesGcmBox::new(&MasterKey::generate().expect("random").into());
         let sealed = sealer.seal(b"code K7Q2ZD").expect("sealed");
         assert!(!sealed.bytes.windows(6).any(|w| w == b"K7Q2ZD"));
         assert_eq!(sealer.open(&sealed).expect("opens"), b"code K7Q2ZD");
@@ -99,7 +103,26 @@ mod tests {
         let mut relabelled = sealed.clone();
         relabelled.key_id = KeyId("kother".into());
         assert!(sealer.open(&relabelled).is_err());
-        let other = AesGcmBox::new(&MasterKey::generate().expect("random"));
+        let other = AesGcmBox::new(&MasterKey::generate().expect("random").into());
         assert!(other.open(&sealed).is_err());
+    }
+
+    #[test]
+    fn a_rotated_ring_seals_with_the_new_key_and_opens_old_payloads() {
+        let (old, new) = (
+            MasterKey::generate().expect("random"),
+            MasterKey::generate().expect("random"),
+        );
+        let before = AesGcmBox::new(&old.clone().into())
+            .seal(b"queued")
+            .expect("sealed");
+        let rotated = AesGcmBox::new(&KeyRing::new(vec![new.clone(), old]).expect("ring"));
+        assert_eq!(rotated.open(&before).expect("opens"), b"queued");
+        let after = rotated.seal(b"queued").expect("sealed");
+        assert_eq!(&after.key_id, new.id());
+        assert_eq!(
+            AesGcmBox::new(&new.into()).open(&after).expect("opens"),
+            b"queued"
+        );
     }
 }

@@ -9,9 +9,13 @@ pub enum ContactError {
     /// Not of the form `local@domain.tld`, or longer than 254 characters.
     #[error("email address is invalid")]
     Email,
-    /// Not a phone number in international (E.164) form such as `+41791234567`.
+    /// Not a phone number in international (E.164) form such as `+41791234567`, or not a
+    /// number any country assigns.
     #[error("phone number is invalid: use international format, e.g. +41791234567")]
     Phone,
+    /// A premium-rate number: texting one bills the sender.
+    #[error("phone number is a premium-rate number, which rekey does not text")]
+    PremiumRate,
 }
 
 /// An email address: `local@domain`, at most 254 characters, no white space, a dot in the domain.
@@ -83,7 +87,7 @@ impl fmt::Debug for Email {
     }
 }
 
-/// A phone number in E.164 form: `+`, then 8 to 15 digits, the first not 0.
+/// A phone number in E.164 form, valid by libphonenumber's metadata and not premium-rate.
 ///
 /// Input may use spaces, dashes, dots or parentheses as separators and `00` for `+`; they are
 /// removed. Its `Debug` and [`Phone::masked`] keep only the country prefix and the last two digits.
@@ -95,6 +99,11 @@ impl Phone {
     /// The number in E.164 form, e.g. `+41791234567`.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The country calling code, e.g. 41 for `+41791234567` (1 for the whole NANP).
+    pub fn country_code(&self) -> u16 {
+        phonenumber::parse(None, &self.0).map_or(0, |n| n.code().value())
     }
 
     /// `+41*******67`: safe to log.
@@ -125,14 +134,22 @@ impl TryFrom<String> for Phone {
         } else {
             return Err(ContactError::Phone);
         };
-        let valid = (8..=15).contains(&digits.len())
+        let shaped = (8..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
-        if valid {
-            Ok(Self(format!("+{digits}")))
-        } else {
-            Err(ContactError::Phone)
+        if !shaped {
+            return Err(ContactError::Phone);
         }
+        let e164 = format!("+{digits}");
+        // Shape first, so libphonenumber only ever sees at most 16 ASCII characters.
+        let number = phonenumber::parse(None, &e164).map_err(|_| ContactError::Phone)?;
+        if !phonenumber::is_valid(&number) {
+            return Err(ContactError::Phone);
+        }
+        if number.number_type(&phonenumber::metadata::DATABASE) == phonenumber::Type::PremiumRate {
+            return Err(ContactError::PremiumRate);
+        }
+        Ok(Self(e164))
     }
 }
 
@@ -194,8 +211,29 @@ mod tests {
             "+4179",
             "+41791234567890123",
             "+4179abc4567",
+            "+41001234567",  // the right shape, but no Swiss number starts 00
+            "+999123456789", // an unassigned country code
         ] {
             assert_eq!(Phone::from_str(bad), Err(ContactError::Phone), "{bad}");
+        }
+        assert_eq!(phone.country_code(), 41);
+        assert_eq!(
+            Phone::from_str("+1 415 555 2671")
+                .expect("valid")
+                .country_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn premium_rate_numbers_are_refused() {
+        // Swiss 0900 and UK 09 numbers are premium rate in libphonenumber's metadata.
+        for premium in ["+41900123456", "+449098765432"] {
+            assert_eq!(
+                Phone::from_str(premium),
+                Err(ContactError::PremiumRate),
+                "{premium}"
+            );
         }
     }
 }

@@ -90,6 +90,15 @@ pub enum Event {
         /// Wrong attempts counted.
         failed_attempts: i32,
     },
+    /// `user.limit.exceeded`: a budget refused a request concerning this user (recorded once
+    /// per run of refusals).
+    LimitExceeded {
+        /// Which budget: `user`, `recipient`, `caller`, `sms_country`, `sms_total`,
+        /// `wrong_codes`.
+        budget: String,
+        /// Seconds until it has room again.
+        retry_after_seconds: i64,
+    },
     /// `user.token.added`: a personal access token was issued (its hash is in the tokens table).
     TokenAdded {
         /// The token's id.
@@ -111,6 +120,7 @@ impl Event {
             Self::PasswordChanged { .. } => "user.human.password.changed",
             Self::PasswordChangeSent { .. } => "user.human.password.change.sent",
             Self::PasswordCodeInvalidated { .. } => "user.human.password.code.invalidated",
+            Self::LimitExceeded { .. } => "user.limit.exceeded",
             Self::TokenAdded { .. } => "user.token.added",
         }
     }

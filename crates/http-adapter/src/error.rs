@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use rekey_application::usecase::limits::Exhausted;
 use serde_json::json;
 
 use crate::middleware::current_request_id;
@@ -101,6 +102,7 @@ pub struct ApiError {
     protocol: Protocol,
     status: Option<StatusCode>,
     cause: Option<String>,
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -113,6 +115,19 @@ impl ApiError {
             protocol: Protocol::Rest,
             status: None,
             cause: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 code 8 for a spent budget, with `Retry-After`.
+    pub fn exhausted(exhausted: &Exhausted) -> Self {
+        Self {
+            retry_after: Some(exhausted.retry_after_seconds()),
+            ..Self::with_id(
+                Code::ResourceExhausted,
+                "REKEY-Limit",
+                exhausted.to_string(),
+            )
         }
     }
 
@@ -214,6 +229,9 @@ impl ResponseError for ApiError {
             Protocol::Connect => json!({ "code": self.code.connect_name(), "message": message }),
         };
         let mut response = HttpResponse::build(status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if self.code == Code::Unauthenticated {
             response.insert_header((
                 header::WWW_AUTHENTICATE,

@@ -7,15 +7,21 @@
 //! Every answer forbids framing, caching, referrers and anything but this origin's CSS.
 
 use actix_web::cookie::{Cookie, SameSite};
+use std::net::IpAddr;
+
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{Data, Form, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use handlebars::Handlebars;
+use ipnet::IpNet;
 use rekey_application::Ports;
-use rekey_application::usecase::{WeakPassword, set_password};
+use rekey_application::usecase::{WeakPassword, limits, set_password};
 use rekey_domain::{Password, PlainCode, Principal, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use crate::HttpSettings;
 
 const CSRF_COOKIE: &str = "rekey_csrf";
 const PAGE: &str = include_str!("../templates/page.html.hbs");
@@ -40,9 +46,8 @@ struct Texts {
     policy: [&'static str; 4],
     mismatch: &'static str,
     expired_form: &'static str,
-    not_found: &'static str,
-    expired: &'static str,
-    invalid: &'static str,
+    gone: &'static str,
+    too_many: &'static str,
     unavailable: &'static str,
 }
 
@@ -62,9 +67,8 @@ const EN: Texts = Texts {
     ],
     mismatch: "The two passwords differ.",
     expired_form: "This form has expired. Please submit it again.",
-    not_found: "This code is not valid any more. Please request a new one.",
-    expired: "This code has expired. Please request a new one.",
-    invalid: "The code is wrong.",
+    gone: "This link or code is not valid (any more). Please request a new one.",
+    too_many: "Too many attempts. Please try again later.",
     unavailable: "The service is unavailable. Please try again in a moment.",
 };
 
@@ -84,9 +88,8 @@ const DE: Texts = Texts {
     ],
     mismatch: "Die beiden Passwörter stimmen nicht überein.",
     expired_form: "Dieses Formular ist abgelaufen. Bitte sende es noch einmal.",
-    not_found: "Dieser Code ist nicht mehr gültig. Bitte fordere einen neuen an.",
-    expired: "Dieser Code ist abgelaufen. Bitte fordere einen neuen an.",
-    invalid: "Der Code ist falsch.",
+    gone: "Dieser Link oder Code ist (nicht mehr) gültig. Bitte fordere einen neuen an.",
+    too_many: "Zu viele Versuche. Bitte versuche es später noch einmal.",
     unavailable: "Der Dienst ist nicht verfügbar. Bitte versuche es gleich noch einmal.",
 };
 
@@ -153,11 +156,15 @@ fn secure(mut response: HttpResponse) -> HttpResponse {
 }
 
 fn render(values: &serde_json::Value) -> HttpResponse {
+    render_with(StatusCode::OK, values)
+}
+
+fn render_with(status: StatusCode, values: &serde_json::Value) -> HttpResponse {
     let mut engine = Handlebars::new();
     engine.set_strict_mode(false);
     match engine.render_template(PAGE, values) {
         Ok(html) => secure(
-            HttpResponse::Ok()
+            HttpResponse::build(status)
                 .content_type("text/html; charset=utf-8")
                 .body(html),
         ),
@@ -203,14 +210,50 @@ pub(crate) async fn show(req: HttpRequest, query: Query<LinkQuery>) -> HttpRespo
     response
 }
 
-/// `POST /ui/v2/login/password/set`: checks the CSRF token, then sets the password with the code.
+/// `POST /ui/v2/login/password/set`: counts against the client IP's budget, checks the CSRF
+/// token, then sets the password with the code.
+///
+/// An unknown user and a wrong, expired or used code all get one and the same page, with no
+/// form (so nothing of the request is echoed), and every answer is held back until at least
+/// `page_min_response` has passed since the request arrived: neither the content nor the
+/// time of an answer tells those cases apart.
 pub(crate) async fn submit<P: Ports>(
     ports: Data<P>,
+    settings: Data<HttpSettings>,
     req: HttpRequest,
     Form(submitted): Form<SetForm>,
 ) -> HttpResponse {
-    let lang = language(Some(&submitted.lang), &req);
+    let earliest = tokio::time::Instant::now() + settings.page_min_response;
+    let response = answer(ports.get_ref(), &settings, &req, submitted).await;
+    tokio::time::sleep_until(earliest).await;
+    response
+}
+
+async fn answer<P: Ports>(
+    ports: &P,
+    settings: &HttpSettings,
+    req: &HttpRequest,
+    submitted: SetForm,
+) -> HttpResponse {
+    let lang = language(Some(&submitted.lang), req);
     let t = texts(lang);
+    match limits::client_ip(ports, client_ip(req, &settings.trusted_proxies)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(exhausted)) => {
+            let mut response = render_with(
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({ "lang": lang, "t": t, "message": t.too_many }),
+            );
+            if let Ok(value) = HeaderValue::from_str(&exhausted.retry_after_seconds().to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+        Err(failure) => {
+            tracing::error!(%failure, "reset page: the client budget could not be checked");
+            return render(&json!({ "lang": lang, "t": t, "message": t.unavailable }));
+        }
+    }
     let query = LinkQuery {
         code: Some(submitted.code.clone()),
         organization: Some(submitted.organization.clone()),
@@ -221,9 +264,10 @@ pub(crate) async fn submit<P: Ports>(
     let token = uuid::Uuid::new_v4().simple().to_string();
     let again = |error: &str| {
         let mut response = form(lang, &query, &token, Some(error));
-        let _ = response.add_cookie(&csrf_cookie(&token, is_https(&req)));
+        let _ = response.add_cookie(&csrf_cookie(&token, is_https(req)));
         response
     };
+    let gone = || render(&json!({ "lang": lang, "t": t, "message": t.gone }));
     let csrf_ok = cookie.is_some_and(|c| !c.value().is_empty() && c.value() == submitted.csrf);
     if !csrf_ok {
         return again(t.expired_form);
@@ -232,7 +276,7 @@ pub(crate) async fn submit<P: Ports>(
         return again(t.mismatch);
     }
     let Ok(user_id) = UserId::try_from(submitted.user_id.clone()) else {
-        return again(t.not_found);
+        return gone();
     };
     // The code is the proof; the change is recorded as made by the user itself.
     let caller = Principal {
@@ -256,13 +300,18 @@ pub(crate) async fn submit<P: Ports>(
         verification: set_password::Verification::Code(PlainCode::new(submitted.code)),
     };
     use set_password::Error as E;
-    match set_password::execute(ports.get_ref(), &caller, input).await {
+    match set_password::execute(ports, &caller, input).await {
         Ok(_) => render(&json!({ "lang": lang, "t": t, "done": true })),
-        Err(E::UserNotFound | E::UserNotInitialized | E::CodeNotFound | E::PermissionDenied) => {
-            again(t.not_found)
-        }
-        Err(E::CodeExpired) => again(t.expired),
-        Err(E::CodeInvalid | E::CurrentPasswordInvalid | E::SamePassword) => again(t.invalid),
+        Err(
+            E::UserNotFound
+            | E::UserNotInitialized
+            | E::CodeNotFound
+            | E::PermissionDenied
+            | E::CodeExpired
+            | E::CodeInvalid
+            | E::CurrentPasswordInvalid
+            | E::SamePassword,
+        ) => gone(),
         Err(E::Password(weak)) => {
             let message = match &weak {
                 WeakPassword::Policy(violation) => violation.to_string(),
@@ -275,6 +324,47 @@ pub(crate) async fn submit<P: Ports>(
             again(t.unavailable)
         }
     }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
+/// in `X-Forwarded-For` that is not a trusted proxy itself.
+fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), |a| a.ip());
+    forwarded_client(
+        peer,
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok()),
+        trusted,
+    )
+}
+
+fn forwarded_client<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).collect();
+    let mut client = peer;
+    // Right to left: each hop was added by the proxy after it; stop at the first untrusted.
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break, // garbage: believe nothing further left
+        }
+    }
+    client
 }
 
 /// `GET /ui/v2/login/rekey.css`.

@@ -18,16 +18,22 @@ use crate::json::{decode, read_body};
 use crate::{auth, rpc};
 
 /// Settings of the HTTP layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// The least time the reset page takes to answer a submission.
+    pub page_min_response: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             body_limit: 64 * 1024,
+            page_min_response: std::time::Duration::from_millis(250),
+            trusted_proxies: Vec::new(),
         }
     }
 }

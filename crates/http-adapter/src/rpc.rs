@@ -7,8 +7,8 @@ use rekey_application::usecase::{
 };
 use rekey_application::{Failure, Ports};
 use rekey_domain::{
-    BoundedText, Email, Language, OrgId, OrgName, Password, Phone, PlainCode, Principal,
-    ResetMedium, UrlTemplate, User, UserId, UserKind, UserState, Username,
+    BoundedText, ContactError, Email, Language, OrgId, OrgName, Password, Phone, PlainCode,
+    Principal, ResetMedium, UrlTemplate, User, UserId, UserKind, UserState, Username,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -136,6 +136,12 @@ pub(crate) async fn password_reset<P: Ports>(
                     "User is not yet initialized",
                 ),
                 E::PermissionDenied => permission_denied(),
+                E::Exhausted(exhausted) => ApiError::exhausted(&exhausted),
+                E::SmsCountryNotAllowed(_) => ApiError::with_id(
+                    Code::FailedPrecondition,
+                    "REKEY-SmsCountry",
+                    error.to_string(),
+                ),
                 E::NoRecipient(channel) => ApiError::with_id(
                     Code::FailedPrecondition,
                     match channel {
@@ -342,8 +348,15 @@ pub(crate) async fn add_human_user<P: Ports>(
         .map(|(number, verified)| {
             Phone::try_from(number)
                 .map(|phone| (phone, verified.unwrap_or(false)))
-                .map_err(|_| {
-                    ApiError::with_id(Code::InvalidArgument, "PHONE-so0wa", "Phone is invalid")
+                .map_err(|error| match error {
+                    ContactError::PremiumRate => ApiError::with_id(
+                        Code::InvalidArgument,
+                        "REKEY-PhonePremium",
+                        "Phone is a premium-rate number; rekey does not text those",
+                    ),
+                    _ => {
+                        ApiError::with_id(Code::InvalidArgument, "PHONE-so0wa", "Phone is invalid")
+                    }
                 })
         })
         .transpose()?;

@@ -11,6 +11,7 @@
 
 mod connect;
 mod error;
+mod limiter;
 mod outbox;
 mod rows;
 mod schema;

@@ -181,6 +181,10 @@ enum Work {
         code_sequence: i64,
         event: EventRow,
     },
+    AppendEvent {
+        guard: Guard,
+        event: EventRow,
+    },
 }
 
 /// The optimistic-concurrency guard of an append to an existing user: its sequence must still
@@ -246,6 +250,10 @@ impl TryFrom<Change> for Work {
             } => Self::InvalidateCode {
                 guard: Guard::of(&event),
                 code_sequence,
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::AppendEvent { event } => Self::AppendEvent {
+                guard: Guard::of(&event),
                 event: EventRow::from_domain(&event)?,
             },
             Change::AddToken { token, event } => Self::AddToken {
@@ -387,6 +395,10 @@ macro_rules! apply_work {
                     .values(token)
                     .execute($tx)
                     .await?;
+            }
+            Work::AppendEvent { guard, event } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
             }
         }
         Ok(())

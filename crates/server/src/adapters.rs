@@ -5,10 +5,12 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use rekey_application::Ports;
-use rekey_application::ports::{Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Policies};
+use rekey_application::ports::{
+    Budget, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies,
+};
 use rekey_crypto_adapter::{
-    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, MasterKey, OsJitter, OsRngCodes,
-    RandomTokens, ZxcvbnStrength,
+    AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, KeyRing, MasterKey, OsJitter,
+    OsRngCodes, RandomTokens, ZxcvbnStrength,
 };
 use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
 use rekey_notifier_adapter::{
@@ -18,7 +20,8 @@ use rekey_notifier_adapter::{
 use rekey_persistence_adapter::{DatabaseSettings, Store};
 
 use crate::settings::{
-    EmailTransportKind, Settings, SmsTransportKind, SmtpTlsKind, WebhookSection,
+    BudgetText, EmailTransportKind, LimitSettings, Settings, SmsTransportKind, SmtpTlsKind,
+    WebhookSection,
 };
 
 /// The system clock, truncated to microseconds (what both databases store).
@@ -98,7 +101,7 @@ impl Adapters {
     /// # Errors
     /// A message for the operator: what failed and why.
     pub async fn build(settings: &Settings, migrate: bool) -> Result<Self, String> {
-        let key = master_key(settings)?;
+        let keys = key_ring(settings)?;
         let expiry = TimeDelta::from_std(settings.code.expiry)
             .map_err(|_| "code.expiry is too long".to_owned())?;
         let code_policy = CodePolicy::new(settings.code.length, &settings.code.alphabet, expiry)
@@ -125,8 +128,8 @@ impl Adapters {
         Ok(Self {
             store,
             codes: OsRngCodes,
-            code_hashes: HmacCodeHasher::new(&key),
-            sealer: AesGcmBox::new(&key),
+            code_hashes: HmacCodeHasher::new(&keys),
+            sealer: AesGcmBox::new(&keys),
             minter: RandomTokens,
             passwords,
             links: HandlebarsLinks::new(),
@@ -144,6 +147,7 @@ impl Adapters {
                     n @ 1.. => n,
                     _ => return Err("code.max_attempts must be at least 1".into()),
                 },
+                limits: limits(&settings.limits)?,
             },
             messages: messages(settings)?,
             email: email(settings)?,
@@ -161,6 +165,36 @@ impl Adapters {
 
 fn time(name: &str, value: std::time::Duration) -> Result<TimeDelta, String> {
     TimeDelta::from_std(value).map_err(|_| format!("{name} is too long"))
+}
+
+/// The budgets of `[limits]`, all empty when `limits.enabled` is false.
+pub fn limits(settings: &LimitSettings) -> Result<Limits, String> {
+    if !settings.enabled {
+        tracing::warn!("limits.enabled is false: no send, request or guess budgets apply");
+        return Ok(Limits::default());
+    }
+    let budgets = |name: &str, texts: &[BudgetText]| -> Result<Vec<Budget>, String> {
+        texts
+            .iter()
+            .map(|b| Ok(Budget::new(b.limit, time(name, b.window)?)))
+            .collect()
+    };
+    let sms = &settings.sms;
+    if sms.countries.is_empty() {
+        tracing::warn!(
+            "limits.sms.countries is empty: SMS may go to every country; list the country codes you serve"
+        );
+    }
+    Ok(Limits {
+        user_messages: budgets("limits.user_messages", &settings.user_messages)?,
+        recipient_messages: budgets("limits.recipient_messages", &settings.recipient_messages)?,
+        caller_resets: budgets("limits.caller_resets", &settings.caller_resets)?,
+        client_ip: budgets("limits.client_ip", &settings.client_ip)?,
+        wrong_codes: budgets("limits.wrong_codes", &settings.wrong_codes)?,
+        sms_per_country: budgets("limits.sms.per_country", &sms.per_country)?,
+        sms_total: budgets("limits.sms.total", &sms.total)?,
+        sms_countries: (!sms.countries.is_empty()).then(|| sms.countries.clone()),
+    })
 }
 
 fn delivery(settings: &Settings) -> Result<DeliveryPolicy, String> {
@@ -277,7 +311,31 @@ fn node_id(configured: i32) -> Result<u16, String> {
     }
 }
 
-/// The configured key, or the one in `{data_dir}/secret.key`, created on first start.
+/// The configured keys (`secrets.keys`, else `secrets.key`), or the one in
+/// `{data_dir}/secret.key`, created on first start.
+fn key_ring(settings: &Settings) -> Result<KeyRing, String> {
+    if settings.secrets.keys.is_empty() {
+        return master_key(settings).map(KeyRing::from);
+    }
+    let keys = settings
+        .secrets
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let key = MasterKey::from_base64(entry.key.expose())
+                .map_err(|e| format!("secrets.keys[{i}]: {e}"))?;
+            match &entry.id {
+                Some(id) => key.with_id(id).map_err(|e| e.to_string()),
+                None => Ok(key),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ring = KeyRing::new(keys).map_err(|e| e.to_string())?;
+    tracing::info!(key.id = %ring.primary().id().0, "signing and sealing with the first of secrets.keys");
+    Ok(ring)
+}
+
 fn master_key(settings: &Settings) -> Result<MasterKey, String> {
     let configured = settings.secrets.key.expose();
     if !configured.is_empty() {
@@ -335,6 +393,7 @@ impl Ports for Adapters {
     type Links = HandlebarsLinks;
     type Clock = SystemClock;
     type Ids = SnowflakeIds;
+    type Limiter = Store;
 
     fn users(&self) -> &Store {
         &self.store
@@ -368,6 +427,9 @@ impl Ports for Adapters {
     }
     fn ids(&self) -> &SnowflakeIds {
         &self.ids
+    }
+    fn limiter(&self) -> &Store {
+        &self.store
     }
     fn policies(&self) -> &Policies {
         &self.policies

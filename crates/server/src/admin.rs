@@ -124,7 +124,7 @@ pub enum TokenCommand {
 /// `rekey admin secrets …`.
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Print a fresh random key for `secrets.key`.
+    /// Print a fresh random key for `secrets.key` or an entry of `secrets.keys`.
     NewKey,
 }
 

@@ -30,12 +30,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     });
     let http = HttpSettings {
         body_limit: settings.server.body_limit,
+        page_min_response: settings.limits.page_min_response,
+        trusted_proxies: trusted_proxies(&settings.limits.trusted_proxies)?,
     };
+    let purge = spawn_purge(ports.store().clone());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(ports.clone())
             .wrap(from_fn(request_context))
-            .configure(configure::<Adapters>(http))
+            .configure(configure::<Adapters>(http.clone()))
     })
     .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
     .bind(&settings.server.bind)
@@ -53,9 +56,44 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
+    purge.abort();
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `limits.trusted_proxies`: addresses (a single host) or networks.
+fn trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("limits.trusted_proxies: {entry:?} is not an address or network")
+                })
+        })
+        .collect()
+}
+
+/// Every 10 minutes, forgets rate-limit buckets that are full again.
+fn spawn_purge(store: rekey_persistence_adapter::Store) -> tokio::task::JoinHandle<()> {
+    use rekey_application::ports::Clock as _;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match store
+                .purge_rate_limits(crate::adapters::SystemClock.now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "forgot full rate-limit buckets"),
+                Err(failure) => tracing::warn!(%failure, "purging rate-limit buckets failed"),
+            }
+        }
+    })
 }
 
 /// On an empty database: the first organization, its admin and the admin's token file.

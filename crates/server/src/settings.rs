@@ -38,6 +38,51 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
         .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
 }
 
+/// A list from a TOML array, or from one comma-separated string (how an environment variable
+/// spells it: `REKEY__LIMITS__SMS__COUNTRIES=41,49`; empty = no entries).
+fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Item {
+        Number(i64),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Items {
+        One(String),
+        Many(Vec<Item>),
+    }
+    let items: Vec<String> = match Items::deserialize(deserializer)? {
+        Items::One(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Items::Many(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Item::Number(n) => n.to_string(),
+                Item::Text(text) => text,
+            })
+            .collect(),
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.trim()
+                .parse()
+                .map_err(|e| serde::de::Error::custom(format!("{item:?}: {e}")))
+        })
+        .collect()
+}
+
 /// Everything rekey reads from its configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +113,87 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// `[messages]`.
     pub messages: MessageSettings,
+    /// `[limits]`.
+    pub limits: LimitSettings,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Master switch.
+    pub enabled: bool,
+    /// Reset messages per user.
+    #[serde(deserialize_with = "list")]
+    pub user_messages: Vec<BudgetText>,
+    /// Reset messages per address.
+    #[serde(deserialize_with = "list")]
+    pub recipient_messages: Vec<BudgetText>,
+    /// PasswordReset requests per caller.
+    #[serde(deserialize_with = "list")]
+    pub caller_resets: Vec<BudgetText>,
+    /// Reset page submissions per client IP.
+    #[serde(deserialize_with = "list")]
+    pub client_ip: Vec<BudgetText>,
+    /// Wrong codes per user, across codes.
+    #[serde(deserialize_with = "list")]
+    pub wrong_codes: Vec<BudgetText>,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or networks.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
+    /// The least time the reset page takes to answer a submission.
+    #[serde(deserialize_with = "duration")]
+    pub page_min_response: Duration,
+    /// `[limits.sms]`.
+    pub sms: SmsLimitSettings,
+}
+
+/// `[limits.sms]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsLimitSettings {
+    /// Country calling codes SMS may go to; empty = all.
+    #[serde(deserialize_with = "list")]
+    pub countries: Vec<u16>,
+    /// SMS per country calling code.
+    #[serde(deserialize_with = "list")]
+    pub per_country: Vec<BudgetText>,
+    /// SMS in all.
+    #[serde(deserialize_with = "list")]
+    pub total: Vec<BudgetText>,
+}
+
+/// A budget written `"3 per 10m"`: at most 3 at once, refilled evenly over 10 minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetText {
+    /// How many.
+    pub limit: u32,
+    /// Over how long.
+    pub window: Duration,
+}
+
+impl std::str::FromStr for BudgetText {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("invalid budget {text:?}: write it like \"3 per 10m\"");
+        let (limit, window) = text.trim().split_once(" per ").ok_or_else(bad)?;
+        let limit: u32 = limit.trim().parse().map_err(|_| bad())?;
+        let window = humantime::parse_duration(window.trim()).map_err(|_| bad())?;
+        if limit == 0 || window.is_zero() {
+            return Err(format!(
+                "invalid budget {text:?}: both parts must be positive"
+            ));
+        }
+        Ok(Self { limit, window })
+    }
+}
+
+impl<'de> Deserialize<'de> for BudgetText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// `[email]`.
@@ -302,7 +428,20 @@ pub struct PasswordSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretSettings {
-    /// The master key, base64; empty = generated file.
+    /// The master key, base64; empty = generated file. Ignored when `keys` is set.
+    pub key: Secret,
+    /// The keys in use, newest first: the first signs and seals, all verify and open.
+    pub keys: Vec<KeyEntry>,
+}
+
+/// One entry of `secrets.keys`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    /// The key's id, stored beside every hash and sealed payload; absent = derived from the key.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// 32 bytes, base64.
     pub key: Secret,
 }
 
@@ -393,6 +532,15 @@ mod tests {
         assert!(settings.database.url.starts_with("sqlite://"));
         assert!(!settings.database.url.contains("{data_dir}"));
         assert!(settings.secrets.key.expose().is_empty());
+        assert!(settings.limits.enabled);
+        assert_eq!(
+            settings.limits.user_messages,
+            [
+                "3 per 10m".parse::<BudgetText>().expect("budget"),
+                "10 per 24h".parse().expect("budget")
+            ]
+        );
+        assert!(settings.limits.sms.countries.is_empty());
         assert_eq!(format!("{:?}", Secret("x".into())), "Secret(<redacted>)");
         assert_eq!(settings.public_url, "http://localhost:8080");
     }
@@ -415,6 +563,38 @@ mod tests {
         assert_eq!(settings.sms.twilio.from, "+15005550006");
         assert_eq!(settings.server.workers, 3);
         assert!(!settings.delivery.enabled);
+    }
+
+    #[test]
+    fn limit_lists_come_as_arrays_or_comma_separated_text() {
+        let layered = |toml: &str| {
+            Config::builder()
+                .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+                .add_source(File::from_str(toml, FileFormat::Toml))
+                .build()
+                .expect("layers")
+                .try_deserialize::<Settings>()
+        };
+        let text = layered(
+            "[limits]\ncaller_resets = \"100 per 1m, 1000 per 1h\"\nclient_ip = \"\"\n[limits.sms]\ncountries = \"41,49\"\n",
+        )
+        .expect("text lists");
+        assert_eq!(text.limits.caller_resets.len(), 2);
+        assert_eq!(
+            text.limits.caller_resets[1].window,
+            Duration::from_secs(3600)
+        );
+        assert!(text.limits.client_ip.is_empty(), "empty text: no budget");
+        assert_eq!(text.limits.sms.countries, [41, 49]);
+        let arrays = layered("[limits.sms]\ncountries = [1, 44]\n").expect("arrays");
+        assert_eq!(arrays.limits.sms.countries, [1, 44]);
+        for bad in [
+            "[limits]\nuser_messages = [\"3 every 10m\"]\n",
+            "[limits]\nuser_messages = [\"0 per 10m\"]\n",
+            "[limits.sms]\ncountries = \"CH\"\n",
+        ] {
+            assert!(layered(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

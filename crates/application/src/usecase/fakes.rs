@@ -14,12 +14,12 @@ use rekey_domain::{
 };
 
 use crate::ports::{
-    Change, ClaimedMessage, Clock, CodeGenerator, CodeHasher, CurrentCode, DeliveryPolicy,
-    DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, LinkData, LinkRenderer,
-    MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode, PasswordHasher,
-    PasswordStrength, Policies, Ports, RenderedMessage, SecretBox, SendError, SentEvent,
-    SkipReason, SmsMessage, SmsSender, StoreError, TemplateError, TokenMinter, TokenRecord,
-    TokenStore, UserStore,
+    BudgetKey, Change, ClaimedMessage, Clock, CodeGenerator, CodeHasher, CurrentCode,
+    DeliveryPolicy, DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, Limits,
+    LinkData, LinkRenderer, MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode,
+    PasswordHasher, PasswordStrength, Policies, Ports, RateLimiter, RenderedMessage, SecretBox,
+    SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError, TemplateError,
+    TokenMinter, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
 
@@ -37,6 +37,8 @@ struct State {
     emails: Vec<EmailMessage>,
     sms: Vec<SmsMessage>,
     send_failures: Vec<SendError>,
+    /// Token buckets: theoretical arrival time and refusals since the last take.
+    buckets: HashMap<String, (DateTime<Utc>, u32)>,
 }
 
 /// The delivery state of one outbox message.
@@ -101,6 +103,13 @@ impl Fake {
                 ..DeliveryPolicy::default()
             },
         }
+    }
+
+    /// An empty world with `limits` in force.
+    pub fn with_limits(limits: Limits) -> Self {
+        let mut fake = Self::new();
+        fake.policies.limits = limits;
+        fake
     }
 
     /// Emails sent so far.
@@ -431,6 +440,7 @@ impl UserStore for Fake {
                 Self::bump(&mut state, &event)?;
                 state.tokens.push(token);
             }
+            Change::AppendEvent { event } => Self::bump(&mut state, &event)?,
         }
         Ok(())
     }
@@ -573,6 +583,42 @@ impl IdGenerator for Fake {
     }
 }
 
+impl RateLimiter for Fake {
+    async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
+        let mut state = self.state.lock().unwrap();
+        let mut taken = Vec::with_capacity(keys.len());
+        for (index, key) in keys.iter().enumerate() {
+            let bucket = state.buckets.get(&key.key).copied();
+            match key.budget.take(bucket.map(|(tat, _)| tat), now) {
+                Ok(tat) => taken.push((key.key.clone(), tat)),
+                Err(retry_after) => {
+                    let entry = state.buckets.entry(key.key.clone()).or_insert((now, 0));
+                    entry.1 += 1;
+                    return Ok(Verdict::Refused {
+                        index,
+                        retry_after,
+                        first: entry.1 == 1,
+                    });
+                }
+            }
+        }
+        for (key, tat) in taken {
+            state.buckets.insert(key, (tat, 0));
+        }
+        Ok(Verdict::Allowed)
+    }
+
+    async fn spent(
+        &self,
+        key: &BudgetKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TimeDelta>, Failure> {
+        let state = self.state.lock().unwrap();
+        let tat = state.buckets.get(&key.key).map(|(tat, _)| *tat);
+        Ok(key.budget.take(tat, now).err())
+    }
+}
+
 impl Ports for Fake {
     type Users = Fake;
     type Tokens = Fake;
@@ -585,6 +631,7 @@ impl Ports for Fake {
     type Links = Fake;
     type Clock = Fake;
     type Ids = Fake;
+    type Limiter = Fake;
 
     fn users(&self) -> &Fake {
         self
@@ -617,6 +664,9 @@ impl Ports for Fake {
         self
     }
     fn ids(&self) -> &Fake {
+        self
+    }
+    fn limiter(&self) -> &Fake {
         self
     }
     fn policies(&self) -> &Policies {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod create_token;
 pub mod deliver;
 pub mod get_user;
+pub mod limits;
 pub mod password_reset;
 pub mod set_password;
 

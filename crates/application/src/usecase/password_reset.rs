@@ -1,11 +1,12 @@
 //! PasswordReset: issue a reset code and either queue a link to the user or return the code.
 
 use rekey_domain::{
-    Details, Event, NotificationType, Permission, PlainCode, Principal, ResetMedium, UserId,
-    UserState,
+    Details, Event, NotificationType, Permission, PlainCode, Principal, Recipient, ResetMedium,
+    UserId, UserState,
 };
 use tracing::instrument;
 
+use super::limits::{self, Concerning, Exhausted};
 use super::{MAX_CONFLICT_RETRIES, contended, details_of, fresh_id, infrastructure, new_event};
 use crate::ports::{
     Change, Clock, CodeGenerator, CodeHasher, LinkRenderer, PasswordCode, Ports, SecretBox,
@@ -46,6 +47,12 @@ pub enum Error {
     /// Check 6: the caller is neither the user nor holds `user.write` on its organization.
     #[error("No matching permissions found")]
     PermissionDenied,
+    /// A budget is spent (the caller's, the user's, the address's, or an SMS cap).
+    #[error(transparent)]
+    Exhausted(#[from] Exhausted),
+    /// SMS to the user's country calling code is not allowed (`limits.sms.countries`).
+    #[error("SMS to country code +{0} is not enabled on this service; use email")]
+    SmsCountryNotAllowed(u16),
     /// The user has no address for the requested channel.
     #[error("User has no {} to send the link to", match .0 { NotificationType::Email => "email address", NotificationType::Sms => "phone number" })]
     NoRecipient(NotificationType),
@@ -71,8 +78,17 @@ pub async fn execute<P: Ports>(
     {
         ports.links().validate(template)?;
     }
+    let limits = &ports.policies().limits;
+    let caller_keys = limits::keys("caller", caller.user_id.as_str(), &limits.caller_resets);
+    let concerning = Concerning {
+        user: Some(&caller.user_id),
+        recipient_masked: None,
+    };
+    limits::charge(ports, &caller_keys, concerning).await??;
+    // The send budgets are charged once, however many times a conflict makes us reload.
+    let mut charged = false;
     for retry in 0..MAX_CONFLICT_RETRIES {
-        match attempt(ports, caller, &input).await {
+        match attempt(ports, caller, &input, &mut charged).await {
             Err(AttemptError::Conflict) => tracing::debug!(retry, "sequence conflict; reloading"),
             Err(AttemptError::Refused(error)) => return Err(error),
             Ok(output) => return Ok(output),
@@ -102,6 +118,7 @@ async fn attempt<P: Ports>(
     ports: &P,
     caller: &Principal,
     input: &Input,
+    charged: &mut bool,
 ) -> Result<Output, AttemptError> {
     let user = ports
         .users()
@@ -125,6 +142,12 @@ async fn attempt<P: Ports>(
         ),
         ResetMedium::ReturnCode => None,
     };
+    if let Some(recipient) = &recipient
+        && !*charged
+    {
+        charge_send_budgets(ports, &user.id, recipient).await?;
+        *charged = true;
+    }
 
     let policy = &ports.policies().code;
     let code = ports.codes().generate(policy)?;
@@ -215,11 +238,55 @@ async fn attempt<P: Ports>(
     }
 }
 
+/// The budgets of one message to `recipient`: per user and per address, and for SMS the
+/// country allow-list and caps. All are taken, or none.
+async fn charge_send_budgets<P: Ports>(
+    ports: &P,
+    user: &UserId,
+    recipient: &Recipient,
+) -> Result<(), Error> {
+    let limits = &ports.policies().limits;
+    let mut keys = limits::keys("user", user.as_str(), &limits.user_messages);
+    let address = match recipient {
+        Recipient::Email(email) => email.as_str().to_lowercase(),
+        Recipient::Phone(phone) => phone.as_str().to_owned(),
+    };
+    keys.extend(limits::keys(
+        "recipient",
+        &address,
+        &limits.recipient_messages,
+    ));
+    if let Recipient::Phone(phone) = recipient {
+        let country = phone.country_code();
+        if limits
+            .sms_countries
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&country))
+        {
+            return Err(Error::SmsCountryNotAllowed(country));
+        }
+        keys.extend(limits::keys(
+            "sms_country",
+            &country.to_string(),
+            &limits.sms_per_country,
+        ));
+        keys.extend(limits::keys("sms_total", "all", &limits.sms_total));
+    }
+    let masked = recipient.masked();
+    let concerning = Concerning {
+        user: Some(user),
+        recipient_masked: Some(&masked),
+    };
+    Ok(limits::charge(ports, &keys, concerning).await??)
+}
+
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
     use rekey_domain::{Role, UrlTemplate, UserState};
 
     use super::*;
+    use crate::ports::{Budget, Limits};
     use crate::usecase::fakes::{Fake, principal};
 
     fn send_link(channel: NotificationType, template: Option<&str>) -> ResetMedium {
@@ -386,6 +453,149 @@ mod tests {
                 .err(),
             Some(Error::UserNotFound)
         );
+    }
+
+    fn events_named(fake: &Fake, user: &str, name: &str) -> usize {
+        fake.events_of(user)
+            .iter()
+            .filter(|e| e.event.event_type() == name)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn the_fourth_link_in_ten_minutes_is_refused_and_issues_nothing() {
+        let fake = Fake::with_limits(Limits::recommended());
+        let user = fake.add_human("org1", UserState::Active, None);
+        let me = fake.principal_of(&user);
+        for _ in 0..3 {
+            reset(&fake, &me, &user, ResetMedium::default())
+                .await
+                .expect("within budget");
+            fake.advance(TimeDelta::seconds(10));
+        }
+        let (queued, events) = (fake.outbox().len(), fake.events_of(&user).len());
+        let refused = reset(&fake, &me, &user, ResetMedium::default()).await;
+        let Err(Error::Exhausted(exhausted)) = refused else {
+            panic!("expected a spent budget, got {refused:?}");
+        };
+        assert_eq!(exhausted.budget, "user");
+        // 3 per 10 minutes refill one every 200 s; the first was taken 30 s ago.
+        assert_eq!(exhausted.retry_after_seconds(), 170);
+        assert_eq!(fake.outbox().len(), queued, "no message");
+        assert_eq!(
+            fake.events_of(&user).len(),
+            events + 1,
+            "only the limit event"
+        );
+        assert_eq!(events_named(&fake, &user, "user.limit.exceeded"), 1);
+        assert!(
+            reset(&fake, &me, &user, ResetMedium::default())
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            events_named(&fake, &user, "user.limit.exceeded"),
+            1,
+            "recorded once per run of refusals"
+        );
+        // returnCode counts against the caller budget only.
+        reset(&fake, &me, &user, ResetMedium::ReturnCode)
+            .await
+            .expect("returnCode is not a message");
+        fake.advance(TimeDelta::minutes(10));
+        reset(&fake, &me, &user, ResetMedium::default())
+            .await
+            .expect("refilled after the window");
+    }
+
+    #[tokio::test]
+    async fn one_address_shared_by_two_users_has_one_budget() {
+        let fake = Fake::with_limits(Limits {
+            recipient_messages: vec![Budget::new(1, TimeDelta::hours(1))],
+            ..Limits::default()
+        });
+        let iam = principal("orgX", &[Role::IamUserManager]);
+        let (a, b) = (
+            fake.add_human("org1", UserState::Active, Some("+41791234567")),
+            fake.add_human("org1", UserState::Active, Some("+41791234567")),
+        );
+        let sms = || send_link(NotificationType::Sms, None);
+        reset(&fake, &iam, &a, sms()).await.expect("first");
+        assert!(matches!(
+            reset(&fake, &iam, &b, sms()).await,
+            Err(Error::Exhausted(Exhausted {
+                budget: "recipient",
+                ..
+            }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn sms_caps_and_the_country_list_refuse_sms_and_leave_email_alone() {
+        let fake = Fake::with_limits(Limits {
+            sms_total: vec![Budget::new(1, TimeDelta::days(1))],
+            sms_countries: Some(vec![41, 49]),
+            ..Limits::default()
+        });
+        let iam = principal("orgX", &[Role::IamUserManager]);
+        let swiss = fake.add_human("org1", UserState::Active, Some("+41791234567"));
+        let french = fake.add_human("org1", UserState::Active, Some("+33612345678"));
+        let sms = || send_link(NotificationType::Sms, None);
+        assert_eq!(
+            reset(&fake, &iam, &french, sms()).await.err(),
+            Some(Error::SmsCountryNotAllowed(33))
+        );
+        reset(&fake, &iam, &swiss, sms()).await.expect("first SMS");
+        assert!(matches!(
+            reset(&fake, &iam, &swiss, sms()).await,
+            Err(Error::Exhausted(Exhausted {
+                budget: "sms_total",
+                ..
+            }))
+        ));
+        reset(
+            &fake,
+            &iam,
+            &swiss,
+            send_link(NotificationType::Email, None),
+        )
+        .await
+        .expect("email is not capped");
+        reset(
+            &fake,
+            &iam,
+            &french,
+            send_link(NotificationType::Email, None),
+        )
+        .await
+        .expect("nor limited to SMS countries");
+    }
+
+    #[tokio::test]
+    async fn a_caller_over_its_budget_is_refused_before_the_user_is_looked_up() {
+        let fake = Fake::with_limits(Limits {
+            caller_resets: vec![Budget::new(2, TimeDelta::minutes(1))],
+            ..Limits::default()
+        });
+        let iam = principal("orgX", &[Role::IamUserManager]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &iam, &user, ResetMedium::ReturnCode)
+            .await
+            .expect("1");
+        assert_eq!(
+            reset(&fake, &iam, "nobody", ResetMedium::ReturnCode)
+                .await
+                .err(),
+            Some(Error::UserNotFound),
+            "a refused request spends budget too"
+        );
+        assert!(matches!(
+            reset(&fake, &iam, "nobody", ResetMedium::ReturnCode).await,
+            Err(Error::Exhausted(Exhausted {
+                budget: "caller",
+                ..
+            }))
+        ));
     }
 
     #[tokio::test]

@@ -4,12 +4,14 @@
 use rekey_domain::{Details, Event, Password, Permission, PlainCode, Principal, UserId, UserState};
 use tracing::instrument;
 
+use super::limits::{self, Concerning, Exhausted};
 use super::{
     MAX_CONFLICT_RETRIES, WeakPassword, check_new_password, contended, details_of, infrastructure,
     new_event, personal_words,
 };
 use crate::ports::{
-    Change, Clock, CodeHasher, IdGenerator, PasswordHasher, Ports, SecretBox, StoreError, UserStore,
+    BudgetKey, Change, Clock, CodeHasher, IdGenerator, PasswordHasher, Ports, RateLimiter,
+    SecretBox, StoreError, UserStore,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload};
 
@@ -198,7 +200,22 @@ fn changed_notice<P: Ports>(
 
 /// The code checks: exists, not expired, an attempt counted (atomically, before comparing),
 /// then compared in constant time. The attempt that reaches the limit invalidates the code.
+///
+/// Beyond the per-code limit, wrong codes draw on a per-user budget across codes
+/// (`limits.wrong_codes`); while it is spent every code, even the right one, is "not found".
 async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Result<(), Error> {
+    let guesses = limits::keys(
+        "wrong_codes",
+        user.as_str(),
+        &ports.policies().limits.wrong_codes,
+    );
+    let limiter = ports.limiter();
+    for key in &guesses {
+        if limiter.spent(key, ports.clock().now()).await?.is_some() {
+            tracing::debug!(user.id = %user, "wrong-code budget spent; code refused unseen");
+            return Err(Error::CodeNotFound);
+        }
+    }
     let users = ports.users();
     let stored = users
         .password_code(user)
@@ -221,6 +238,34 @@ async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Res
     }
     if attempts >= limit {
         invalidate(ports, user, stored.sequence, attempts).await?;
+    }
+    count_wrong_code(ports, user, &guesses).await
+}
+
+/// Draws a wrong code from the user's guess budget; the one that spends it is logged and
+/// recorded. A wrong code is "invalid" while the budget lasts and "not found" after.
+async fn count_wrong_code<P: Ports>(
+    ports: &P,
+    user: &UserId,
+    guesses: &[BudgetKey],
+) -> Result<(), Error> {
+    let concerning = Concerning {
+        user: Some(user),
+        recipient_masked: None,
+    };
+    if limits::charge(ports, guesses, concerning).await?.is_err() {
+        return Err(Error::CodeNotFound);
+    }
+    let now = ports.clock().now();
+    for key in guesses {
+        if let Some(retry_after) = ports.limiter().spent(key, now).await? {
+            let exhausted = Exhausted {
+                budget: key.name,
+                retry_after,
+            };
+            limits::spent(ports, &exhausted, concerning).await;
+            break;
+        }
     }
     Err(Error::CodeInvalid)
 }
@@ -271,6 +316,50 @@ mod tests {
     use crate::usecase::password_reset;
 
     const NEW: &str = "N3w-Passw0rd!";
+
+    #[tokio::test]
+    async fn twenty_wrong_codes_across_codes_lock_out_even_the_right_code_for_a_day() {
+        let fake = Fake::with_limits(crate::ports::Limits::recommended());
+        let user = fake.add_human("org1", UserState::Active, None);
+        let me = fake.principal_of(&user);
+        let wrong = || Verification::Code(PlainCode::new("WRONG1"));
+        for round in 0..4 {
+            issue_code(&fake, &user).await;
+            for attempt in 0..5 {
+                assert_eq!(
+                    set(&fake, &me, &user, wrong()).await.err(),
+                    Some(Error::CodeInvalid),
+                    "round {round}, attempt {attempt}"
+                );
+            }
+        }
+        let limit_events = |fake: &Fake| {
+            fake.events_of(&user)
+                .iter()
+                .filter(|e| e.event.event_type() == "user.limit.exceeded")
+                .count()
+        };
+        assert_eq!(limit_events(&fake), 1, "the 20th wrong code is recorded");
+        let right = issue_code(&fake, &user).await;
+        assert_eq!(
+            set(&fake, &me, &user, Verification::Code(right))
+                .await
+                .err(),
+            Some(Error::CodeNotFound)
+        );
+        assert_eq!(
+            fake.code_of(&user).map(|c| c.failed_attempts),
+            Some(0),
+            "not even counted"
+        );
+        assert_eq!(limit_events(&fake), 1);
+        // 20 a day refill one every 72 minutes.
+        fake.advance(TimeDelta::minutes(72));
+        let fresh = issue_code(&fake, &user).await;
+        set(&fake, &me, &user, Verification::Code(fresh))
+            .await
+            .expect("one guess back");
+    }
 
     async fn issue_code(fake: &Fake, user: &str) -> PlainCode {
         let admin = principal("org1", &[Role::OrgUserManager]);

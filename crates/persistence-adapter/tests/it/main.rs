@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
-    Change, OutboxStore, PasswordCode, SentEvent, SkipReason, StoreError, TokenRecord, TokenStore,
-    UserStore,
+    Budget, BudgetKey, Change, OutboxStore, PasswordCode, RateLimiter, SentEvent, SkipReason,
+    StoreError, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
@@ -19,7 +19,7 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/rekey.db", dir.path().display());
     let settings = DatabaseSettings::for_url(url);
-    assert_eq!(migrate(&settings).await.unwrap(), 1);
+    assert_eq!(migrate(&settings).await.unwrap(), 2);
     assert_eq!(
         migrate(&settings).await.unwrap(),
         0,
@@ -72,6 +72,8 @@ macro_rules! contract {
 }
 
 contract!(
+    buckets_take_all_or_none_and_refill,
+    concurrent_takes_never_overspend_a_bucket,
     empty_store,
     organizations_are_unique_by_name_and_id,
     users_round_trip_and_are_unique_per_org,
@@ -551,6 +553,81 @@ async fn concurrent_claims_never_share_a_message(store: &Store) {
         (40, 40),
         "each message claimed exactly once"
     );
+}
+
+async fn buckets_take_all_or_none_and_refill(store: &Store) {
+    let now = at("2026-01-01T00:00:00Z");
+    let a = BudgetKey::new("user", "u1", Budget::new(2, TimeDelta::minutes(10)));
+    let b = BudgetKey::new(
+        "recipient",
+        "ada@example.com",
+        Budget::new(1, TimeDelta::minutes(10)),
+    );
+    let both = [a.clone(), b.clone()];
+    assert_eq!(store.take(&both, now).await.unwrap(), Verdict::Allowed);
+    assert_eq!(
+        store.take(&both, now).await.unwrap(),
+        Verdict::Refused {
+            index: 1,
+            retry_after: TimeDelta::minutes(10),
+            first: true
+        }
+    );
+    assert_eq!(
+        store.take(std::slice::from_ref(&a), now).await.unwrap(),
+        Verdict::Allowed,
+        "the refused take took nothing from the first bucket"
+    );
+    let refused = |first| Verdict::Refused {
+        index: 0,
+        retry_after: TimeDelta::minutes(5),
+        first,
+    };
+    let only_a = std::slice::from_ref(&a);
+    assert_eq!(store.take(only_a, now).await.unwrap(), refused(true));
+    assert_eq!(store.take(only_a, now).await.unwrap(), refused(false));
+    assert_eq!(
+        store.spent(&a, now).await.unwrap(),
+        Some(TimeDelta::minutes(5))
+    );
+    let later = now + TimeDelta::minutes(5);
+    assert_eq!(store.spent(&a, later).await.unwrap(), None);
+    assert_eq!(store.take(only_a, later).await.unwrap(), Verdict::Allowed);
+    assert_eq!(
+        store.take(only_a, later).await.unwrap(),
+        refused(true),
+        "a new run of refusals"
+    );
+    let other = BudgetKey::new("user", "u2", Budget::new(2, TimeDelta::minutes(10)));
+    assert_eq!(
+        store.spent(&other, now).await.unwrap(),
+        None,
+        "never used: full"
+    );
+
+    assert_eq!(
+        store.purge_rate_limits(later).await.unwrap(),
+        0,
+        "both buckets still fill"
+    );
+    let day = now + TimeDelta::days(1);
+    assert_eq!(store.purge_rate_limits(day).await.unwrap(), 2);
+    assert_eq!(store.take(&both, day).await.unwrap(), Verdict::Allowed);
+}
+
+async fn concurrent_takes_never_overspend_a_bucket(store: &Store) {
+    let now = at("2026-01-01T00:00:00Z");
+    let key = BudgetKey::new("caller", "u1", Budget::new(5, TimeDelta::minutes(1)));
+    let mut takers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, key) = (store.clone(), key.clone());
+        takers.spawn(async move { store.take(&[key], now).await.unwrap() });
+    }
+    let mut allowed = 0;
+    while let Some(verdict) = takers.join_next().await {
+        allowed += usize::from(verdict.unwrap() == Verdict::Allowed);
+    }
+    assert_eq!(allowed, 5);
 }
 
 async fn passwords_and_code_attempts(store: &Store) {

@@ -1,0 +1,187 @@
+//! Budgets: taking from them, and what happens when one is spent (a log line and an event on
+//! the user, once per run of refusals).
+
+use chrono::TimeDelta;
+use rekey_domain::{Event, UserId};
+
+use super::{MAX_CONFLICT_RETRIES, new_event, system_principal};
+use crate::Failure;
+use crate::ports::{
+    Budget, BudgetKey, Change, Clock, Ports, RateLimiter, StoreError, UserStore, Verdict,
+};
+
+/// A budget is spent: the request is refused and nothing is issued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Too many requests; try again in {} seconds", self.retry_after_seconds())]
+pub struct Exhausted {
+    /// Which budget (see [`BudgetKey::name`]).
+    pub budget: &'static str,
+    /// When it has room again.
+    pub retry_after: TimeDelta,
+}
+
+impl Exhausted {
+    /// Whole seconds until the budget has room, rounded up, at least 1 (for `Retry-After`).
+    pub fn retry_after_seconds(&self) -> i64 {
+        let millis = self.retry_after.num_milliseconds().max(1);
+        (millis + 999) / 1000
+    }
+}
+
+/// The keys of `budgets` named `name` for `subject`.
+pub(crate) fn keys(name: &'static str, subject: &str, budgets: &[Budget]) -> Vec<BudgetKey> {
+    budgets
+        .iter()
+        .map(|budget| BudgetKey::new(name, subject, *budget))
+        .collect()
+}
+
+/// Who a refusal concerns, for its log line and event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Concerning<'a> {
+    /// The user to record `user.limit.exceeded` on, if there is one.
+    pub user: Option<&'a UserId>,
+    /// The address, masked, for the log.
+    pub recipient_masked: Option<&'a str>,
+}
+
+/// Takes one unit from each of `keys`, all or none. A refusal is logged, and recorded on the
+/// user, only when it is the first since the budget last allowed a take.
+///
+/// # Errors
+/// `Ok(Err(Exhausted))` when a budget is spent; `Err(Failure)` when the limiter cannot answer.
+pub(crate) async fn charge<P: Ports>(
+    ports: &P,
+    keys: &[BudgetKey],
+    concerning: Concerning<'_>,
+) -> Result<Result<(), Exhausted>, Failure> {
+    if keys.is_empty() {
+        return Ok(Ok(()));
+    }
+    match ports.limiter().take(keys, ports.clock().now()).await? {
+        Verdict::Allowed => Ok(Ok(())),
+        Verdict::Refused {
+            index,
+            retry_after,
+            first,
+        } => {
+            let exhausted = Exhausted {
+                budget: keys.get(index).map_or("unknown", |k| k.name),
+                retry_after,
+            };
+            if first {
+                spent(ports, &exhausted, concerning).await;
+            } else {
+                tracing::debug!(budget = exhausted.budget, "budget still spent; refused");
+            }
+            Ok(Err(exhausted))
+        }
+    }
+}
+
+/// The one log line and event of a budget that has just run out.
+pub(crate) async fn spent<P: Ports>(ports: &P, exhausted: &Exhausted, concerning: Concerning<'_>) {
+    tracing::warn!(
+        budget = exhausted.budget,
+        user.id = concerning.user.map(tracing::field::display),
+        recipient = concerning.recipient_masked,
+        retry_after_seconds = exhausted.retry_after_seconds(),
+        "budget spent: refusing until it refills"
+    );
+    if let Some(user) = concerning.user
+        && let Err(failure) = record(ports, user, exhausted).await
+    {
+        tracing::warn!(%failure, user.id = %user, "could not record user.limit.exceeded");
+    }
+}
+
+/// Appends `user.limit.exceeded` to the user's stream, if the user exists.
+async fn record<P: Ports>(ports: &P, user: &UserId, exhausted: &Exhausted) -> Result<(), Failure> {
+    let users = ports.users();
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let Some(current) = users.user(user).await? else {
+            return Ok(());
+        };
+        let event = new_event(
+            current.id.as_str(),
+            current.sequence + 1,
+            Event::LimitExceeded {
+                budget: exhausted.budget.to_owned(),
+                retry_after_seconds: exhausted.retry_after_seconds(),
+            },
+            &current.org_id,
+            &system_principal(),
+            ports.clock().now(),
+        );
+        match users.commit(Change::AppendEvent { event }).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => {}
+            Err(StoreError::Failure(failure)) => return Err(failure),
+            Err(other) => return Err(Failure::Unexpected(other.to_string())),
+        }
+    }
+    Err(super::contended())
+}
+
+/// Refuses a submission of the public reset page when its client IP is over budget.
+///
+/// # Errors
+/// `Ok(Err(Exhausted))` when the budget is spent; `Err(Failure)` when the limiter cannot answer.
+pub async fn client_ip<P: Ports>(
+    ports: &P,
+    ip: std::net::IpAddr,
+) -> Result<Result<(), Exhausted>, Failure> {
+    let keys = keys(
+        "client_ip",
+        &ip.to_string(),
+        &ports.policies().limits.client_ip,
+    );
+    charge(ports, &keys, Concerning::default()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::ports::Limits;
+    use crate::usecase::fakes::Fake;
+
+    #[tokio::test]
+    async fn a_spent_budget_refuses_with_the_time_until_it_refills_and_refills() {
+        let fake = Fake::with_limits(Limits {
+            client_ip: vec![Budget::new(2, TimeDelta::minutes(10))],
+            ..Limits::default()
+        });
+        let ip = "192.0.2.7".parse().expect("ip");
+        assert_eq!(client_ip(&fake, ip).await, Ok(Ok(())));
+        assert_eq!(client_ip(&fake, ip).await, Ok(Ok(())));
+        let refused = client_ip(&fake, ip).await.expect("answers").err();
+        assert_eq!(
+            refused,
+            Some(Exhausted {
+                budget: "client_ip",
+                retry_after: TimeDelta::minutes(5),
+            }),
+            "two per ten minutes refill one every five"
+        );
+        assert_eq!(refused.map(|e| e.retry_after_seconds()), Some(300));
+        let other = "192.0.2.8".parse().expect("ip");
+        assert_eq!(client_ip(&fake, other).await, Ok(Ok(())), "per IP");
+        fake.advance(TimeDelta::minutes(5));
+        assert_eq!(client_ip(&fake, ip).await, Ok(Ok(())));
+        assert!(client_ip(&fake, ip).await.expect("answers").is_err());
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let at = |millis| Exhausted {
+            budget: "user",
+            retry_after: TimeDelta::milliseconds(millis),
+        };
+        assert_eq!(at(0).retry_after_seconds(), 1);
+        assert_eq!(at(1).retry_after_seconds(), 1);
+        assert_eq!(at(1_000).retry_after_seconds(), 1);
+        assert_eq!(at(1_001).retry_after_seconds(), 2);
+    }
+}

@@ -1,0 +1,183 @@
+//! The `RateLimiter` port on the database, so every instance on one database shares the
+//! budgets. A bucket is one row holding its GCRA "theoretical arrival time" (see
+//! [`Budget::take`]); a take is one atomic upsert that advances it only when there is room.
+//!
+//! Raw SQL, like the outbox claim: the conditional upsert (`ON CONFLICT … DO UPDATE … WHERE`
+//! with `RETURNING`) is not in diesel's DSL for both backends. The text is the same for both
+//! except the placeholders (`$1` on PostgreSQL, `?1` on SQLite).
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{OptionalExtension, QueryableByName};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rekey_application::Failure;
+use rekey_application::ports::{Budget, BudgetKey, RateLimiter, Verdict};
+use sha2::{Digest, Sha256};
+
+use crate::error::query_failure;
+use crate::{Store, with_conn};
+
+/// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
+const TAKE: &str = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
+     ON CONFLICT (key) DO UPDATE SET \
+     tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3, refused = 0 \
+     WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 <= $2 + $4 \
+     RETURNING tat, refused";
+
+/// Counts a refusal.
+const REFUSE: &str =
+    "UPDATE rate_limits SET refused = refused + 1 WHERE key = $1 RETURNING tat, refused";
+
+/// Reads a bucket.
+const READ: &str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
+
+/// Forgets full buckets (their tat has passed): the same as no row.
+const PURGE: &str = "DELETE FROM rate_limits WHERE tat < $1";
+
+fn sqlite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+static TAKE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(TAKE));
+static REFUSE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(REFUSE));
+static READ_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(READ));
+static PURGE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(PURGE));
+
+#[derive(QueryableByName)]
+struct Bucket {
+    #[diesel(sql_type = BigInt)]
+    tat: i64,
+    #[diesel(sql_type = BigInt)]
+    refused: i64,
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn span(delta: TimeDelta) -> i64 {
+    delta.num_microseconds().unwrap_or(i64::MAX / 4)
+}
+
+fn instant(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The stored key: a digest, so no address or IP is kept in clear.
+fn digest(key: &BudgetKey) -> String {
+    let digest = Sha256::digest(key.key.as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut out, b| {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Why a multi-bucket take stopped.
+enum TakeError {
+    Refused(usize),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for TakeError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(error)
+    }
+}
+
+impl Store {
+    /// Deletes buckets that are full again (nothing to remember), e.g. from the worker.
+    ///
+    /// # Errors
+    /// [`Failure`] when the database cannot answer.
+    pub async fn purge_rate_limits(&self, now: DateTime<Utc>) -> Result<usize, Failure> {
+        let sql = if self.backend() == "sqlite" {
+            PURGE_SQLITE.as_str()
+        } else {
+            PURGE
+        };
+        with_conn!(self, |conn| diesel::sql_query(sql)
+            .bind::<BigInt, _>(micros(now))
+            .execute(conn)
+            .await
+            .map_err(query_failure))
+    }
+
+    fn sql(&self, postgres: &'static str, sqlite: &'static LazyLock<String>) -> &'static str {
+        if self.backend() == "sqlite" {
+            sqlite.as_str()
+        } else {
+            postgres
+        }
+    }
+}
+
+impl RateLimiter for Store {
+    async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
+        let take = self.sql(TAKE, &TAKE_SQLITE);
+        let digests: Vec<String> = keys.iter().map(digest).collect();
+        let budgets: Vec<Budget> = keys.iter().map(|k| k.budget).collect();
+        let (digests, budgets) = (&digests, &budgets);
+        let now_us = micros(now);
+        // All or none: one transaction, rolled back when a bucket has no room.
+        let outcome: Result<(), TakeError> = with_conn!(self, |conn| conn
+            .transaction::<_, TakeError, _>(async |tx| {
+                for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
+                    let taken: Option<Bucket> = diesel::sql_query(take)
+                        .bind::<Text, _>(key)
+                        .bind::<BigInt, _>(now_us)
+                        .bind::<BigInt, _>(span(budget.interval()))
+                        .bind::<BigInt, _>(span(budget.window))
+                        .get_result(tx)
+                        .await
+                        .optional()?;
+                    if taken.is_none() {
+                        return Err(TakeError::Refused(index));
+                    }
+                }
+                Ok(())
+            })
+            .await);
+        let index = match outcome {
+            Ok(()) => return Ok(Verdict::Allowed),
+            Err(TakeError::Db(error)) => return Err(query_failure(error)),
+            Err(TakeError::Refused(index)) => index,
+        };
+        let refuse = self.sql(REFUSE, &REFUSE_SQLITE);
+        let key = &digests[index];
+        let bucket: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(refuse)
+            .bind::<Text, _>(key)
+            .get_result(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        let (tat, refused) = bucket.map_or((now, 1), |b| (instant(b.tat), b.refused));
+        let retry_after = budgets[index]
+            .take(Some(tat), now)
+            .err()
+            .unwrap_or(TimeDelta::zero());
+        Ok(Verdict::Refused {
+            index,
+            retry_after,
+            first: refused == 1,
+        })
+    }
+
+    async fn spent(
+        &self,
+        key: &BudgetKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TimeDelta>, Failure> {
+        let read = self.sql(READ, &READ_SQLITE);
+        let digest = digest(key);
+        let bucket: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(read)
+            .bind::<Text, _>(&digest)
+            .get_result(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        Ok(key.budget.take(bucket.map(|b| instant(b.tat)), now).err())
+    }
+}
