@@ -6,6 +6,7 @@ mod delivery;
 mod faults;
 mod harness;
 mod limits;
+mod operations;
 mod page;
 mod password_reset;
 mod readme;

@@ -6,12 +6,14 @@
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
 //!
 //! - `bench`: load scenarios against a release build, next to their floors.
+//! - `fuzz-api`: schemathesis against a live `rekey`, driven by its OpenAPI document.
 //!
 //! No argument parser; `bench` alone brings an async runtime and an HTTP client.
 
 // A command-line tool prints to its user.
 #![allow(clippy::print_stdout)]
 
+mod api_fuzz;
 mod bench;
 mod process;
 mod test;
@@ -33,6 +35,10 @@ Tasks:
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2); writes target/bench/report.*
+  fuzz-api [--examples N] [--seed N]
+        schemathesis (installed with pip if missing) against a live debug
+        rekey with its admin token: no 5xx, every answer as /openapi.json
+        says. `test` runs it with 30 examples per operation.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         "ci" => test::run(test::Mode::Ci, &rest),
         "tidy" => tidy::run(&rest),
         "bench" => bench::run(&rest),
+        "fuzz-api" => api_fuzz::run(&rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -119,6 +119,17 @@ fn run_steps(
             steps.run("tests", &show_cargo(&runner), || {
                 run_cargo(env, root, &runner)
             })
+        })
+        .and_then(|()| {
+            if !options.runner_args.is_empty() {
+                println!("==> api fuzz: skipped (the tests were filtered)");
+                return Ok(());
+            }
+            steps.run(
+                "api fuzz",
+                "cargo xtask fuzz-api --examples 30 (schemathesis)",
+                || crate::api_fuzz::run_in_test(root, 30),
+            )
         });
     if let Some(dir) = cluster {
         let mut stop = pg_cluster(env, root, "stop", &dir);

@@ -62,6 +62,11 @@ impl Code {
         }
     }
 
+    /// The name in lower snake case, as Connect spells it (`not_found`).
+    pub fn name(self) -> &'static str {
+        self.connect_name()
+    }
+
     fn connect_name(self) -> &'static str {
         match self {
             Self::InvalidArgument => "invalid_argument",
@@ -102,6 +107,7 @@ pub struct ApiError {
     protocol: Protocol,
     status: Option<StatusCode>,
     cause: Option<String>,
+    headers: Vec<(header::HeaderName, &'static str)>,
     retry_after: Option<i64>,
 }
 
@@ -115,6 +121,7 @@ impl ApiError {
             protocol: Protocol::Rest,
             status: None,
             cause: None,
+            headers: Vec::new(),
             retry_after: None,
         }
     }
@@ -174,9 +181,21 @@ impl ApiError {
         self
     }
 
+    /// Adds a header to the answer (e.g. `Allow` on a 405).
+    #[must_use]
+    pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
     /// The gRPC code.
     pub fn code(&self) -> Code {
         self.code
+    }
+
+    /// The ZITADEL-style error id, if it has one.
+    pub fn id(&self) -> Option<&'static str> {
+        self.id
     }
 
     fn full_message(&self) -> String {
@@ -229,6 +248,9 @@ impl ResponseError for ApiError {
             Protocol::Connect => json!({ "code": self.code.connect_name(), "message": message }),
         };
         let mut response = HttpResponse::build(status);
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), HeaderValue::from_static(value)));
+        }
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }

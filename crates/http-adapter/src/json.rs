@@ -16,7 +16,23 @@ use crate::error::{ApiError, Code};
 ///
 /// # Errors
 /// 413 (code 3) past the limit; 400 when the body cannot be read.
-pub(crate) async fn read_body(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    payload: Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(timeout, read_all(payload, limit))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::invalid(format!(
+                "request body not received within {} s",
+                timeout.as_secs_f64()
+            ))
+            .with_status(StatusCode::REQUEST_TIMEOUT))
+        })
+}
+
+async fn read_all(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid(format!("request body: {e}")))?;

@@ -9,10 +9,12 @@ mod auth;
 mod error;
 mod json;
 mod middleware;
+mod openapi;
 mod page;
 mod routes;
 mod rpc;
 
 pub use error::{ApiError, Code, Protocol};
 pub use middleware::request_context;
-pub use routes::{HttpSettings, configure};
+pub use openapi::document as openapi_document;
+pub use routes::{HttpSettings, MetricsRenderer, configure};

@@ -55,12 +55,37 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1e3,
-            "request"
-        );
+        tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
     });
+    let protocol = protocol_of(&route);
+    metrics::counter!(
+        "rekey_http_requests_total",
+        "route" => route.clone(),
+        "protocol" => protocol,
+        "status" => status.to_string(),
+    )
+    .increment(1);
+    metrics::histogram!(
+        "rekey_http_request_duration_seconds",
+        "route" => route,
+        "protocol" => protocol,
+    )
+    .record(elapsed.as_secs_f64());
     Ok(response)
+}
+
+/// The protocol label of a route pattern: `rest`, `connect`, `page` or `other`.
+fn protocol_of(route: &str) -> &'static str {
+    if route.starts_with("/v2/") {
+        "rest"
+    } else if route.starts_with("/zitadel.") {
+        "connect"
+    } else if route.starts_with("/ui/") {
+        "page"
+    } else {
+        "other"
+    }
 }

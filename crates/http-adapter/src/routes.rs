@@ -15,25 +15,55 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, Code, Protocol};
 use crate::json::{decode, read_body};
+#[allow(unused_imports)] // the `#[utoipa::path]` attributes name these
+use crate::openapi::{
+    AddHumanUserDoc, AddHumanUserResponseDoc, AddOrganizationDoc, AddOrganizationResponseDoc,
+    DetailsResponseDoc, ErrorDoc, GetUserResponseDoc, PasswordResetDoc, PasswordResetResponseDoc,
+    SetPasswordDoc, StatusDoc,
+};
 use crate::{auth, rpc};
 
 /// Settings of the HTTP layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct HttpSettings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long a client may take to send the body.
+    pub body_timeout: std::time::Duration,
     /// The least time the reset page takes to answer a submission.
     pub page_min_response: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Renders the metrics for `/debug/metrics` (the server installs the recorder).
+    pub metrics: Option<MetricsRenderer>,
 }
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
+            .field("page_min_response", &self.page_min_response)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
+}
+
+/// Renders the current metrics in Prometheus' text format (after refreshing the gauges that
+/// are read at scrape time, such as the outbox depth).
+pub type MetricsRenderer = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync,
+>;
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             body_limit: 64 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             page_min_response: std::time::Duration::from_millis(250),
             trusted_proxies: Vec::new(),
+            metrics: None,
         }
     }
 }
@@ -45,12 +75,12 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             .service(
                 web::resource("/v2/users/{userId}/password_reset")
                     .route(web::post().to(rest_password_reset::<P>))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(
                 web::resource("/v2/users/{userId}/password")
                     .route(web::post().to(rest_set_password::<P>))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(
                 web::resource("/v2/users/{userId}")
@@ -62,12 +92,12 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                             }))
                             .to(rest_add_human_user::<P>),
                     )
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(user_method_not_allowed)),
             )
             .service(
                 web::resource("/v2/organizations")
                     .route(web::post().to(rest_add_organization::<P>))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(connect(
                 "/zitadel.user.v2.UserService/PasswordReset",
@@ -93,7 +123,7 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                 web::resource("/ui/v2/login/password/set")
                     .route(web::get().to(crate::page::show))
                     .route(web::post().to(crate::page::submit::<P>))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("GET, POST"))),
             )
             .service(
                 web::resource("/ui/v2/login/rekey.css")
@@ -102,12 +132,27 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             .service(
                 web::resource("/debug/healthz")
                     .route(web::get().to(healthz))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("GET"))),
             )
             .service(
                 web::resource("/debug/ready")
                     .route(web::get().to(ready::<P>))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/debug/metrics")
+                    .route(web::get().to(metrics))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/openapi.json")
+                    .route(web::get().to(openapi_json))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/openapi.json")),
             )
             .default_service(web::to(not_found));
     }
@@ -125,6 +170,7 @@ where
             Err::<HttpResponse, _>(
                 ApiError::new(Code::Unimplemented, "Method Not Allowed")
                     .with_status(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header(actix_web::http::header::ALLOW, "POST")
                     .in_protocol(Protocol::Connect),
             )
         }))
@@ -134,9 +180,23 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::NotFound, "Not Found"))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+/// 405 code 12, with the `Allow` header RFC 9110 requires.
+async fn method_not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::Unimplemented, "Method Not Allowed")
-        .with_status(StatusCode::METHOD_NOT_ALLOWED))
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+        .with_header(actix_web::http::header::ALLOW, allow))
+}
+
+/// `/v2/users/{userId}` takes GET (GetUserByID), and `/v2/users/human` POST (AddHumanUser).
+/// A GET of `/v2/users/human` is GetUserByID of a user whose id is "human", through the
+/// template, so `Allow` names only POST there, as the API document does.
+async fn user_method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    method_not_allowed(if req.path() == "/v2/users/human" {
+        "POST"
+    } else {
+        "GET"
+    })
+    .await
 }
 
 /// One unary call: authenticate, read and decode the body, let `prepare` adjust the message
@@ -175,10 +235,12 @@ where
             }
         }
         let caller = auth::principal(ports, req).await?;
-        let limit = req
+        let (limit, timeout) = req
             .app_data::<Data<HttpSettings>>()
-            .map_or(HttpSettings::default().body_limit, |s| s.body_limit);
-        let mut message: R = decode(&read_body(body, limit).await?)?;
+            .map_or((64 * 1024, std::time::Duration::from_secs(10)), |s| {
+                (s.body_limit, s.body_timeout)
+            });
+        let mut message: R = decode(&read_body(body, limit, timeout).await?)?;
         prepare(&mut message);
         rpc(caller, message).await
     }
@@ -188,6 +250,17 @@ where
         .map_err(|e| e.in_protocol(protocol))
 }
 
+/// `rekey_rpc_outcomes_total{rpc, outcome}`: `ok`, or the error's id (`COMMAND-SAF4f`), or its
+/// code's name when it has no id.
+fn count_outcome(rpc_path: &'static str, result: &Result<HttpResponse, ApiError>) {
+    let rpc = rpc_path.rsplit("::").next().unwrap_or(rpc_path).trim();
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(error) => error.id().unwrap_or_else(|| error.code().name()),
+    };
+    metrics::counter!("rekey_rpc_outcomes_total", "rpc" => rpc, "outcome" => outcome).increment(1);
+}
+
 fn path_user_id(req: &HttpRequest) -> Option<String> {
     req.match_info().get("userId").map(str::to_owned)
 }
@@ -195,8 +268,9 @@ fn path_user_id(req: &HttpRequest) -> Option<String> {
 /// Declares a handler for one RPC on one protocol. `$prepare` turns the request into the
 /// adjustment of the decoded message (for REST, the path's `userId` wins over the body's).
 macro_rules! handler {
-    ($name:ident, $protocol:expr, $message:ty, $rpc:path, $prepare:expr) => {
-        async fn $name<P: Ports>(
+    ($(#[$doc:meta])* $name:ident, $protocol:expr, $message:ty, $rpc:path, $prepare:expr) => {
+        $(#[$doc])*
+        pub(crate) async fn $name<P: Ports>(
             ports: Data<P>,
             req: HttpRequest,
             body: Payload,
@@ -206,7 +280,9 @@ macro_rules! handler {
             let rpc = move |caller: Principal, message: $message| async move {
                 $rpc(rpc_ports.get_ref(), &caller, message).await
             };
-            unary(ports.get_ref(), &req, body, $protocol, prepare, rpc).await
+            let result = unary(ports.get_ref(), &req, body, $protocol, prepare, rpc).await;
+            count_outcome(stringify!($rpc), &result);
+            result
         }
     };
 }
@@ -236,6 +312,25 @@ use rpc::{
 };
 
 handler!(
+    #[utoipa::path(
+        post,
+        path = "/v2/users/{userId}/password",
+        tag = "UserService",
+        operation_id = "SetPassword",
+        summary = "Change the password of a user",
+        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
+        request_body = SetPasswordDoc,
+        responses(
+            (status = 200, description = "The password was changed", body = DetailsResponseDoc),
+            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
+            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
+            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
+            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+        ),
+    )]
     rest_set_password,
     Protocol::Rest,
     SetPasswordRequest,
@@ -250,6 +345,25 @@ handler!(
     as_sent
 );
 handler!(
+    #[utoipa::path(
+        post,
+        path = "/v2/users/{userId}/password_reset",
+        tag = "UserService",
+        operation_id = "PasswordReset",
+        summary = "Request a code to reset a password",
+        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
+        request_body = PasswordResetDoc,
+        responses(
+            (status = 200, description = "A code was issued (and returned, for returnCode)", body = PasswordResetResponseDoc),
+            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
+            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
+            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
+            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+        ),
+    )]
     rest_password_reset,
     Protocol::Rest,
     PasswordResetRequest,
@@ -264,6 +378,23 @@ handler!(
     as_sent
 );
 handler!(
+    #[utoipa::path(
+        get,
+        path = "/v2/users/{userId}",
+        tag = "UserService",
+        operation_id = "GetUserByID",
+        summary = "Get a user by its id",
+        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
+        responses(
+            (status = 200, description = "The user", body = GetUserResponseDoc),
+            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
+            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
+            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
+            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+        ),
+    )]
     rest_get_user,
     Protocol::Rest,
     GetUserRequest,
@@ -278,6 +409,24 @@ handler!(
     as_sent
 );
 handler!(
+    #[utoipa::path(
+        post,
+        path = "/v2/users/human",
+        tag = "UserService",
+        operation_id = "AddHumanUser",
+        summary = "Create a human user",
+        request_body = AddHumanUserDoc,
+        responses(
+            (status = 200, description = "The user was created", body = AddHumanUserResponseDoc),
+            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
+            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
+            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
+            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
+            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+        ),
+    )]
     rest_add_human_user,
     Protocol::Rest,
     AddHumanUserRequest,
@@ -292,6 +441,24 @@ handler!(
     as_sent
 );
 handler!(
+    #[utoipa::path(
+        post,
+        path = "/v2/organizations",
+        tag = "OrganizationService",
+        operation_id = "AddOrganization",
+        summary = "Create an organization",
+        request_body = AddOrganizationDoc,
+        responses(
+            (status = 200, description = "The organization was created", body = AddOrganizationResponseDoc),
+            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
+            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
+            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
+            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
+            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
+            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+        ),
+    )]
     rest_add_organization,
     Protocol::Rest,
     AddOrganizationRequest,
@@ -306,12 +473,30 @@ handler!(
     as_sent
 );
 
-async fn healthz() -> HttpResponse {
+/// Whether the process answers.
+#[utoipa::path(
+    get,
+    path = "/debug/healthz",
+    tag = "Operations",
+    security(()),
+    responses((status = 200, description = "The process answers", body = StatusDoc)),
+)]
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers. The cause of not being ready is logged, not shown.
-async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/debug/ready",
+    tag = "Operations",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers", body = StatusDoc),
+        (status = 503, description = "The database does not answer", body = StatusDoc),
+    ),
+)]
+pub(crate) async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
     match ports.users().ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(failure) => {
@@ -319,4 +504,34 @@ async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(json!({ "status": "not ready" }))
         }
     }
+}
+
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/debug/metrics",
+    tag = "Operations",
+    security(()),
+    responses((
+        status = 200,
+        description = "Counters, gauges and histograms (`rekey_…`)",
+        body = String,
+        content_type = "text/plain; version=0.0.4"
+    )),
+)]
+pub(crate) async fn metrics(settings: Data<HttpSettings>) -> HttpResponse {
+    let body = match &settings.metrics {
+        Some(render) => render().await,
+        None => String::new(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
+}
+
+/// `GET /openapi.json`: the document (`crate::openapi`).
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::document())
 }

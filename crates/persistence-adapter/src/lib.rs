@@ -79,6 +79,44 @@ impl Store {
     }
 }
 
+/// Records how long a checkout waited for a connection (`rekey_db_pool_wait_seconds`).
+pub(crate) fn pool_waited(backend: &'static str, since: std::time::Instant) {
+    metrics::histogram!("rekey_db_pool_wait_seconds", "backend" => backend)
+        .record(since.elapsed().as_secs_f64());
+}
+
+/// Connections of the pool: open, and of those idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections.
+    pub connections: u32,
+    /// Open and not checked out.
+    pub idle: u32,
+}
+
+/// The pending part of the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxDepth {
+    /// Messages waiting to be sent (or retried).
+    pub pending: i64,
+    /// When the oldest of them was queued.
+    pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Store {
+    /// The pool's connections right now.
+    pub fn pool_state(&self) -> PoolState {
+        let state = match &self.pool {
+            Pool::Sqlite(pool) => pool.state(),
+            Pool::Postgres(pool) => pool.state(),
+        };
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+        }
+    }
+}
+
 /// Runs `$body` with `$conn` bound to a `&mut` pooled connection of whichever backend `$store`
 /// holds. The body is compiled once per backend: write it once, in diesel's DSL.
 /// Evaluates to the body's `Result`; a pool that cannot give a connection is
@@ -87,12 +125,16 @@ macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
             $crate::Pool::Sqlite(pool) => {
+                let waiting = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                $crate::pool_waited("sqlite", waiting);
                 let $conn: &mut $crate::SqliteConn = &mut *pooled;
                 $body
             }
             $crate::Pool::Postgres(pool) => {
+                let waiting = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                $crate::pool_waited("postgres", waiting);
                 let $conn: &mut diesel_async::AsyncPgConnection = &mut *pooled;
                 $body
             }

@@ -51,6 +51,30 @@ macro_rules! pending {
     };
 }
 
+impl Store {
+    /// How many messages are pending, and how old the oldest is (for metrics).
+    ///
+    /// # Errors
+    /// [`Failure`] when the database cannot answer.
+    pub async fn outbox_depth(&self) -> Result<crate::OutboxDepth, Failure> {
+        let (pending, oldest): (i64, Option<NaiveDateTime>) = with_conn!(self, |conn| {
+            outbox::table
+                .filter(outbox::status.eq("pending"))
+                .select((
+                    diesel::dsl::count_star(),
+                    diesel::dsl::min(outbox::created_at),
+                ))
+                .first(conn)
+                .await
+                .map_err(query_failure)?
+        });
+        Ok(crate::OutboxDepth {
+            pending,
+            oldest: oldest.map(|at| at.and_utc()),
+        })
+    }
+}
+
 impl OutboxStore for Store {
     async fn claim_due(
         &self,

@@ -30,6 +30,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     });
     let http = HttpSettings {
         body_limit: settings.server.body_limit,
+        body_timeout: settings.server.body_timeout,
+        metrics: Some(crate::telemetry::metrics_renderer(ports.store().clone())?),
         page_min_response: settings.limits.page_min_response,
         trusted_proxies: trusted_proxies(&settings.limits.trusted_proxies)?,
     };
@@ -41,6 +43,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .configure(configure::<Adapters>(http.clone()))
     })
     .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+    .client_request_timeout(settings.server.header_timeout)
+    .keep_alive(settings.server.keep_alive)
+    .max_connections(settings.server.max_connections)
     .bind(&settings.server.bind)
     .map_err(|e| format!("binding {}: {e}", settings.server.bind))?;
     if settings.server.workers > 0 {

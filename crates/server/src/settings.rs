@@ -362,6 +362,17 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// Node number in ids; -1 = random.
     pub node_id: i32,
+    /// How long a client may take to send the request head.
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
+    /// How long a client may take to send the request body.
+    #[serde(deserialize_with = "duration")]
+    pub body_timeout: Duration,
+    /// How long an idle keep-alive connection stays open.
+    #[serde(deserialize_with = "duration")]
+    pub keep_alive: Duration,
+    /// Open connections at once, per worker thread.
+    pub max_connections: usize,
 }
 
 /// `[database]`.

@@ -29,3 +29,49 @@ pub fn init(settings: &LogSettings) -> Result<(), String> {
         .try_init()
         .map_err(|e| format!("logging: {e}"))
 }
+
+/// Installs the Prometheus recorder (once per process) and returns what `/debug/metrics`
+/// calls: it refreshes the gauges read at scrape time (outbox depth and age, pool use), then
+/// renders every metric.
+///
+/// # Errors
+/// A message when the recorder cannot be installed (another one already is).
+pub fn metrics_renderer(
+    store: rekey_persistence_adapter::Store,
+) -> Result<rekey_http_adapter::MetricsRenderer, String> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    use rekey_application::ports::Clock as _;
+
+    const SECONDS: [f64; 14] = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS)
+        .map_err(|e| format!("metrics: {e}"))?
+        .install_recorder()
+        .map_err(|e| format!("metrics: {e}"))?;
+    Ok(std::sync::Arc::new(move || {
+        let (store, handle) = (store.clone(), handle.clone());
+        Box::pin(async move {
+            let pool = store.pool_state();
+            metrics::gauge!("rekey_db_pool_connections", "state" => "in_use")
+                .set(f64::from(pool.connections.saturating_sub(pool.idle)));
+            metrics::gauge!("rekey_db_pool_connections", "state" => "idle")
+                .set(f64::from(pool.idle));
+            match store.outbox_depth().await {
+                Ok(depth) => {
+                    #[allow(clippy::cast_precision_loss, reason = "a gauge is a float")]
+                    metrics::gauge!("rekey_outbox_pending").set(depth.pending as f64);
+                    let age = depth.oldest.map_or(0.0, |oldest| {
+                        (crate::adapters::SystemClock.now() - oldest)
+                            .to_std()
+                            .map_or(0.0, |age| age.as_secs_f64())
+                    });
+                    metrics::gauge!("rekey_outbox_oldest_pending_age_seconds").set(age);
+                }
+                Err(failure) => tracing::warn!(%failure, "metrics: the outbox depth is unknown"),
+            }
+            handle.render()
+        })
+    }))
+}

@@ -66,15 +66,35 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
         claimed: claimed.len(),
         ..BatchReport::default()
     };
-    let outcomes =
-        futures_util::future::join_all(claimed.into_iter().map(|m| deliver(ports, m))).await;
-    for outcome in outcomes {
-        match outcome? {
-            Outcome::Sent => report.sent += 1,
-            Outcome::Skipped => report.skipped += 1,
-            Outcome::Retried => report.retried += 1,
-            Outcome::Dead => report.dead += 1,
-        }
+    let outcomes = futures_util::future::join_all(claimed.into_iter().map(|m| async move {
+        let channel = match m.channel {
+            NotificationType::Email => "email",
+            NotificationType::Sms => "sms",
+        };
+        (channel, deliver(ports, m).await)
+    }))
+    .await;
+    for (channel, outcome) in outcomes {
+        let result = match outcome? {
+            Outcome::Sent => {
+                report.sent += 1;
+                "sent"
+            }
+            Outcome::Skipped => {
+                report.skipped += 1;
+                "skipped"
+            }
+            Outcome::Retried => {
+                report.retried += 1;
+                "retry"
+            }
+            Outcome::Dead => {
+                report.dead += 1;
+                "dead"
+            }
+        };
+        metrics::counter!("rekey_deliveries_total", "channel" => channel, "result" => result)
+            .increment(1);
     }
     Ok(report)
 }

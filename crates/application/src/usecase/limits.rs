@@ -69,6 +69,7 @@ pub(crate) async fn charge<P: Ports>(
                 budget: keys.get(index).map_or("unknown", |k| k.name),
                 retry_after,
             };
+            metrics::counter!("rekey_limit_hits_total", "budget" => exhausted.budget).increment(1);
             if first {
                 spent(ports, &exhausted, concerning).await;
             } else {

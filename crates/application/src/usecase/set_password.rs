@@ -212,6 +212,7 @@ async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Res
     let limiter = ports.limiter();
     for key in &guesses {
         if limiter.spent(key, ports.clock().now()).await?.is_some() {
+            metrics::counter!("rekey_limit_hits_total", "budget" => key.name).increment(1);
             tracing::debug!(user.id = %user, "wrong-code budget spent; code refused unseen");
             return Err(Error::CodeNotFound);
         }
