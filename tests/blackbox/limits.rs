@@ -13,6 +13,7 @@ on_both_backends!(
     sms_goes_only_to_listed_countries_and_within_its_caps,
     twenty_wrong_codes_lock_out_the_right_code,
     the_reset_page_answers_every_dead_end_alike,
+    the_reset_page_limits_each_client_ip,
     codes_and_queued_messages_survive_a_key_rotation,
 );
 
@@ -325,6 +326,56 @@ async fn the_reset_page_answers_every_dead_end_alike(backend: Backend) {
         );
     }
     rekey.assert_logs_clean();
+}
+
+async fn the_reset_page_limits_each_client_ip(backend: Backend) {
+    let rekey = Rekey::start(
+        backend,
+        &[
+            ON,
+            ("REKEY__LIMITS__CLIENT_IP", "2 per 1m"),
+            ("REKEY__LIMITS__PAGE_MIN_RESPONSE", "0s"),
+        ],
+    )
+    .await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    for _ in 0..2 {
+        let (status, _, _) = submit(&rekey, &user, "WRONG1").await;
+        assert_eq!(status, 200);
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/ui/v2/login/password/set", rekey.base))
+        .header("cookie", "rekey_csrf=tok")
+        .header("x-forwarded-for", "198.51.100.7")
+        .form(&[
+            ("csrf", "tok"),
+            ("userId", user.as_str()),
+            ("code", "WRONG1"),
+            ("password", NEW),
+            ("confirm", NEW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        429,
+        "X-Forwarded-For from an untrusted peer is ignored"
+    );
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Too many attempts"), "{body}");
+    assert_eq!(
+        rekey
+            .count("events WHERE event_type = 'user.human.password.code.invalidated'")
+            .await,
+        0
+    );
 }
 
 /// `[secrets] keys`, newest first, as a configuration file.

@@ -375,3 +375,49 @@ pub(crate) async fn stylesheet() -> HttpResponse {
             .body(CSS),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(peer: &str, forwarded: &[&str], trusted: &[&str]) -> String {
+        let trusted: Vec<IpNet> = trusted.iter().map(|t| t.parse().expect("net")).collect();
+        forwarded_client(
+            peer.parse().expect("ip"),
+            forwarded.iter().copied(),
+            &trusted,
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        // No trusted proxy: the header is the client's to forge, so it is ignored.
+        assert_eq!(client("203.0.113.9", &["198.51.100.1"], &[]), "203.0.113.9");
+        // From a trusted proxy: the nearest hop it did not add itself.
+        assert_eq!(
+            client("10.0.0.2", &["198.51.100.1, 10.0.0.3"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        // A client prepending a forged hop does not get past the first untrusted one.
+        assert_eq!(
+            client("10.0.0.2", &["1.2.3.4, 198.51.100.1"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        // Several headers read as one list; garbage stops the walk.
+        assert_eq!(
+            client("10.0.0.2", &["198.51.100.1", "10.0.0.3"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client("10.0.0.2", &["not-an-ip"], &["10.0.0.0/8"]),
+            "10.0.0.2"
+        );
+        // Every hop trusted: the farthest one.
+        assert_eq!(
+            client("10.0.0.2", &["10.0.0.7"], &["10.0.0.0/8"]),
+            "10.0.0.7"
+        );
+        assert_eq!(client("::1", &["2001:db8::5"], &["::1/128"]), "2001:db8::5");
+    }
+}
