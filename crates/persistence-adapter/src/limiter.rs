@@ -121,25 +121,40 @@ impl RateLimiter for Store {
         let budgets: Vec<Budget> = keys.iter().map(|k| k.budget).collect();
         let (digests, budgets) = (&digests, &budgets);
         let now_us = micros(now);
-        // All or none: one transaction, rolled back when a bucket has no room.
-        let outcome: Result<(), TakeError> = with_conn!(self, |conn| conn
-            .transaction::<_, TakeError, _>(async |tx| {
-                for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
-                    let taken: Option<Bucket> = diesel::sql_query(take)
-                        .bind::<Text, _>(key)
-                        .bind::<BigInt, _>(now_us)
-                        .bind::<BigInt, _>(span(budget.interval()))
-                        .bind::<BigInt, _>(span(budget.window))
-                        .get_result(tx)
-                        .await
-                        .optional()?;
-                    if taken.is_none() {
-                        return Err(TakeError::Refused(index));
-                    }
-                }
-                Ok(())
-            })
-            .await);
+        // One bucket: its statement is atomic by itself, so no transaction (one round trip).
+        // Several: all or none, in one transaction rolled back when a bucket has no room.
+        let outcome: Result<(), TakeError> =
+            if let ([key], [budget]) = (digests.as_slice(), budgets.as_slice()) {
+                let taken: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(take)
+                    .bind::<Text, _>(key)
+                    .bind::<BigInt, _>(now_us)
+                    .bind::<BigInt, _>(span(budget.interval()))
+                    .bind::<BigInt, _>(span(budget.window))
+                    .get_result(conn)
+                    .await
+                    .optional()
+                    .map_err(query_failure)?);
+                taken.map(drop).ok_or(TakeError::Refused(0))
+            } else {
+                with_conn!(self, |conn| conn
+                    .transaction::<_, TakeError, _>(async |tx| {
+                        for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
+                            let taken: Option<Bucket> = diesel::sql_query(take)
+                                .bind::<Text, _>(key)
+                                .bind::<BigInt, _>(now_us)
+                                .bind::<BigInt, _>(span(budget.interval()))
+                                .bind::<BigInt, _>(span(budget.window))
+                                .get_result(tx)
+                                .await
+                                .optional()?;
+                            if taken.is_none() {
+                                return Err(TakeError::Refused(index));
+                            }
+                        }
+                        Ok(())
+                    })
+                    .await)
+            };
         let index = match outcome {
             Ok(()) => return Ok(Verdict::Allowed),
             Err(TakeError::Db(error)) => return Err(query_failure(error)),
