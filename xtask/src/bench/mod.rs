@@ -180,6 +180,11 @@ impl Server {
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("REKEY__LOG__FORMAT", "json")
             .env("REKEY__LOG__LEVEL", "warn,rekey=info")
+            // The budgets stay on, so their cost is measured, but sized so that one admin
+            // token resetting many users at full speed never hits them.
+            .env("REKEY__LIMITS__CALLER_RESETS", "1000000 per 1s")
+            .env("REKEY__LIMITS__USER_MESSAGES", "1000000 per 1s")
+            .env("REKEY__LIMITS__RECIPIENT_MESSAGES", "1000000 per 1s")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
         for (key, value) in env {
