@@ -91,3 +91,46 @@ where
         histogram: total,
     }
 }
+
+/// Sends `request()` one at a time every `interval` (a new one only after the last answered)
+/// for `warmup` + `duration`, recording latencies after the warm-up: a light probe that runs
+/// beside a load.
+pub async fn probe<F, Fut>(
+    interval: Duration,
+    warmup: Duration,
+    duration: Duration,
+    request: F,
+) -> Measured
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    let (measure_from, end) = (start + warmup, start + warmup + duration);
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    let (mut requests, mut errors) = (0_u64, 0_u64);
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let sent = Instant::now();
+        if sent >= end {
+            break;
+        }
+        let ok = request().await;
+        if sent >= measure_from {
+            let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let _ = histogram.record(micros.clamp(1, 60_000_000));
+            requests += 1;
+            if !ok {
+                errors += 1;
+            }
+        }
+    }
+    Measured {
+        requests,
+        errors,
+        seconds: duration.as_secs_f64(),
+        histogram,
+    }
+}

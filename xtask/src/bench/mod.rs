@@ -602,6 +602,19 @@ async fn set_password(
         let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
         let (all, counter) = (issued.clone(), next.clone());
         let since = probe(server);
+        // Beside the load: one healthz every 10 ms, to see how the HTTP side answers while
+        // argon2 holds the CPU.
+        let healthz = {
+            let (client, url) = (client.clone(), format!("{}/debug/healthz", server.base));
+            let (warmup, duration) = (options.warmup, options.duration);
+            tokio::spawn(async move {
+                load::probe(Duration::from_millis(10), warmup, duration, || {
+                    let request = client.get(&url).send();
+                    async move { request.await.is_ok_and(|r| r.status().is_success()) }
+                })
+                .await
+            })
+        };
         let measured = load::run(c, options.warmup, options.duration, move |_, _| {
             let (client, token, issued) = (client.clone(), token.clone(), all.clone());
             let k = counter.fetch_add(1, Ordering::Relaxed) as usize;
@@ -624,6 +637,17 @@ async fn set_password(
             )
             .with_floor("argon2 bound", bound, None),
         );
+        let healthz = healthz
+            .await
+            .map_err(|e| format!("the healthz probe failed: {e}"))?;
+        rows.push(row(
+            "postgres",
+            "healthz during SetPassword",
+            c,
+            &healthz,
+            server,
+            &since,
+        ));
         if next.load(Ordering::Relaxed) as usize >= issued.len() {
             println!("    (ran out of codes: this run ended early; raise --users)");
             break;
