@@ -5,7 +5,8 @@
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
 //!
-//! - `bench`: load scenarios against a release build, next to their floors.
+//! - `bench`: load scenarios against a release build, next to their floors; `bench --micro`:
+//!   the criterion micro-benchmarks.
 //!
 //! No argument parser; `bench` alone brings an async runtime and an HTTP client.
 
@@ -33,6 +34,9 @@ Tasks:
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2); writes target/bench/report.*
+  bench --micro [CRITERION ARGS]...
+        the criterion micro-benchmarks (codes, code hashes, url templates,
+        PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.

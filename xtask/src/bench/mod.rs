@@ -73,6 +73,9 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
 /// Runs the benchmark. A debug build of xtask re-runs itself in release first: the load
 /// generator shares the machine with the server and must not be the bottleneck.
 pub fn run(args: &[String]) -> Result<(), Failure> {
+    if args.first().is_some_and(|a| a == "--micro") {
+        return micro(&args[1..]);
+    }
     let options = parse(args)?;
     let root = workspace_root()?;
     if cfg!(debug_assertions) {
@@ -114,6 +117,33 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         out.display()
     );
     Ok(())
+}
+
+/// The criterion micro-benchmarks, each in the crate it measures; `args` go to criterion
+/// (e.g. `--quick`, or a name filter).
+const MICRO_BENCHES: [(&str, &str); 3] = [
+    ("rekey-crypto-adapter", "codes"),
+    ("rekey-notifier-adapter", "links"),
+    ("rekey-http-adapter", "json"),
+];
+
+fn micro(args: &[String]) -> Result<(), Failure> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.arg("bench").current_dir(workspace_root()?);
+    for (package, bench) in MICRO_BENCHES {
+        command.args(["-p", package, "--bench", bench]);
+    }
+    command.arg("--").args(args);
+    println!("==> {command:?}");
+    let status = command
+        .status()
+        .map_err(|e| Failure::Failed(format!("cargo: {e}")))?;
+    if status.success() {
+        println!("==> criterion's reports: target/criterion/");
+        Ok(())
+    } else {
+        Err(Failure::Failed("a micro-benchmark failed".into()))
+    }
 }
 
 fn machine() -> Value {
@@ -376,7 +406,7 @@ fn row(
     since: &Probe,
 ) -> Row {
     let cpu = (server.cpu_seconds() - since.cpu) / since.at.elapsed().as_secs_f64() * 100.0;
-    let (_, peak) = server.rss_mb();
+    let (rss, peak) = server.rss_mb();
     let row = Row {
         backend: backend.into(),
         scenario: scenario.into(),
@@ -389,6 +419,7 @@ fn row(
         errors: measured.errors,
         server_cpu_percent: cpu,
         server_peak_rss_mb: peak,
+        server_rss_mb: rss,
         floor: None,
         floor_throughput: None,
         floor_p99: None,
@@ -510,6 +541,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     // sendLink: queue (delivery off), then drain to the file transport.
     let drain = send_link_and_drain(root, out, &server, &url, options).await?;
     rows.extend(drain);
+    rows.push(idle_after_load(&server, idle_rss).await);
     server.stop();
 
     // SQLite, the embedded default.
@@ -546,8 +578,34 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     println!("    sqlite idle RSS after load {idle:.1} MB");
     lite.stop();
     let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
-    let _ = idle_rss;
     Ok(rows)
+}
+
+/// The server's memory after every load, once it has been idle for longer than the argon2
+/// threads keep their memory (5 s); its start-up RSS is the row's "floor" for comparison.
+async fn idle_after_load(server: &Server, at_start: f64) -> Row {
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (rss, peak) = server.rss_mb();
+    println!(
+        "    postgres idle RSS 7 s after load {rss:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
+    );
+    Row {
+        backend: "postgres".into(),
+        scenario: "idle, 7 s after load".into(),
+        concurrency: 0,
+        throughput: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p99: 0.0,
+        max: 0.0,
+        errors: 0,
+        server_cpu_percent: 0.0,
+        server_peak_rss_mb: peak,
+        server_rss_mb: rss,
+        floor: Some(format!("RSS at start: {at_start:.1} MB")),
+        floor_throughput: None,
+        floor_p99: None,
+    }
 }
 
 /// cores ÷ the time of one argon2id hash with rekey's default parameters.
@@ -728,7 +786,7 @@ async fn send_link_and_drain(
         .parse()
         .unwrap_or(0.0);
     let cpu = (worker.cpu_seconds() - probe_at.cpu) / seconds * 100.0;
-    let (_, peak) = worker.rss_mb();
+    let (rss, peak) = worker.rss_mb();
     println!(
         "    postgres outbox drain: {pending} messages ({sent} sent, {skipped} superseded) in {seconds:.2} s = {:.0} messages/s (includes start-up)",
         pending as f64 / seconds
@@ -746,6 +804,7 @@ async fn send_link_and_drain(
         errors: 0,
         server_cpu_percent: cpu,
         server_peak_rss_mb: peak,
+        server_rss_mb: rss,
         floor: None,
         floor_throughput: None,
         floor_p99: None,

@@ -20,6 +20,8 @@ pub struct Row {
     pub errors: u64,
     pub server_cpu_percent: f64,
     pub server_peak_rss_mb: f64,
+    /// Resident memory when the row was taken.
+    pub server_rss_mb: f64,
     pub floor: Option<String>,
     pub floor_throughput: Option<f64>,
     pub floor_p99: Option<f64>,
@@ -46,6 +48,7 @@ impl Row {
             "throughput_per_s": self.throughput, "p50_ms": self.p50, "p90_ms": self.p90,
             "p99_ms": self.p99, "max_ms": self.max, "errors": self.errors,
             "server_cpu_percent": self.server_cpu_percent, "server_peak_rss_mb": self.server_peak_rss_mb,
+            "server_rss_mb": self.server_rss_mb,
             "floor": self.floor, "floor_throughput_per_s": self.floor_throughput,
             "floor_p99_ms": self.floor_p99, "ratio_to_floor": self.ratio(),
         })
@@ -75,12 +78,12 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
         machine["cpu"].as_str().unwrap_or("?"),
         machine["postgres"].as_str().unwrap_or("?")
     );
-    md.push_str("| backend | scenario | conc. | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU % | peak RSS MB | floor | floor req/s | floor p99 ms | ratio |\n");
-    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
+    md.push_str("| backend | scenario | conc. | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU % | RSS MB | peak RSS MB | floor | floor req/s | floor p99 ms | ratio |\n");
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
     for r in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {} |",
             r.backend,
             r.scenario,
             r.concurrency,
@@ -91,6 +94,7 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
             r.max,
             r.errors,
             r.server_cpu_percent,
+            r.server_rss_mb,
             r.server_peak_rss_mb,
             r.floor.as_deref().unwrap_or(""),
             r.floor_throughput
