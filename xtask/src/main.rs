@@ -37,6 +37,8 @@ Tasks:
   bench --micro [CRITERION ARGS]...
         the criterion micro-benchmarks (codes, code hashes, url templates,
         PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.
+  bench --report-only
+        write target/bench/report.md and report.svg again from report.json.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.

@@ -76,6 +76,17 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     if args.first().is_some_and(|a| a == "--micro") {
         return micro(&args[1..]);
     }
+    if args.first().is_some_and(|a| a == "--report-only") {
+        // Writes report.md and report.svg again from report.json (after a change to them).
+        let out = workspace_root()?.join("target").join("bench");
+        let (rows, machine) = report::read(&out.join("report.json")).map_err(Failure::Failed)?;
+        report::write(&out, &rows, &machine).map_err(Failure::Failed)?;
+        println!(
+            "==> wrote {}/report.md, report.json, report.svg",
+            out.display()
+        );
+        return Ok(());
+    }
     let options = parse(args)?;
     let root = workspace_root()?;
     if cfg!(debug_assertions) {
@@ -374,10 +385,10 @@ async fn resets(
     concurrency: usize,
     (warmup, duration): (Duration, Duration),
     users: usize,
-    body: &'static str,
+    (label, body): (&str, &'static str),
 ) -> load::Measured {
     let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
-    load::run(concurrency, warmup, duration, move |w, n| {
+    load::run(label, concurrency, warmup, duration, move |w, n| {
         let (client, token) = (client.clone(), token.clone());
         let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
         async move { post(&client, url, &token, body.into()).await.is_some() }
@@ -466,7 +477,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         let healthz = {
             let (client, base) = (client.clone(), base.clone());
             let since = probe(&server);
-            let measured = load::run(c, warmup, duration, move |_, _| {
+            let measured = load::run("healthz", c, warmup, duration, move |_, _| {
                 let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
                 async move {
                     client
@@ -494,7 +505,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 c,
                 (warmup, duration),
                 users,
-                r#"{"returnCode":{}}"#,
+                ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
             )
             .await;
             row(
@@ -514,7 +525,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         let get = {
             let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
             let since = probe(&server);
-            let measured = load::run(c, warmup, duration, move |w, n| {
+            let measured = load::run("GetUserByID", c, warmup, duration, move |w, n| {
                 let (client, token) = (client.clone(), token.clone());
                 let url = format!("{base}/v2/users/bench-{}", pick(w, n, users));
                 async move {
@@ -562,7 +573,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
             c,
             (warmup, duration),
             users,
-            r#"{"returnCode":{}}"#,
+            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
         )
         .await;
         rows.push(row(
@@ -673,7 +684,8 @@ async fn set_password(
                 .await
             })
         };
-        let measured = load::run(c, options.warmup, options.duration, move |_, _| {
+        let label = "SetPassword (and healthz beside it)";
+        let measured = load::run(label, c, options.warmup, options.duration, move |_, _| {
             let (client, token, issued) = (client.clone(), token.clone(), all.clone());
             let k = counter.fetch_add(1, Ordering::Relaxed) as usize;
             let base = base.clone();
@@ -730,7 +742,7 @@ async fn send_link_and_drain(
         c,
         (options.warmup, options.duration),
         users,
-        "{}",
+        ("PasswordReset sendLink", "{}"),
     )
     .await;
     let queued_row = row(
@@ -766,11 +778,20 @@ async fn send_link_and_drain(
         ],
     )?;
     let probe_at = probe(&worker);
+    let bar = indicatif::ProgressBar::new(pending as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("    {prefix:36} [{bar:30}] {pos}/{len} messages")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("outbox drain");
     loop {
         let left: usize = psql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")?
             .parse()
             .unwrap_or(0);
+        bar.set_position(pending.saturating_sub(left) as u64);
         if left == 0 {
+            bar.finish_and_clear();
             break;
         }
         if started.elapsed() > Duration::from_secs(600) {
