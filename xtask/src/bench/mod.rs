@@ -815,7 +815,7 @@ async fn send_link_and_drain(
     worker.stop();
     let drain_row = Row {
         backend: "postgres".into(),
-        scenario: "outbox drain (file)".into(),
+        scenario: format!("outbox drain (file; {sent} sent, {skipped} superseded)"),
         concurrency: 1,
         throughput: pending as f64 / seconds,
         p50: 0.0,
