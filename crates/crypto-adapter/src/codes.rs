@@ -45,7 +45,8 @@ impl CodeGenerator for OsRngCodes {
 /// HMAC-SHA-256 of codes under a key derived from the master key, hex-encoded.
 #[derive(Clone)]
 pub struct HmacCodeHasher {
-    key: [u8; 32],
+    /// The HMAC keyed once (its inner and outer pads absorbed), cloned for each code.
+    keyed: Hmac<Sha256>,
     key_id: KeyId,
 }
 
@@ -59,14 +60,14 @@ impl HmacCodeHasher {
     /// A hasher keyed from `master`.
     pub fn new(master: &MasterKey) -> Self {
         Self {
-            key: master.derive("rekey/code-hash/v1"),
+            keyed: <Hmac<Sha256> as Mac>::new_from_slice(&master.derive("rekey/code-hash/v1"))
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
             key_id: master.id().clone(),
         }
     }
 
     fn mac(&self, code: &PlainCode) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.keyed.clone();
         mac.update(code.expose().as_bytes());
         mac
     }
