@@ -169,6 +169,10 @@ impl OutboxStore for Store {
                         None => per_user.push((&event.user_id, vec![event])),
                     }
                 }
+                // Users' rows are locked in one order (by id), so that two workers (or
+                // instances) recording overlapping batches wait for each other instead of
+                // deadlocking.
+                per_user.sort_by_key(|(user, _)| *user);
                 let mut rows = Vec::with_capacity(marked.len());
                 for (user, events) in per_user {
                     let count = events.len() as i64;

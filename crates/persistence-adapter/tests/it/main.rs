@@ -80,6 +80,7 @@ contract!(
     tokens_resolve_to_live_principals,
     outbox_claims_lease_and_record_outcomes,
     sent_messages_are_recorded_as_one_batch,
+    overlapping_sent_batches_do_not_deadlock,
     concurrent_claims_never_share_a_message,
     passwords_and_code_attempts,
 );
@@ -554,6 +555,62 @@ async fn sent_messages_are_recorded_as_one_batch(store: &Store) {
     store.mark_sent(&[]).await.unwrap();
     store.mark_skipped(&[]).await.unwrap();
     assert!(store.current_codes(&[]).await.unwrap().is_empty());
+}
+
+async fn overlapping_sent_batches_do_not_deadlock(store: &Store) {
+    ada_in_acme(store).await;
+    store
+        .commit(add_user(&human("u2", "o1", "grace")))
+        .await
+        .unwrap();
+    // 40 messages for each of u1 and u2 (ids a2… and b2…).
+    for sequence in 2..42 {
+        for (user, prefix) in [("u1", "a"), ("u2", "b")] {
+            let mut change = code_change(user, sequence, "h", true);
+            if let Change::AddPasswordCode {
+                message: Some(message),
+                ..
+            } = &mut change
+            {
+                message.id = format!("{prefix}{sequence}");
+            }
+            store.commit(change).await.unwrap();
+        }
+    }
+    let now = at("2026-01-01T01:00:00Z");
+    let sent = |user: &str| SentEvent {
+        user_id: user.parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        event: Event::PasswordCodeSent {
+            channel: rekey_domain::NotificationType::Email,
+            code_sequence: 2,
+        },
+        at: now,
+    };
+    // Two workers record batches that name the same two users in opposite orders.
+    let mut workers = tokio::task::JoinSet::new();
+    for sequence in 2..42 {
+        let (store, a, b) = (
+            store.clone(),
+            format!("a{sequence}"),
+            format!("b{sequence}"),
+        );
+        let (first, second) = (sent("u1"), sent("u2"));
+        workers.spawn(async move {
+            if sequence % 2 == 0 {
+                store.mark_sent(&[(&a, first), (&b, second)]).await
+            } else {
+                store.mark_sent(&[(&b, second), (&a, first)]).await
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let u1 = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    let u2 = store.user(&"u2".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!((u1.sequence, u2.sequence), (41 + 40, 41 + 40));
+    assert_eq!(store.list(Some("sent"), 100).await.unwrap().len(), 80);
 }
 
 async fn concurrent_claims_never_share_a_message(store: &Store) {
