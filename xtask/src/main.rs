@@ -5,7 +5,8 @@
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
 //!
-//! - `bench`: load scenarios against a release build, next to their floors.
+//! - `bench`: load scenarios against a release build, next to their floors; `bench --micro`:
+//!   the criterion micro-benchmarks.
 //! - `fuzz-api`: schemathesis against a live `rekey`, driven by its OpenAPI document.
 //!
 //! No argument parser; `bench` alone brings an async runtime and an HTTP client.
@@ -35,6 +36,11 @@ Tasks:
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2); writes target/bench/report.*
+  bench --micro [CRITERION ARGS]...
+        the criterion micro-benchmarks (codes, code hashes, url templates,
+        PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.
+  bench --report-only
+        write target/bench/report.md and report.svg again from report.json.
   fuzz-api [--examples N] [--seed N]
         schemathesis (installed with pip if missing) against a live debug
         rekey with its admin token: no 5xx, every answer as /openapi.json

@@ -687,24 +687,25 @@ pub trait OutboxStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ClaimedMessage>, Failure>> + Send;
 
-    /// The user's current reset code, if any.
+    /// The current reset code of each of `users` that has one (in no particular order).
     ///
     /// # Errors
     /// [`Failure`] when the store cannot answer.
-    fn current_code(
+    fn current_codes(
         &self,
-        user: &UserId,
-    ) -> impl Future<Output = Result<Option<CurrentCode>, Failure>> + Send;
+        users: &[UserId],
+    ) -> impl Future<Output = Result<Vec<(UserId, CurrentCode)>, Failure>> + Send;
 
-    /// Marks the message sent, scrubs its payload and appends `user.human.password.code.sent`
-    /// to the user's events, in one transaction.
+    /// Marks each message sent, scrubs its payload and appends its event
+    /// (`user.human.password.code.sent` or `…change.sent`) to its user's events, all in one
+    /// transaction. A message that is no longer pending (another worker finished it after
+    /// this one's lease ran out) is left as it is and gets no event.
     ///
     /// # Errors
-    /// [`Failure`] when the store cannot answer.
+    /// [`Failure`] when the store cannot answer; then none of them is marked.
     fn mark_sent(
         &self,
-        id: &str,
-        event: SentEvent,
+        sent: &[(&str, SentEvent)],
     ) -> impl Future<Output = Result<(), Failure>> + Send;
 
     /// Schedules the next attempt at `at`, keeping `error`.
@@ -724,14 +725,13 @@ pub trait OutboxStore: Send + Sync {
     /// [`Failure`] when the store cannot answer.
     fn mark_dead(&self, id: &str, error: &str) -> impl Future<Output = Result<(), Failure>> + Send;
 
-    /// Ends the message unsent and scrubs its payload.
+    /// Ends each pending message unsent, for its reason, and scrubs its payload.
     ///
     /// # Errors
     /// [`Failure`] when the store cannot answer.
     fn mark_skipped(
         &self,
-        id: &str,
-        reason: SkipReason,
+        skipped: &[(&str, SkipReason)],
     ) -> impl Future<Output = Result<(), Failure>> + Send;
 
     /// Lists messages, newest first, optionally of one status.

@@ -45,8 +45,9 @@ impl CodeGenerator for OsRngCodes {
 /// HMAC-SHA-256 of codes under a key derived from the master key, hex-encoded.
 #[derive(Clone)]
 pub struct HmacCodeHasher {
-    /// Each key's id and derived key, the primary first.
-    keys: Vec<(KeyId, [u8; 32])>,
+    /// Each key's id and its HMAC, keyed once (inner and outer pads absorbed) and cloned for
+    /// each code; the primary first.
+    keys: Vec<(KeyId, Hmac<Sha256>)>,
 }
 
 impl std::fmt::Debug for HmacCodeHasher {
@@ -60,13 +61,20 @@ impl HmacCodeHasher {
     /// A hasher keyed from `keys`: it hashes under the primary key and verifies under any.
     pub fn new(keys: &KeyRing) -> Self {
         Self {
-            keys: keys.derive("rekey/code-hash/v1"),
+            keys: keys
+                .derive("rekey/code-hash/v1")
+                .into_iter()
+                .map(|(id, key)| {
+                    let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+                        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+                    (id, keyed)
+                })
+                .collect(),
         }
     }
 
-    fn mac(key: &[u8; 32], code: &PlainCode) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    fn mac(keyed: &Hmac<Sha256>, code: &PlainCode) -> Hmac<Sha256> {
+        let mut mac = keyed.clone();
         mac.update(code.expose().as_bytes());
         mac
     }

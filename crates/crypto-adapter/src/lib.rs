@@ -32,13 +32,13 @@ fn os_random(buf: &mut [u8]) -> Result<(), Failure> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
@@ -49,4 +49,15 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_and_round_trips() {
+        let bytes = [0x00, 0x0f, 0x10, 0xa5, 0xff];
+        assert_eq!(super::hex(&bytes), "000f10a5ff");
+        assert_eq!(super::unhex("000f10a5ff"), Some(bytes.to_vec()));
+        assert_eq!(super::unhex("0"), None);
+    }
 }

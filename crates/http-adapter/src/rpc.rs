@@ -90,11 +90,10 @@ struct SendLink {
     url_template: Option<String>,
 }
 
-pub(crate) async fn password_reset<P: Ports>(
-    ports: &P,
-    caller: &Principal,
+/// The use case's input from a decoded request: the user id and the medium, checked.
+pub(crate) fn password_reset_input(
     request: PasswordResetRequest,
-) -> Result<Value, ApiError> {
+) -> Result<password_reset::Input, ApiError> {
     let user_id = user_id("PasswordResetRequest.UserId", request.user_id)?;
     let medium = match (request.send_link, request.return_code) {
         (Some(_), Some(_)) => {
@@ -113,7 +112,24 @@ pub(crate) async fn password_reset<P: Ports>(
         (None, Some(_)) => ResetMedium::ReturnCode,
         (None, None) => ResetMedium::default(),
     };
-    let input = password_reset::Input { user_id, medium };
+    Ok(password_reset::Input { user_id, medium })
+}
+
+/// `PasswordResetResponse`: the details, and the code for `returnCode`.
+pub(crate) fn password_reset_response(output: &password_reset::Output) -> Value {
+    let mut response = json!({ "details": details(&output.details) });
+    if let Some(code) = &output.code {
+        response["verificationCode"] = Value::from(code.expose());
+    }
+    response
+}
+
+pub(crate) async fn password_reset<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    request: PasswordResetRequest,
+) -> Result<Value, ApiError> {
+    let input = password_reset_input(request)?;
     let output = password_reset::execute(ports, caller, input)
         .await
         .map_err(|error| {
@@ -153,11 +169,7 @@ pub(crate) async fn password_reset<P: Ports>(
                 E::Failure(f) => failure(f),
             }
         })?;
-    let mut response = json!({ "details": details(&output.details) });
-    if let Some(code) = output.code {
-        response["verificationCode"] = Value::from(code.expose());
-    }
-    Ok(response)
+    Ok(password_reset_response(&output))
 }
 
 // ---------------------------------------------------------------------------------------------

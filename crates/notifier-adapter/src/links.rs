@@ -1,7 +1,10 @@
 //! Url templates: checking and rendering them with handlebars.
 
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
-use handlebars::{Handlebars, Path, PathSeg, RenderError, RenderErrorReason, Template};
+use handlebars::{
+    Context, Handlebars, Path, PathSeg, RenderContext, RenderError, RenderErrorReason, Renderable,
+    StringOutput, Template,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rekey_application::ports::{LinkData, LinkRenderer, TemplateError};
 use rekey_domain::UrlTemplate;
@@ -71,9 +74,20 @@ impl HandlebarsLinks {
         values.insert("UserID".to_owned(), Value::from(data.user_id));
         values.insert("Code".to_owned(), Value::from(data.code));
         values.insert("OrgID".to_owned(), Value::from(data.org_id));
-        self.registry
-            .render_template(&source, &Value::Object(values))
-            .map_err(|e| render_failure(&e))
+        // Render the template compiled above (render_template would compile it again).
+        let context = Context::from(Value::Object(values));
+        let mut output = StringOutput::new();
+        compiled
+            .render(
+                &self.registry,
+                &context,
+                &mut RenderContext::new(None),
+                &mut output,
+            )
+            .map_err(|e| render_failure(&e))?;
+        output
+            .into_string()
+            .map_err(|e| TemplateError::Render(e.to_string()))
     }
 }
 

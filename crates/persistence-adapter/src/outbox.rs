@@ -120,67 +120,112 @@ impl OutboxStore for Store {
         rows.into_iter().map(claimed).collect()
     }
 
-    async fn current_code(&self, user: &UserId) -> Result<Option<CurrentCode>, Failure> {
-        let row: Option<(i64, NaiveDateTime)> = with_conn!(self, |conn| password_codes::table
-            .find(user.as_str())
-            .select((password_codes::sequence, password_codes::expires_at))
-            .first(conn)
-            .await
-            .optional()
-            .map_err(query_failure)?);
-        Ok(row.map(|(sequence, expires_at)| CurrentCode {
-            sequence,
-            expires_at: expires_at.and_utc(),
-        }))
+    async fn current_codes(&self, users: &[UserId]) -> Result<Vec<(UserId, CurrentCode)>, Failure> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = users.iter().map(UserId::as_str).collect();
+        let rows: Vec<(String, i64, NaiveDateTime)> =
+            with_conn!(self, |conn| password_codes::table
+                .filter(password_codes::user_id.eq_any(&ids))
+                .select((
+                    password_codes::user_id,
+                    password_codes::sequence,
+                    password_codes::expires_at,
+                ))
+                .load(conn)
+                .await
+                .map_err(query_failure)?);
+        rows.into_iter()
+            .map(|(user, sequence, expires_at)| {
+                let user = UserId::try_from(user)
+                    .map_err(|e| Failure::Unexpected(format!("stored user id: {e}")))?;
+                let code = CurrentCode {
+                    sequence,
+                    expires_at: expires_at.and_utc(),
+                };
+                Ok((user, code))
+            })
+            .collect()
     }
 
-    async fn mark_sent(&self, id: &str, event: SentEvent) -> Result<(), Failure> {
-        let at = event.at.naive_utc();
-        let user = event.user_id.to_string();
-        let payload = event.event.clone();
-        let template = NewEvent {
-            aggregate_id: user.clone(),
-            sequence: 0,
-            event: payload,
-            resource_owner: event.org_id.clone(),
-            creator: rekey_domain::UserId::try_from(
-                rekey_application::usecase::SYSTEM_USER.to_owned(),
-            )
-            .map_err(|e| Failure::Unexpected(e.to_string()))?,
-            created_at: event.at,
+    async fn mark_sent(&self, sent: &[(&str, SentEvent)]) -> Result<(), Failure> {
+        let Some(at) = sent.iter().map(|(_, event)| event.at).max() else {
+            return Ok(());
         };
-        let (user, template) = (&user, &template);
+        let at = at.naive_utc();
+        let ids: Vec<&str> = sent.iter().map(|(id, _)| *id).collect();
+        let system =
+            rekey_domain::UserId::try_from(rekey_application::usecase::SYSTEM_USER.to_owned())
+                .map_err(|e| Failure::Unexpected(e.to_string()))?;
+        let (ids, system) = (&ids, &system);
         let result: Result<(), TxError> = with_conn!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| {
-                let updated = diesel::update(pending!(id))
-                    .set((
-                        outbox::status.eq("sent"),
-                        outbox::payload.eq(None::<Vec<u8>>),
-                        outbox::sent_at.eq(Some(at)),
-                    ))
-                    .execute(tx)
-                    .await?;
-                if updated == 0 {
-                    // Another worker finished it after this one's lease ran out.
-                    return Ok(());
+                // Only messages still pending: another worker may have finished one after
+                // this one's lease ran out, and then it gets no second event.
+                let marked: Vec<String> = diesel::update(
+                    outbox::table
+                        .filter(outbox::id.eq_any(ids))
+                        .filter(outbox::status.eq("pending")),
+                )
+                .set((
+                    outbox::status.eq("sent"),
+                    outbox::payload.eq(None::<Vec<u8>>),
+                    outbox::sent_at.eq(Some(at)),
+                ))
+                .returning(outbox::id)
+                .get_results(tx)
+                .await?;
+                // Per user, in the batch's order: take as many sequence numbers as the user
+                // has messages (appending does not depend on the aggregate's state).
+                let marked: std::collections::HashSet<&str> =
+                    marked.iter().map(String::as_str).collect();
+                let mut per_user: Vec<(&UserId, Vec<&SentEvent>)> = Vec::new();
+                for (id, event) in sent {
+                    if !marked.contains(id) {
+                        continue;
+                    }
+                    match per_user
+                        .iter_mut()
+                        .find(|(user, _)| **user == event.user_id)
+                    {
+                        Some((_, events)) => events.push(event),
+                        None => per_user.push((&event.user_id, vec![event])),
+                    }
                 }
-                // Appending does not depend on the aggregate's state: take the next number.
-                let sequence: i64 = diesel::update(users::table.find(user))
-                    .set((
-                        users::sequence.eq(users::sequence + 1),
-                        users::changed_at.eq(at),
-                    ))
-                    .returning(users::sequence)
-                    .get_result(tx)
-                    .await?;
-                let row = EventRow::from_domain(&NewEvent {
-                    sequence,
-                    ..template.clone()
-                })?;
-                diesel::insert_into(events::table)
-                    .values(&row)
-                    .execute(tx)
-                    .await?;
+                // Users' rows are locked in one order (by id), so that two workers (or
+                // instances) recording overlapping batches wait for each other instead of
+                // deadlocking.
+                per_user.sort_by_key(|(user, _)| *user);
+                let mut rows = Vec::with_capacity(marked.len());
+                for (user, events) in per_user {
+                    let count = events.len() as i64;
+                    let last: i64 = diesel::update(users::table.find(user.as_str()))
+                        .set((
+                            users::sequence.eq(users::sequence + count),
+                            users::changed_at.eq(at),
+                        ))
+                        .returning(users::sequence)
+                        .get_result(tx)
+                        .await?;
+                    for (k, event) in events.into_iter().enumerate() {
+                        rows.push(EventRow::from_domain(&NewEvent {
+                            aggregate_id: user.to_string(),
+                            sequence: last - count + 1 + k as i64,
+                            event: event.event.clone(),
+                            resource_owner: event.org_id.clone(),
+                            creator: system.clone(),
+                            created_at: event.at,
+                        })?);
+                    }
+                }
+                // One insert per event: diesel-async has no multi-row insert for SQLite.
+                for row in &rows {
+                    diesel::insert_into(events::table)
+                        .values(row)
+                        .execute(tx)
+                        .await?;
+                }
                 Ok(())
             })
             .await);
@@ -215,8 +260,21 @@ impl OutboxStore for Store {
             .map_err(query_failure))
     }
 
-    async fn mark_skipped(&self, id: &str, reason: SkipReason) -> Result<(), Failure> {
-        with_conn!(self, |conn| diesel::update(pending!(id))
+    async fn mark_skipped(&self, skipped: &[(&str, SkipReason)]) -> Result<(), Failure> {
+        for reason in [SkipReason::Superseded, SkipReason::Expired] {
+            let ids: Vec<&str> = skipped
+                .iter()
+                .filter(|(_, r)| *r == reason)
+                .map(|(id, _)| *id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            with_conn!(self, |conn| diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(&ids))
+                    .filter(outbox::status.eq("pending"))
+            )
             .set((
                 outbox::status.eq("skipped"),
                 outbox::last_error.eq(Some(reason.as_str())),
@@ -225,7 +283,9 @@ impl OutboxStore for Store {
             .execute(conn)
             .await
             .map(drop)
-            .map_err(query_failure))
+            .map_err(query_failure))?;
+        }
+        Ok(())
     }
 
     async fn list(&self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxEntry>, Failure> {

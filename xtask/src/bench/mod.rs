@@ -73,6 +73,20 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
 /// Runs the benchmark. A debug build of xtask re-runs itself in release first: the load
 /// generator shares the machine with the server and must not be the bottleneck.
 pub fn run(args: &[String]) -> Result<(), Failure> {
+    if args.first().is_some_and(|a| a == "--micro") {
+        return micro(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "--report-only") {
+        // Writes report.md and report.svg again from report.json (after a change to them).
+        let out = workspace_root()?.join("target").join("bench");
+        let (rows, machine) = report::read(&out.join("report.json")).map_err(Failure::Failed)?;
+        report::write(&out, &rows, &machine).map_err(Failure::Failed)?;
+        println!(
+            "==> wrote {}/report.md, report.json, report.svg",
+            out.display()
+        );
+        return Ok(());
+    }
     let options = parse(args)?;
     let root = workspace_root()?;
     if cfg!(debug_assertions) {
@@ -114,6 +128,33 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         out.display()
     );
     Ok(())
+}
+
+/// The criterion micro-benchmarks, each in the crate it measures; `args` go to criterion
+/// (e.g. `--quick`, or a name filter).
+const MICRO_BENCHES: [(&str, &str); 3] = [
+    ("rekey-crypto-adapter", "codes"),
+    ("rekey-notifier-adapter", "links"),
+    ("rekey-http-adapter", "json"),
+];
+
+fn micro(args: &[String]) -> Result<(), Failure> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.arg("bench").current_dir(workspace_root()?);
+    for (package, bench) in MICRO_BENCHES {
+        command.args(["-p", package, "--bench", bench]);
+    }
+    command.arg("--").args(args);
+    println!("==> {command:?}");
+    let status = command
+        .status()
+        .map_err(|e| Failure::Failed(format!("cargo: {e}")))?;
+    if status.success() {
+        println!("==> criterion's reports: target/criterion/");
+        Ok(())
+    } else {
+        Err(Failure::Failed("a micro-benchmark failed".into()))
+    }
 }
 
 fn machine() -> Value {
@@ -349,10 +390,10 @@ async fn resets(
     concurrency: usize,
     (warmup, duration): (Duration, Duration),
     users: usize,
-    body: &'static str,
+    (label, body): (&str, &'static str),
 ) -> load::Measured {
     let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
-    load::run(concurrency, warmup, duration, move |w, n| {
+    load::run(label, concurrency, warmup, duration, move |w, n| {
         let (client, token) = (client.clone(), token.clone());
         let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
         async move { post(&client, url, &token, body.into()).await.is_some() }
@@ -381,7 +422,7 @@ fn row(
     since: &Probe,
 ) -> Row {
     let cpu = (server.cpu_seconds() - since.cpu) / since.at.elapsed().as_secs_f64() * 100.0;
-    let (_, peak) = server.rss_mb();
+    let (rss, peak) = server.rss_mb();
     let row = Row {
         backend: backend.into(),
         scenario: scenario.into(),
@@ -394,6 +435,7 @@ fn row(
         errors: measured.errors,
         server_cpu_percent: cpu,
         server_peak_rss_mb: peak,
+        server_rss_mb: rss,
         floor: None,
         floor_throughput: None,
         floor_p99: None,
@@ -440,7 +482,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         let healthz = {
             let (client, base) = (client.clone(), base.clone());
             let since = probe(&server);
-            let measured = load::run(c, warmup, duration, move |_, _| {
+            let measured = load::run("healthz", c, warmup, duration, move |_, _| {
                 let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
                 async move {
                     client
@@ -468,7 +510,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 c,
                 (warmup, duration),
                 users,
-                r#"{"returnCode":{}}"#,
+                ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
             )
             .await;
             row(
@@ -488,7 +530,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         let get = {
             let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
             let since = probe(&server);
-            let measured = load::run(c, warmup, duration, move |w, n| {
+            let measured = load::run("GetUserByID", c, warmup, duration, move |w, n| {
                 let (client, token) = (client.clone(), token.clone());
                 let url = format!("{base}/v2/users/bench-{}", pick(w, n, users));
                 async move {
@@ -515,6 +557,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     // sendLink: queue (delivery off), then drain to the file transport.
     let drain = send_link_and_drain(root, out, &server, &url, options).await?;
     rows.extend(drain);
+    rows.push(idle_after_load(&server, idle_rss).await);
     server.stop();
 
     // SQLite, the embedded default.
@@ -535,7 +578,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
             c,
             (warmup, duration),
             users,
-            r#"{"returnCode":{}}"#,
+            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
         )
         .await;
         rows.push(row(
@@ -551,8 +594,34 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     println!("    sqlite idle RSS after load {idle:.1} MB");
     lite.stop();
     let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
-    let _ = idle_rss;
     Ok(rows)
+}
+
+/// The server's memory after every load, once it has been idle for longer than the argon2
+/// threads keep their memory (5 s); its start-up RSS is the row's "floor" for comparison.
+async fn idle_after_load(server: &Server, at_start: f64) -> Row {
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (rss, peak) = server.rss_mb();
+    println!(
+        "    postgres idle RSS 7 s after load {rss:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
+    );
+    Row {
+        backend: "postgres".into(),
+        scenario: "idle, 7 s after load".into(),
+        concurrency: 0,
+        throughput: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p99: 0.0,
+        max: 0.0,
+        errors: 0,
+        server_cpu_percent: 0.0,
+        server_peak_rss_mb: peak,
+        server_rss_mb: rss,
+        floor: Some(format!("RSS at start: {at_start:.1} MB")),
+        floor_throughput: None,
+        floor_p99: None,
+    }
 }
 
 /// cores ÷ the time of one argon2id hash with rekey's default parameters.
@@ -607,7 +676,21 @@ async fn set_password(
         let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
         let (all, counter) = (issued.clone(), next.clone());
         let since = probe(server);
-        let measured = load::run(c, options.warmup, options.duration, move |_, _| {
+        // Beside the load: one healthz every 10 ms, to see how the HTTP side answers while
+        // argon2 holds the CPU.
+        let healthz = {
+            let (client, url) = (client.clone(), format!("{}/debug/healthz", server.base));
+            let (warmup, duration) = (options.warmup, options.duration);
+            tokio::spawn(async move {
+                load::probe(Duration::from_millis(10), warmup, duration, || {
+                    let request = client.get(&url).send();
+                    async move { request.await.is_ok_and(|r| r.status().is_success()) }
+                })
+                .await
+            })
+        };
+        let label = "SetPassword (and healthz beside it)";
+        let measured = load::run(label, c, options.warmup, options.duration, move |_, _| {
             let (client, token, issued) = (client.clone(), token.clone(), all.clone());
             let k = counter.fetch_add(1, Ordering::Relaxed) as usize;
             let base = base.clone();
@@ -629,6 +712,17 @@ async fn set_password(
             )
             .with_floor("argon2 bound", bound, None),
         );
+        let healthz = healthz
+            .await
+            .map_err(|e| format!("the healthz probe failed: {e}"))?;
+        rows.push(row(
+            "postgres",
+            "healthz during SetPassword",
+            c,
+            &healthz,
+            server,
+            &since,
+        ));
         if next.load(Ordering::Relaxed) as usize >= issued.len() {
             println!("    (ran out of codes: this run ended early; raise --users)");
             break;
@@ -653,7 +747,7 @@ async fn send_link_and_drain(
         c,
         (options.warmup, options.duration),
         users,
-        "{}",
+        ("PasswordReset sendLink", "{}"),
     )
     .await;
     let queued_row = row(
@@ -689,11 +783,20 @@ async fn send_link_and_drain(
         ],
     )?;
     let probe_at = probe(&worker);
+    let bar = indicatif::ProgressBar::new(pending as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("    {prefix:36} [{bar:30}] {pos}/{len} messages")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("outbox drain");
     loop {
         let left: usize = psql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")?
             .parse()
             .unwrap_or(0);
+        bar.set_position(pending.saturating_sub(left) as u64);
         if left == 0 {
+            bar.finish_and_clear();
             break;
         }
         if started.elapsed() > Duration::from_secs(600) {
@@ -709,7 +812,7 @@ async fn send_link_and_drain(
         .parse()
         .unwrap_or(0.0);
     let cpu = (worker.cpu_seconds() - probe_at.cpu) / seconds * 100.0;
-    let (_, peak) = worker.rss_mb();
+    let (rss, peak) = worker.rss_mb();
     println!(
         "    postgres outbox drain: {pending} messages ({sent} sent, {skipped} superseded) in {seconds:.2} s = {:.0} messages/s (includes start-up)",
         pending as f64 / seconds
@@ -717,7 +820,7 @@ async fn send_link_and_drain(
     worker.stop();
     let drain_row = Row {
         backend: "postgres".into(),
-        scenario: "outbox drain (file)".into(),
+        scenario: format!("outbox drain (file; {sent} sent, {skipped} superseded)"),
         concurrency: 1,
         throughput: pending as f64 / seconds,
         p50: 0.0,
@@ -727,6 +830,7 @@ async fn send_link_and_drain(
         errors: 0,
         server_cpu_percent: cpu,
         server_peak_rss_mb: peak,
+        server_rss_mb: rss,
         floor: None,
         floor_throughput: None,
         floor_p99: None,

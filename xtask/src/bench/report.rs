@@ -1,5 +1,5 @@
 //! The bench report: `report.md` (a table with ratios to the floors), `report.json`, and
-//! `report.svg` (throughput per scenario, floors drawn as marks).
+//! `report.svg` (plotters: throughput and latency percentiles per scenario, floors in red).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,6 +20,8 @@ pub struct Row {
     pub errors: u64,
     pub server_cpu_percent: f64,
     pub server_peak_rss_mb: f64,
+    /// Resident memory when the row was taken.
+    pub server_rss_mb: f64,
     pub floor: Option<String>,
     pub floor_throughput: Option<f64>,
     pub floor_p99: Option<f64>,
@@ -46,10 +48,44 @@ impl Row {
             "throughput_per_s": self.throughput, "p50_ms": self.p50, "p90_ms": self.p90,
             "p99_ms": self.p99, "max_ms": self.max, "errors": self.errors,
             "server_cpu_percent": self.server_cpu_percent, "server_peak_rss_mb": self.server_peak_rss_mb,
+            "server_rss_mb": self.server_rss_mb,
             "floor": self.floor, "floor_throughput_per_s": self.floor_throughput,
             "floor_p99_ms": self.floor_p99, "ratio_to_floor": self.ratio(),
         })
     }
+}
+
+/// Reads the machine and the rows back from a `report.json`.
+pub fn read(path: &Path) -> Result<(Vec<Row>, Value), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let number = |row: &Value, key: &str| row[key].as_f64().unwrap_or(0.0);
+    let rows = json["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| Row {
+                    backend: row["backend"].as_str().unwrap_or_default().to_owned(),
+                    scenario: row["scenario"].as_str().unwrap_or_default().to_owned(),
+                    concurrency: row["concurrency"].as_u64().unwrap_or(0) as usize,
+                    throughput: number(row, "throughput_per_s"),
+                    p50: number(row, "p50_ms"),
+                    p90: number(row, "p90_ms"),
+                    p99: number(row, "p99_ms"),
+                    max: number(row, "max_ms"),
+                    errors: row["errors"].as_u64().unwrap_or(0),
+                    server_cpu_percent: number(row, "server_cpu_percent"),
+                    server_peak_rss_mb: number(row, "server_peak_rss_mb"),
+                    server_rss_mb: number(row, "server_rss_mb"),
+                    floor: row["floor"].as_str().map(str::to_owned),
+                    floor_throughput: row["floor_throughput_per_s"].as_f64(),
+                    floor_p99: row["floor_p99_ms"].as_f64(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((rows, json["machine"].clone()))
 }
 
 /// Writes the three files into `dir`.
@@ -62,7 +98,7 @@ pub fn write(dir: &Path, rows: &[Row], machine: &Value) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     std::fs::write(dir.join("report.md"), markdown(rows, machine)).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("report.svg"), svg(rows)).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("report.svg"), svg(rows)?).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -75,12 +111,12 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
         machine["cpu"].as_str().unwrap_or("?"),
         machine["postgres"].as_str().unwrap_or("?")
     );
-    md.push_str("| backend | scenario | conc. | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU % | peak RSS MB | floor | floor req/s | floor p99 ms | ratio |\n");
-    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
+    md.push_str("| backend | scenario | conc. | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU % | RSS MB | peak RSS MB | floor | floor req/s | floor p99 ms | ratio |\n");
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
     for r in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {} |",
             r.backend,
             r.scenario,
             r.concurrency,
@@ -91,6 +127,7 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
             r.max,
             r.errors,
             r.server_cpu_percent,
+            r.server_rss_mb,
             r.server_peak_rss_mb,
             r.floor.as_deref().unwrap_or(""),
             r.floor_throughput
@@ -102,44 +139,174 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
     md
 }
 
-fn svg(rows: &[Row]) -> String {
-    let width = 900.0;
-    let bar = 22.0;
-    let height = 60.0 + bar * 1.5 * rows.len() as f64;
-    let top = rows
+/// A latency mark in the chart: its name, colour, and the value it shows.
+type Mark = (&'static str, plotters::style::RGBColor, fn(&Row) -> f64);
+
+/// Two panels over the same scenarios: throughput as bars with the floor's throughput as a
+/// red mark (log scale), and latency p50, p90, p99 and max with the floor's p99 in red.
+fn svg(rows: &[Row]) -> Result<String, String> {
+    use plotters::prelude::*;
+
+    let rows: Vec<&Row> = rows.iter().filter(|r| r.throughput > 0.0).collect();
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let backend = if r.backend == "postgres" {
+                "pg"
+            } else {
+                r.backend.as_str()
+            };
+            format!("{backend} {} c={}", r.scenario, r.concurrency)
+        })
+        .collect();
+    let n = rows.len().max(1);
+    let height = 120 + 26 * n as u32;
+    let top_throughput = rows
         .iter()
         .map(|r| r.throughput.max(r.floor_throughput.unwrap_or(0.0)))
+        .fold(10.0, f64::max);
+    let top_latency = rows
+        .iter()
+        .map(|r| r.max.max(r.floor_p99.unwrap_or(0.0)))
         .fold(1.0, f64::max);
-    let scale = (width - 420.0) / top;
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <text x=\"10\" y=\"20\" font-size=\"14\">rekey: throughput (bars) and floors (red marks); p99 in ms at the right</text>\n"
-    );
-    for (i, r) in rows.iter().enumerate() {
-        let y = 40.0 + bar * 1.5 * i as f64;
-        let w = r.throughput * scale;
-        let _ = writeln!(
-            out,
-            "<text x=\"10\" y=\"{:.1}\">{} {} c={}</text><rect x=\"260\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"#1a56db\"/><text x=\"{:.1}\" y=\"{:.1}\">{:.0}/s  p99 {:.1}</text>",
-            y + 15.0,
-            r.backend,
-            r.scenario,
-            r.concurrency,
-            265.0 + w,
-            y + 15.0,
-            r.throughput,
-            r.p99
-        );
-        if let Some(floor) = r.floor_throughput {
-            let x = 260.0 + floor * scale;
-            let _ = writeln!(
-                out,
-                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"3\" height=\"{:.1}\" fill=\"#b91c1c\"/>",
-                y - 3.0,
-                bar + 6.0
-            );
+    // The first row at the top.
+    let slot = |i: usize| n - 1 - i;
+    let label = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) if *i < n => labels.get(slot(*i)).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (1200, height)).into_drawing_area();
+        let failed = |e: &dyn std::fmt::Display| format!("drawing report.svg: {e}");
+        root.fill(&WHITE).map_err(|e| failed(&e))?;
+        let (left, right) = root.split_horizontally(700);
+        let (right, legend) = right.split_vertically(height - 30);
+
+        let mut chart = ChartBuilder::on(&left)
+            .caption("throughput, req/s (red: floor)", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(300)
+            .build_cartesian_2d(
+                (1.0..top_throughput * 1.5).log_scale(),
+                (0..n).into_segmented(),
+            )
+            .map_err(|e| failed(&e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(|e| failed(&e))?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (1.0, SegmentValue::Exact(slot(i))),
+                        (r.throughput, SegmentValue::Exact(slot(i) + 1)),
+                    ],
+                    RGBColor(0x1a, 0x56, 0xdb).filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                bar
+            }))
+            .map_err(|e| failed(&e))?;
+        chart
+            .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+                let floor = r.floor_throughput?;
+                Some(PathElement::new(
+                    vec![
+                        (floor, SegmentValue::Exact(slot(i))),
+                        (floor, SegmentValue::Exact(slot(i) + 1)),
+                    ],
+                    RED.stroke_width(3),
+                ))
+            }))
+            .map_err(|e| failed(&e))?;
+
+        let mut chart = ChartBuilder::on(&right)
+            .caption("latency, ms (red: floor p99)", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(10)
+            .build_cartesian_2d(
+                (0.05..top_latency * 1.5).log_scale(),
+                (0..n).into_segmented(),
+            )
+            .map_err(|e| failed(&e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|_| String::new())
+            .x_label_formatter(&|x| format!("{x}"))
+            .draw()
+            .map_err(|e| failed(&e))?;
+        let timed: Vec<(usize, &&Row)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.p50 > 0.0)
+            .collect();
+        let at = |i: usize| SegmentValue::CenterOf(slot(i));
+        chart
+            .draw_series(timed.iter().map(|(i, r)| {
+                PathElement::new(
+                    vec![(r.p50, at(*i)), (r.max, at(*i))],
+                    BLACK.mix(0.4).stroke_width(1),
+                )
+            }))
+            .map_err(|e| failed(&e))?;
+        let marks: [Mark; 4] = [
+            ("p50", RGBColor(0x1a, 0x56, 0xdb), |r| r.p50),
+            ("p90", RGBColor(0x0e, 0x9f, 0x6e), |r| r.p90),
+            ("p99", RGBColor(0xc2, 0x78, 0x03), |r| r.p99),
+            ("max", RGBColor(0x55, 0x55, 0x55), |r| r.max),
+        ];
+        for (_, color, value) in marks {
+            chart
+                .draw_series(
+                    timed
+                        .iter()
+                        .map(|(i, r)| Circle::new((value(r), at(*i)), 4, color.filled())),
+                )
+                .map_err(|e| failed(&e))?;
         }
+        chart
+            .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+                let floor = r.floor_p99?;
+                Some(PathElement::new(
+                    vec![
+                        (floor, SegmentValue::Exact(slot(i))),
+                        (floor, SegmentValue::Exact(slot(i) + 1)),
+                    ],
+                    RED.stroke_width(3),
+                ))
+            }))
+            .map_err(|e| failed(&e))?;
+        // The legend, in a strip under the latency panel.
+        let text = ("sans-serif", 13).into_font();
+        for (k, (name, color, _)) in marks.iter().enumerate() {
+            let x = 40 + 80 * k as i32;
+            legend
+                .draw(&Circle::new((x, 12), 4, color.filled()))
+                .map_err(|e| failed(&e))?;
+            legend
+                .draw(&Text::new(*name, (x + 8, 5), text.clone()))
+                .map_err(|e| failed(&e))?;
+        }
+        legend
+            .draw(&PathElement::new(
+                vec![(360, 5), (360, 19)],
+                RED.stroke_width(3),
+            ))
+            .map_err(|e| failed(&e))?;
+        legend
+            .draw(&Text::new("floor p99", (368, 5), text))
+            .map_err(|e| failed(&e))?;
+        root.present().map_err(|e| failed(&e))?;
     }
-    out.push_str("</svg>\n");
-    out
+    Ok(out)
 }

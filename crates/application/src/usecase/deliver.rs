@@ -1,8 +1,10 @@
 //! Delivery: claim due outbox messages, drop the ones whose code was superseded or expired,
 //! render and send the rest, and record each outcome (sent, retry later, dead).
 
+use std::collections::HashMap;
+
 use chrono::TimeDelta;
-use rekey_domain::NotificationType;
+use rekey_domain::{NotificationType, UserId};
 use tracing::instrument;
 
 use crate::ports::{
@@ -40,16 +42,18 @@ pub struct BatchReport {
     pub dead: usize,
 }
 
-/// The outcome of one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The outcome of one message that was due to be sent.
+#[derive(Debug)]
 enum Outcome {
-    Sent,
-    Skipped,
+    /// Sent; recorded with the batch's other sent messages.
+    Sent(Box<(ClaimedMessage, SentEvent)>),
     Retried,
     Dead,
 }
 
-/// Claims one batch of due messages and delivers it.
+/// Claims one batch of due messages and delivers it, with few round trips to the store: one
+/// claim, one look-up of the users' current codes, one update for the skipped messages, the
+/// sends (concurrently), and one transaction that records every sent message.
 ///
 /// # Errors
 /// [`Failure`] when the outbox cannot be read or updated; a failed send is not an error (it
@@ -57,46 +61,103 @@ enum Outcome {
 #[instrument(skip_all)]
 pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Failure> {
     let policy = ports.delivery();
+    let outbox = ports.outbox();
     let now = ports.clock().now();
-    let claimed = ports
-        .outbox()
+    let claimed = outbox
         .claim_due(now, policy.lease, policy.batch_size)
         .await?;
     let mut report = BatchReport {
         claimed: claimed.len(),
         ..BatchReport::default()
     };
-    let outcomes = futures_util::future::join_all(claimed.into_iter().map(|m| async move {
-        let channel = match m.channel {
-            NotificationType::Email => "email",
-            NotificationType::Sms => "sms",
+
+    // A reset link is worth sending only while its code is the user's current one; a notice
+    // of a changed password always is.
+    let links: Vec<UserId> = claimed
+        .iter()
+        .filter(|m| m.kind != PASSWORD_CHANGED)
+        .map(|m| m.user_id.clone())
+        .collect();
+    let codes: HashMap<UserId, CurrentCode> = if links.is_empty() {
+        HashMap::new()
+    } else {
+        outbox.current_codes(&links).await?.into_iter().collect()
+    };
+    let mut skipped = Vec::new();
+    let mut due = Vec::with_capacity(claimed.len());
+    for message in claimed {
+        let skip = if message.kind == PASSWORD_CHANGED {
+            None
+        } else {
+            skip_reason(codes.get(&message.user_id).copied(), &message, now)
         };
+        match skip {
+            Some(reason) => skipped.push((message, reason)),
+            None => due.push(message),
+        }
+    }
+    if !skipped.is_empty() {
+        let marks: Vec<(&str, SkipReason)> = skipped
+            .iter()
+            .map(|(m, reason)| (m.id.as_str(), *reason))
+            .collect();
+        outbox.mark_skipped(&marks).await?;
+        for (message, reason) in &skipped {
+            count(message.channel, "skipped");
+            tracing::info!(message.id = %message.id, channel = message.channel.as_str(), recipient = %message.recipient_masked, reason = reason.as_str(), "message skipped");
+        }
+        report.skipped = skipped.len();
+    }
+
+    let outcomes = futures_util::future::join_all(due.into_iter().map(|m| async move {
+        let channel = m.channel;
         (channel, deliver(ports, m).await)
     }))
     .await;
+    let mut sent = Vec::new();
+    let mut failure = None;
     for (channel, outcome) in outcomes {
-        let result = match outcome? {
-            Outcome::Sent => {
-                report.sent += 1;
-                "sent"
-            }
-            Outcome::Skipped => {
-                report.skipped += 1;
-                "skipped"
-            }
-            Outcome::Retried => {
+        match outcome {
+            Ok(Outcome::Sent(done)) => sent.push(*done),
+            Ok(Outcome::Retried) => {
+                count(channel, "retry");
                 report.retried += 1;
-                "retry"
             }
-            Outcome::Dead => {
+            Ok(Outcome::Dead) => {
+                count(channel, "dead");
                 report.dead += 1;
-                "dead"
             }
-        };
-        metrics::counter!("rekey_deliveries_total", "channel" => channel, "result" => result)
-            .increment(1);
+            Err(e) => failure = failure.or(Some(e)),
+        }
     }
-    Ok(report)
+    // Record what was sent even when recording another message failed: unrecorded, these
+    // would be sent again once their lease runs out.
+    if !sent.is_empty() {
+        let marks: Vec<(&str, SentEvent)> = sent
+            .iter()
+            .map(|(message, event)| (message.id.as_str(), event.clone()))
+            .collect();
+        outbox.mark_sent(&marks).await?;
+        for (message, _) in &sent {
+            count(message.channel, "sent");
+            tracing::info!(message.id = %message.id, channel = message.channel.as_str(), recipient = %message.recipient_masked, attempt = message.attempts, "message sent");
+        }
+        report.sent = sent.len();
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// `rekey_deliveries_total{channel, result}`.
+fn count(channel: NotificationType, result: &'static str) {
+    let channel = match channel {
+        NotificationType::Email => "email",
+        NotificationType::Sms => "sms",
+    };
+    metrics::counter!("rekey_deliveries_total", "channel" => channel, "result" => result)
+        .increment(1);
 }
 
 /// The wait before attempt `attempts + 1`: full jitter over an exponential backoff,
@@ -126,21 +187,8 @@ fn skip_reason(
 
 async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result<Outcome, Failure> {
     let outbox = ports.outbox();
-    let now = ports.clock().now();
     let channel = message.channel.as_str();
     let recipient = message.recipient_masked.as_str();
-    // A reset link is worth sending only while its code is the user's current one; a notice
-    // of a changed password always is.
-    let skip = if message.kind == PASSWORD_CHANGED {
-        None
-    } else {
-        skip_reason(outbox.current_code(&message.user_id).await?, &message, now)
-    };
-    if let Some(reason) = skip {
-        outbox.mark_skipped(&message.id, reason).await?;
-        tracing::info!(message.id = %message.id, channel, recipient, reason = reason.as_str(), "message skipped");
-        return Ok(Outcome::Skipped);
-    }
     let prepared = prepare(ports, &message);
     let (payload, rendered) = match prepared {
         Ok(ready) => ready,
@@ -192,9 +240,7 @@ async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result
                 },
                 at: ports.clock().now(),
             };
-            outbox.mark_sent(&message.id, event).await?;
-            tracing::info!(message.id = %message.id, channel, recipient, attempt = message.attempts, "message sent");
-            Ok(Outcome::Sent)
+            Ok(Outcome::Sent(Box::new((message, event))))
         }
         Err(SendError { retryable, reason }) => {
             if retryable && message.attempts < ports.delivery().max_attempts {

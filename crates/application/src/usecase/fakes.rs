@@ -709,32 +709,45 @@ impl OutboxStore for Fake {
         Ok(claimed)
     }
 
-    async fn current_code(
+    async fn current_codes(
         &self,
-        user: &rekey_domain::UserId,
-    ) -> Result<Option<CurrentCode>, Failure> {
+        users: &[rekey_domain::UserId],
+    ) -> Result<Vec<(rekey_domain::UserId, CurrentCode)>, Failure> {
         let state = self.state.lock().unwrap();
-        Ok(state.codes.get(user.as_str()).map(|code| CurrentCode {
-            sequence: code.sequence,
-            expires_at: code.expires_at,
-        }))
+        Ok(users
+            .iter()
+            .filter_map(|user| {
+                let code = state.codes.get(user.as_str())?;
+                let current = CurrentCode {
+                    sequence: code.sequence,
+                    expires_at: code.expires_at,
+                };
+                Some((user.clone(), current))
+            })
+            .collect())
     }
 
-    async fn mark_sent(&self, id: &str, event: SentEvent) -> Result<(), Failure> {
+    async fn mark_sent(&self, sent: &[(&str, SentEvent)]) -> Result<(), Failure> {
         let mut state = self.state.lock().unwrap();
-        let delivery = state.delivery.get_mut(id).unwrap();
-        delivery.status = "sent".into();
-        delivery.has_payload = false;
-        let sequence = state.users[event.user_id.as_str()].sequence + 1;
-        let new_event = NewEvent {
-            aggregate_id: event.user_id.to_string(),
-            sequence,
-            event: event.event.clone(),
-            resource_owner: event.org_id.clone(),
-            creator: "SYSTEM".parse().unwrap(),
-            created_at: event.at,
-        };
-        Self::bump(&mut state, &new_event).map_err(|e| Failure::Unexpected(e.to_string()))
+        for (id, event) in sent {
+            let delivery = state.delivery.get_mut(*id).unwrap();
+            if delivery.status != "pending" {
+                continue;
+            }
+            delivery.status = "sent".into();
+            delivery.has_payload = false;
+            let sequence = state.users[event.user_id.as_str()].sequence + 1;
+            let new_event = NewEvent {
+                aggregate_id: event.user_id.to_string(),
+                sequence,
+                event: event.event.clone(),
+                resource_owner: event.org_id.clone(),
+                creator: "SYSTEM".parse().unwrap(),
+                created_at: event.at,
+            };
+            Self::bump(&mut state, &new_event).map_err(|e| Failure::Unexpected(e.to_string()))?;
+        }
+        Ok(())
     }
 
     async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
@@ -753,12 +766,14 @@ impl OutboxStore for Fake {
         Ok(())
     }
 
-    async fn mark_skipped(&self, id: &str, reason: SkipReason) -> Result<(), Failure> {
+    async fn mark_skipped(&self, skipped: &[(&str, SkipReason)]) -> Result<(), Failure> {
         let mut state = self.state.lock().unwrap();
-        let delivery = state.delivery.get_mut(id).unwrap();
-        delivery.status = "skipped".into();
-        delivery.last_error = Some(reason.as_str().into());
-        delivery.has_payload = false;
+        for (id, reason) in skipped {
+            let delivery = state.delivery.get_mut(*id).unwrap();
+            delivery.status = "skipped".into();
+            delivery.last_error = Some(reason.as_str().into());
+            delivery.has_payload = false;
+        }
         Ok(())
     }
 

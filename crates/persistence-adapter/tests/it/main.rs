@@ -81,6 +81,8 @@ contract!(
     concurrent_appends_to_one_user_admit_exactly_one,
     tokens_resolve_to_live_principals,
     outbox_claims_lease_and_record_outcomes,
+    sent_messages_are_recorded_as_one_batch,
+    overlapping_sent_batches_do_not_deadlock,
     concurrent_claims_never_share_a_message,
     passwords_and_code_attempts,
 );
@@ -430,21 +432,15 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
     assert_eq!(again.len(), 1, "a lost lease makes it due again");
     assert_eq!(again[0].attempts, 2);
 
-    let code = store
-        .current_code(&"u1".parse().unwrap())
+    let codes = store
+        .current_codes(&["u1".parse().unwrap(), "nobody".parse().unwrap()])
         .await
-        .unwrap()
         .unwrap();
+    assert_eq!(codes.len(), 1, "nobody has no code");
+    let (user, code) = &codes[0];
     assert_eq!(
-        (code.sequence, code.expires_at),
-        (2, now + TimeDelta::hours(1))
-    );
-    assert_eq!(
-        store
-            .current_code(&"nobody".parse().unwrap())
-            .await
-            .unwrap(),
-        None
+        (user.as_str(), code.sequence, code.expires_at),
+        ("u1", 2, now + TimeDelta::hours(1))
     );
 
     let later = now + TimeDelta::minutes(5);
@@ -469,8 +465,9 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
         },
         at: later,
     };
-    store.mark_sent("m2", sent.clone()).await.unwrap();
-    store.mark_sent("m2", sent).await.unwrap(); // a second worker's late finish changes nothing
+    store.mark_sent(&[("m2", sent.clone())]).await.unwrap();
+    // A second worker's late finish changes nothing.
+    store.mark_sent(&[("m2", sent)]).await.unwrap();
     let listed = store.list(Some("sent"), 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
@@ -491,7 +488,7 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
         .unwrap();
     assert_eq!(store.claim_due(later, lease, 10).await.unwrap().len(), 2);
     store
-        .mark_skipped("m4", SkipReason::Superseded)
+        .mark_skipped(&[("m4", SkipReason::Superseded)])
         .await
         .unwrap();
     store
@@ -513,6 +510,109 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
         "a dead message keeps its payload"
     );
     assert_eq!(store.list(None, 10).await.unwrap().len(), 3);
+}
+
+async fn sent_messages_are_recorded_as_one_batch(store: &Store) {
+    ada_in_acme(store).await;
+    for sequence in 2..=4 {
+        store
+            .commit(code_change("u1", sequence, "h", true))
+            .await
+            .unwrap();
+    }
+    let now = at("2026-01-01T01:00:00Z");
+    assert_eq!(
+        store
+            .claim_due(now, TimeDelta::seconds(60), 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    let sent = |code_sequence| SentEvent {
+        user_id: "u1".parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        event: Event::PasswordCodeSent {
+            channel: rekey_domain::NotificationType::Email,
+            code_sequence,
+        },
+        at: now,
+    };
+    store
+        .mark_sent(&[("m2", sent(2)), ("m3", sent(3))])
+        .await
+        .unwrap();
+    let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(user.sequence, 6, "two events, numbered on from 4");
+    // m3 was sent already: only m4 gets an event.
+    store
+        .mark_sent(&[("m3", sent(3)), ("m4", sent(4))])
+        .await
+        .unwrap();
+    let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(user.sequence, 7);
+    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 3 + 3);
+    let listed = store.list(Some("sent"), 10).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    store.mark_sent(&[]).await.unwrap();
+    store.mark_skipped(&[]).await.unwrap();
+    assert!(store.current_codes(&[]).await.unwrap().is_empty());
+}
+
+async fn overlapping_sent_batches_do_not_deadlock(store: &Store) {
+    ada_in_acme(store).await;
+    store
+        .commit(add_user(&human("u2", "o1", "grace")))
+        .await
+        .unwrap();
+    // 40 messages for each of u1 and u2 (ids a2… and b2…).
+    for sequence in 2..42 {
+        for (user, prefix) in [("u1", "a"), ("u2", "b")] {
+            let mut change = code_change(user, sequence, "h", true);
+            if let Change::AddPasswordCode {
+                message: Some(message),
+                ..
+            } = &mut change
+            {
+                message.id = format!("{prefix}{sequence}");
+            }
+            store.commit(change).await.unwrap();
+        }
+    }
+    let now = at("2026-01-01T01:00:00Z");
+    let sent = |user: &str| SentEvent {
+        user_id: user.parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        event: Event::PasswordCodeSent {
+            channel: rekey_domain::NotificationType::Email,
+            code_sequence: 2,
+        },
+        at: now,
+    };
+    // Two workers record batches that name the same two users in opposite orders.
+    let mut workers = tokio::task::JoinSet::new();
+    for sequence in 2..42 {
+        let (store, a, b) = (
+            store.clone(),
+            format!("a{sequence}"),
+            format!("b{sequence}"),
+        );
+        let (first, second) = (sent("u1"), sent("u2"));
+        workers.spawn(async move {
+            if sequence % 2 == 0 {
+                store.mark_sent(&[(&a, first), (&b, second)]).await
+            } else {
+                store.mark_sent(&[(&b, second), (&a, first)]).await
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let u1 = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
+    let u2 = store.user(&"u2".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!((u1.sequence, u2.sequence), (41 + 40, 41 + 40));
+    assert_eq!(store.list(Some("sent"), 100).await.unwrap().len(), 80);
 }
 
 async fn concurrent_claims_never_share_a_message(store: &Store) {
