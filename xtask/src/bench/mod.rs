@@ -839,7 +839,8 @@ async fn send_link_and_drain(
     Ok(vec![queued_row, drain_row])
 }
 
-/// pgbench replaying the SQL of one PasswordReset (token lookup, user load, and the write
+/// pgbench replaying the SQL of one PasswordReset (token lookup, the caller budget's upsert,
+/// user load, and the write
 /// transaction), prepared, at `clients` connections; (tps, p99 ms).
 fn pgbench(url: &str, clients: usize, users: usize, run: Duration) -> Result<(f64, f64), String> {
     let script = std::env::temp_dir().join("rekey-password-reset.sql");
@@ -847,6 +848,7 @@ fn pgbench(url: &str, clients: usize, users: usize, run: Duration) -> Result<(f6
     let sql = format!(
         r#"\set n random(0, {last})
 SELECT t.user_id, t.org_id, t.roles, t.expires_at, u.state FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = '{token}' AND t.revoked_at IS NULL LIMIT 1;
+INSERT INTO rate_limits (key, tat, refused) VALUES ('bench-caller', CAST(extract(epoch FROM now()) * 1000000 AS bigint) + 1, 0) ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > CAST(extract(epoch FROM now()) * 1000000 AS bigint) THEN rate_limits.tat ELSE CAST(extract(epoch FROM now()) * 1000000 AS bigint) END) + 1, refused = 0 WHERE rate_limits.tat < CAST(extract(epoch FROM now()) * 1000000 AS bigint) + 1000000 RETURNING tat, refused;
 SELECT * FROM users WHERE id = 'bench-' || :n LIMIT 1;
 BEGIN;
 UPDATE users SET sequence = sequence + 1, changed_at = now() WHERE id = 'bench-' || :n RETURNING sequence \gset
