@@ -840,8 +840,7 @@ async fn send_link_and_drain(
 }
 
 /// pgbench replaying the SQL of one PasswordReset (token lookup, the caller budget's upsert,
-/// user load, and the write
-/// transaction), prepared, at `clients` connections; (tps, p99 ms).
+/// user load, and the write transaction), prepared, at `clients` connections; (tps, p99 ms).
 fn pgbench(url: &str, clients: usize, users: usize, run: Duration) -> Result<(f64, f64), String> {
     let script = std::env::temp_dir().join("rekey-password-reset.sql");
     let token: String = psql(url, "SELECT token_hash FROM tokens LIMIT 1")?;
