@@ -96,6 +96,13 @@ impl UserStore for Store {
             }
         );
         let work = &work;
+        if let (crate::Pool::Postgres(pool), Work::AddPasswordCode { .. }) = (&self.pool, work) {
+            let committed = add_code_pipelined(pool, work).await;
+            if committed.is_ok() && queues_a_message {
+                self.queued.notify_one();
+            }
+            return committed;
+        }
         let committed = with_conn!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx))
             .await
@@ -113,6 +120,74 @@ impl UserStore for Store {
             .map(drop)
             .map_err(query_failure))
     }
+}
+
+/// A new reset code on PostgreSQL, the hot path of PasswordReset: the same writes as
+/// `apply_work!`, but sent in one pipeline (the connection sends them all, then reads the
+/// answers), so the transaction costs three round trips (BEGIN, the writes, COMMIT) instead of
+/// five or six. The server still runs them in order; any failure rolls all of them back.
+async fn add_code_pipelined(
+    pool: &bb8::Pool<
+        diesel_async::pooled_connection::AsyncDieselConnectionManager<
+            diesel_async::AsyncPgConnection,
+        >,
+    >,
+    work: &Work,
+) -> Result<(), StoreError> {
+    let Work::AddPasswordCode {
+        guard,
+        code,
+        event,
+        message,
+    } = work
+    else {
+        unreachable!("only called for AddPasswordCode")
+    };
+    let waiting = std::time::Instant::now();
+    let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
+    crate::pool_waited("postgres", waiting);
+    conn.transaction::<_, TxError, _>(async |tx| {
+        let shared: &diesel_async::AsyncPgConnection = tx;
+        let advance = diesel::update(users::table.find(&guard.user_id))
+            .filter(users::sequence.eq(guard.sequence - 1))
+            .set((
+                users::sequence.eq(guard.sequence),
+                users::changed_at.eq(guard.at),
+            ))
+            .execute(&mut &*shared);
+        let insert_event = diesel::insert_into(events::table)
+            .values(event)
+            .execute(&mut &*shared);
+        let upsert_code = diesel::insert_into(password_codes::table)
+            .values(code)
+            .on_conflict(password_codes::user_id)
+            .do_update()
+            .set(code)
+            .execute(&mut &*shared);
+        let queue = async {
+            match message {
+                Some(message) => {
+                    diesel::insert_into(outbox::table)
+                        .values(message)
+                        .execute(&mut &*shared)
+                        .await
+                }
+                None => Ok(0),
+            }
+        };
+        let (advanced, event_inserted, code_upserted, queued) =
+            futures_util::join!(advance, insert_event, upsert_code, queue);
+        // The first failure explains the rest (PostgreSQL aborts the transaction on it).
+        if advanced? != 1 {
+            return Err(TxError::Conflict);
+        }
+        event_inserted.map_err(event_insert)?;
+        code_upserted?;
+        queued?;
+        Ok(())
+    })
+    .await
+    .map_err(StoreError::from)
 }
 
 impl TokenStore for Store {
