@@ -4,6 +4,7 @@
 //! - `test`: fmt check, clippy, tidy, then every test of the workspace.
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
+//! - `fuzz`: the cargo-fuzz targets in `fuzz/`, each for a bounded time.
 //!
 //! - `bench`: load scenarios against a release build, next to their floors.
 //!
@@ -13,6 +14,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod fuzz;
 mod process;
 mod test;
 mod tidy;
@@ -33,6 +35,10 @@ Tasks:
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2); writes target/bench/report.*
+  fuzz [--ci] [--time SECS] [TARGET]...
+        build the fuzz targets in fuzz/ (installs cargo-fuzz if missing) and
+        run each, or only TARGET, for SECS seconds (default 60; 20 with --ci,
+        which also starts from the committed seeds alone). Fails on a finding.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         "ci" => test::run(test::Mode::Ci, &rest),
         "tidy" => tidy::run(&rest),
         "bench" => bench::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
