@@ -4,6 +4,7 @@
 //! - `test`: fmt check, clippy, tidy, then every test of the workspace.
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
+//! - `fuzz`: the cargo-fuzz targets in `fuzz/`, each for a bounded time.
 //!
 //! - `bench`: load scenarios against a release build, next to their floors; `bench --micro`:
 //!   the criterion micro-benchmarks.
@@ -16,6 +17,7 @@
 
 mod api_fuzz;
 mod bench;
+mod fuzz;
 mod process;
 mod test;
 mod tidy;
@@ -26,10 +28,11 @@ const USAGE: &str = "\
 Usage: cargo xtask <task> [options]
 
 Tasks:
-  test [--no-lint] [ARGS]... [-- ARGS...]
+  test [--no-lint] [--no-fuzz] [ARGS]... [-- ARGS...]
         cargo fmt --check, cargo clippy -D warnings, tidy, then all tests
-        (cargo nextest if installed, else cargo test). --no-lint skips fmt and
-        clippy. Other arguments, and everything after `--`, go to the test
+        (cargo nextest if installed, else cargo test), schemathesis
+        (fuzz-api) and the cargo-fuzz targets (fuzz --ci). --no-lint skips fmt
+        and clippy, --no-fuzz the cargo-fuzz step. Other arguments, and everything after `--`, go to the test
         runner, e.g. `cargo xtask test -- some_filter`.
   ci [ARGS]... [-- ARGS...]
         `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
@@ -45,6 +48,10 @@ Tasks:
         schemathesis (installed with pip if missing) against a live debug
         rekey with its admin token: no 5xx, every answer as /openapi.json
         says. `test` runs it with 30 examples per operation.
+  fuzz [--ci] [--time SECS] [TARGET]...
+        build the fuzz targets in fuzz/ (installs cargo-fuzz if missing) and
+        run each, or only TARGET, for SECS seconds (default 60; 20 with --ci,
+        which also starts from the committed seeds alone). Fails on a finding.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.
@@ -67,6 +74,7 @@ fn main() -> ExitCode {
         "tidy" => tidy::run(&rest),
         "bench" => bench::run(&rest),
         "fuzz-api" => api_fuzz::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -22,6 +22,8 @@ pub enum Mode {
 struct Options {
     /// Skip `cargo fmt --check` and `cargo clippy`.
     no_lint: bool,
+    /// Skip the cargo-fuzz step (its first build takes minutes).
+    no_fuzz: bool,
     /// Passed to the test runner as they are (including a `--` and what follows it).
     runner_args: Vec<String>,
 }
@@ -41,6 +43,12 @@ fn parse(mode: Mode, raw: &[String]) -> Result<Options, Failure> {
                 ));
             }
             "--no-lint" => options.no_lint = true,
+            "--no-fuzz" if mode == Mode::Ci => {
+                return Err(Failure::Usage(
+                    "`ci` always fuzzes; --no-fuzz is for `test`".into(),
+                ));
+            }
+            "--no-fuzz" => options.no_fuzz = true,
             _ => options.runner_args.push(arg.clone()),
         }
     }
@@ -129,6 +137,21 @@ fn run_steps(
                 "api fuzz",
                 "cargo xtask fuzz-api --examples 30 (schemathesis)",
                 || crate::api_fuzz::run_in_test(root, 30),
+            )
+        })
+        .and_then(|()| {
+            if options.no_fuzz || !options.runner_args.is_empty() {
+                println!("==> fuzz: skipped (--no-fuzz, or the tests were filtered)");
+                return Ok(());
+            }
+            steps.run(
+                "fuzz",
+                "cargo xtask fuzz --ci (every cargo-fuzz target for 20 s)",
+                || {
+                    crate::fuzz::run(&["--ci".to_owned()]).map_err(|failure| match failure {
+                        Failure::Usage(message) | Failure::Failed(message) => message,
+                    })
+                },
             )
         });
     if let Some(dir) = cluster {
@@ -274,6 +297,7 @@ mod tests {
             options,
             Options {
                 no_lint: true,
+                no_fuzz: false,
                 runner_args: args(&["some_filter", "--", "--ignored"])
             }
         );
@@ -287,6 +311,7 @@ mod tests {
             options,
             Options {
                 no_lint: false,
+                no_fuzz: false,
                 runner_args: args(&["--", "--no-lint", "x"])
             }
         );

@@ -7,6 +7,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod json;
 mod middleware;
 mod openapi;
