@@ -250,8 +250,13 @@ async fn twenty_wrong_codes_lock_out_the_right_code(backend: Backend) {
     rekey.assert_logs_clean();
 }
 
-/// Posts the reset page's form with a matching CSRF cookie; answers status, body and time.
-async fn submit(rekey: &Rekey, user: &str, code: &str) -> (u16, String, Duration) {
+/// Posts the reset page's form with a matching CSRF cookie; answers the response and its time.
+async fn post_page(
+    rekey: &Rekey,
+    user: &str,
+    code: &str,
+    forwarded_for: Option<&str>,
+) -> (reqwest::Response, Duration) {
     let fields = [
         ("csrf", "tok"),
         ("userId", user),
@@ -261,17 +266,23 @@ async fn submit(rekey: &Rekey, user: &str, code: &str) -> (u16, String, Duration
         ("password", NEW),
         ("confirm", NEW),
     ];
-    let started = Instant::now();
-    let response = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(format!("{}/ui/v2/login/password/set", rekey.base))
         .header("cookie", "rekey_csrf=tok")
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+        .form(&fields);
+    if let Some(forwarded) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let started = Instant::now();
+    let response = request.send().await.unwrap();
+    (response, started.elapsed())
+}
+
+/// [`post_page`]: status, body and time.
+async fn submit(rekey: &Rekey, user: &str, code: &str) -> (u16, String, Duration) {
+    let (response, took) = post_page(rekey, user, code, None).await;
     let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    (status, body, started.elapsed())
+    (status, response.text().await.unwrap(), took)
 }
 
 async fn the_reset_page_answers_every_dead_end_alike(backend: Backend) {
@@ -343,20 +354,7 @@ async fn the_reset_page_limits_each_client_ip(backend: Backend) {
         let (status, _, _) = submit(&rekey, &user, "WRONG1").await;
         assert_eq!(status, 200);
     }
-    let response = reqwest::Client::new()
-        .post(format!("{}/ui/v2/login/password/set", rekey.base))
-        .header("cookie", "rekey_csrf=tok")
-        .header("x-forwarded-for", "198.51.100.7")
-        .form(&[
-            ("csrf", "tok"),
-            ("userId", user.as_str()),
-            ("code", "WRONG1"),
-            ("password", NEW),
-            ("confirm", NEW),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (response, _) = post_page(&rekey, &user, "WRONG1", Some("198.51.100.7")).await;
     assert_eq!(
         response.status(),
         429,

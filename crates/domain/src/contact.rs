@@ -6,7 +6,7 @@ use std::str::FromStr;
 /// Why a contact address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContactError {
-    /// Not of the form `local@domain.tld`, or longer than 254 characters.
+    /// Not of the form `local@domain.tld`, or longer than 254 bytes.
     #[error("email address is invalid")]
     Email,
     /// Not a phone number in international (E.164) form such as `+41791234567`, or not a
@@ -18,7 +18,8 @@ pub enum ContactError {
     PremiumRate,
 }
 
-/// An email address: `local@domain`, at most 254 characters, no white space, a dot in the domain.
+/// An email address: `local@domain`, at most 254 bytes (the local part at most 64), no white
+/// space or control characters, a dot in the domain.
 ///
 /// Its `Debug` and [`Email::masked`] show only the first character of the local part.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
