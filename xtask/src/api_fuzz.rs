@@ -74,6 +74,8 @@ fn fuzz(root: &Path, options: &Options) -> Result<(), String> {
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let server = Server::start(root, &data)?;
     let status = Command::new("schemathesis")
+        // Its example cache (`.schemathesis/`) goes where it runs: keep it out of the checkout.
+        .current_dir(&data)
         .arg("run")
         .arg(format!("{}/openapi.json", server.base))
         .args([
