@@ -211,18 +211,27 @@ async fn sms_goes_only_to_listed_countries_and_within_its_caps(backend: Backend)
     assert_eq!(rekey.count("outbox WHERE channel = 'sms'").await, 2);
 }
 
+/// SetPassword with `code` for `user`, as the admin, over REST.
+async fn set_with_code(rekey: &Rekey, user: &str, code: &str) -> Answer {
+    let body = json!({ "newPassword": { "password": NEW }, "verificationCode": code });
+    rekey
+        .post(
+            &format!("/v2/users/{user}/password"),
+            Some(&rekey.admin_token),
+            &body.to_string(),
+        )
+        .await
+}
+
 async fn twenty_wrong_codes_lock_out_the_right_code(backend: Backend) {
     let rekey = Rekey::start(backend, &[ON]).await;
     rekey.remember(NEW);
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
-    let path = format!("/v2/users/{user}/password");
-    let set = |code: &str| json!({ "newPassword": { "password": NEW }, "verificationCode": code });
-    let admin = Some(rekey.admin_token.as_str());
     for _ in 0..4 {
         let code = rekey.returned_code(&user).await;
         let wrong = if code == "WRONG1" { "WRONG2" } else { "WRONG1" };
         for _ in 0..5 {
-            let answer = rekey.post(&path, admin, &set(wrong).to_string()).await;
+            let answer = set_with_code(&rekey, &user, wrong).await;
             assert_eq!(
                 answer.error_id().as_deref(),
                 Some("CODE-woT0xc"),
@@ -238,7 +247,7 @@ async fn twenty_wrong_codes_lock_out_the_right_code(backend: Backend) {
         "the 20th wrong code spends the budget"
     );
     let right = rekey.returned_code(&user).await;
-    let answer = rekey.post(&path, admin, &set(&right).to_string()).await;
+    let answer = set_with_code(&rekey, &user, &right).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(
         answer.error_id().as_deref(),
@@ -425,14 +434,7 @@ async fn codes_and_queued_messages_survive_a_key_rotation(backend: Backend) {
 
     let after = key_config(config_dir.path(), "two.toml", &[("two", TWO), ("one", ONE)]);
     let rekey = Rekey::restart(stopped, &[("REKEY_CONFIG", &after)]).await;
-    let set = |code: &str| json!({ "newPassword": { "password": NEW }, "verificationCode": code });
-    let answer = rekey
-        .post(
-            &format!("/v2/users/{ada}/password"),
-            Some(&admin),
-            &set(&code).to_string(),
-        )
-        .await;
+    let answer = set_with_code(&rekey, &ada, &code).await;
     assert_eq!(
         answer.status, 200,
         "a code hashed under key one: {}",
@@ -451,13 +453,7 @@ async fn codes_and_queued_messages_survive_a_key_rotation(backend: Backend) {
         .unwrap_or_else(|| panic!("{message}"));
     let bobs = query_param(&link_in(text), "code").unwrap();
     rekey.remember(&bobs);
-    let answer = rekey
-        .post(
-            &format!("/v2/users/{bob}/password"),
-            Some(&admin),
-            &set(&bobs).to_string(),
-        )
-        .await;
+    let answer = set_with_code(&rekey, &bob, &bobs).await;
     assert_eq!(
         answer.status, 200,
         "a message sealed under key one: {}",

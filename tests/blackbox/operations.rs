@@ -290,6 +290,9 @@ async fn slow_and_oversized_clients_are_cut_off() {
     let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2048));
     let answer = rekey.post("/v2/organizations", Some(&token), &big).await;
     assert_eq!(answer.status, 413, "{}", answer.body);
+    assert_eq!(answer.code(), Some(3), "{}", answer.body);
+    assert_eq!(answer.body["message"], "request body exceeds 1024 bytes");
+    assert_eq!(rekey.count("organizations").await, 1, "nothing was created");
 
     let wrong = reqwest::Client::new()
         .delete(format!("{}/v2/organizations", rekey.base))

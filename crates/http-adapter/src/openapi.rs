@@ -150,6 +150,29 @@ pub(crate) struct ErrorDoc {
     details: Option<Vec<ErrorDetailDoc>>,
 }
 
+/// The error answers every RPC can give (an operation lists its own 409 or 429 beside them).
+#[derive(utoipa::IntoResponses)]
+pub(crate) enum CommonErrors {
+    /// A field is invalid (code 3) or a precondition fails (code 9)
+    #[response(status = 400)]
+    Invalid(ErrorDoc),
+    /// No valid bearer token (code 16)
+    #[response(status = 401, headers(("WWW-Authenticate" = String)))]
+    Unauthenticated(ErrorDoc),
+    /// The caller may not do this (code 7)
+    #[response(status = 403)]
+    PermissionDenied(ErrorDoc),
+    /// No such user, or an unknown route (code 5)
+    #[response(status = 404)]
+    NotFound(ErrorDoc),
+    /// The body is larger than server.body_limit (code 3)
+    #[response(status = 413)]
+    TooLarge(ErrorDoc),
+    /// The database is unavailable (code 14); try again
+    #[response(status = 503)]
+    Unavailable(ErrorDoc),
+}
+
 /// `zitadel.v1.ErrorDetail`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = ErrorDetail)]

@@ -18,8 +18,8 @@ use crate::json::{decode, read_body};
 #[allow(unused_imports)] // the `#[utoipa::path]` attributes name these
 use crate::openapi::{
     AddHumanUserDoc, AddHumanUserResponseDoc, AddOrganizationDoc, AddOrganizationResponseDoc,
-    DetailsResponseDoc, ErrorDoc, GetUserResponseDoc, PasswordResetDoc, PasswordResetResponseDoc,
-    SetPasswordDoc, StatusDoc,
+    CommonErrors, DetailsResponseDoc, ErrorDoc, GetUserResponseDoc, PasswordResetDoc,
+    PasswordResetResponseDoc, SetPasswordDoc, StatusDoc,
 };
 use crate::{auth, rpc};
 
@@ -322,13 +322,8 @@ handler!(
         request_body = SetPasswordDoc,
         responses(
             (status = 200, description = "The password was changed", body = DetailsResponseDoc),
-            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
-            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
-            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
-            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            CommonErrors,
             (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
-            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
-            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
         ),
     )]
     rest_set_password,
@@ -355,13 +350,8 @@ handler!(
         request_body = PasswordResetDoc,
         responses(
             (status = 200, description = "A code was issued (and returned, for returnCode)", body = PasswordResetResponseDoc),
-            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
-            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
-            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
-            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            CommonErrors,
             (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
-            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
-            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
         ),
     )]
     rest_password_reset,
@@ -387,12 +377,7 @@ handler!(
         params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
         responses(
             (status = 200, description = "The user", body = GetUserResponseDoc),
-            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
-            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
-            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
-            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
-            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
-            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
+            CommonErrors,
         ),
     )]
     rest_get_user,
@@ -418,13 +403,8 @@ handler!(
         request_body = AddHumanUserDoc,
         responses(
             (status = 200, description = "The user was created", body = AddHumanUserResponseDoc),
-            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
-            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
-            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
-            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            CommonErrors,
             (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
-            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
-            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
         ),
     )]
     rest_add_human_user,
@@ -450,13 +430,8 @@ handler!(
         request_body = AddOrganizationDoc,
         responses(
             (status = 200, description = "The organization was created", body = AddOrganizationResponseDoc),
-            (status = 400, description = "A field is invalid (code 3) or a precondition fails (code 9)", body = ErrorDoc),
-            (status = 401, description = "No valid bearer token (code 16)", body = ErrorDoc, headers(("WWW-Authenticate" = String))),
-            (status = 403, description = "The caller may not do this (code 7)", body = ErrorDoc),
-            (status = 404, description = "No such user, or an unknown route (code 5)", body = ErrorDoc),
+            CommonErrors,
             (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
-            (status = 413, description = "The body is larger than server.body_limit (code 3)", body = ErrorDoc),
-            (status = 503, description = "The database is unavailable (code 14); try again", body = ErrorDoc),
         ),
     )]
     rest_add_organization,
