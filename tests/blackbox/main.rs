@@ -13,3 +13,4 @@ mod readme;
 mod service;
 mod set_password;
 mod smtp;
+mod tools;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, Protocol, Rekey, on_both_backends};
 use crate::smtp::{free_port, link_in, query_param};
+use crate::tools::{chromium, python};
 
 on_both_backends!(
     a_get_changes_nothing_and_is_valid_html,
@@ -24,12 +25,12 @@ fn page_path(code: &str, org: &str, user: &str) -> String {
 /// html5lib's strict parser: any parse error fails.
 fn assert_valid_html(html: &str) {
     let script = "import sys, html5lib\nhtml5lib.HTMLParser(strict=True).parse(sys.stdin.read())";
-    let mut child = Command::new("python3")
+    let mut child = python()
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 with html5lib");
+        .expect("python with html5lib");
     use std::io::Write as _;
     child
         .stdin
@@ -185,7 +186,7 @@ impl ChromeDriver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver (apt-get install chromium chromium-driver)");
+            .expect("chromedriver (cargo xtask preflight installs it)");
         let driver = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -282,7 +283,7 @@ async fn a_browser_resets_the_password_from_the_mailed_link() {
         assert!(Instant::now() < deadline, "no mail was written");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let text = Command::new("python3")
+    let text = python()
         .args(["-c", "import email, email.policy, sys\nm = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\nprint(m.get_body(preferencelist=('plain',)).get_content())"])
         .arg(&eml)
         .output()
@@ -301,7 +302,7 @@ async fn a_browser_resets_the_password_from_the_mailed_link() {
             Some(json!({ "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": {
-                    "binary": "/usr/bin/chromium",
+                    "binary": chromium(),
                     "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                              "--disable-quic", "--no-first-run", "--disable-background-networking",
                              "--disable-component-update", "--disable-sync", "--window-size=800,900",

@@ -1,12 +1,14 @@
-//! A real SMTP server for the tests: Python's aiosmtpd (installed by `.ci/run`), storing every
+//! A real SMTP server for the tests: Python's aiosmtpd (from `cargo xtask preflight`), storing every
 //! mail it receives in a Maildir, read back with Python's `email` parser.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::tools::python;
 
 /// A running aiosmtpd.
 pub struct SmtpServer {
@@ -58,7 +60,7 @@ impl SmtpServer {
     pub fn start_on(port: u16) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("maildir");
-        let child = Command::new("python3")
+        let child = python()
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
@@ -66,7 +68,7 @@ impl SmtpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
+            .expect("python -m aiosmtpd");
         let server = Self {
             child,
             port,
@@ -110,11 +112,11 @@ impl SmtpServer {
 }
 
 fn read_maildir(maildir: &Path) -> Vec<Mail> {
-    let output = Command::new("python3")
+    let output = python()
         .args(["-c", READ_MAILDIR])
         .arg(maildir)
         .output()
-        .expect("python3");
+        .expect("python");
     assert!(
         output.status.success(),
         "{}",

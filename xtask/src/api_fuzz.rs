@@ -53,17 +53,17 @@ fn parse(raw: &[String]) -> Result<Options, Failure> {
 pub fn run(raw: &[String]) -> Result<(), Failure> {
     let options = parse(raw)?;
     let root = workspace_root().map_err(Failure::Failed)?;
-    fuzz(&root, &options).map_err(Failure::Failed)
+    let schemathesis = crate::preflight::python_tools(&root).map_err(Failure::Failed)?;
+    fuzz(&root, &schemathesis, &options).map_err(Failure::Failed)
 }
 
 /// Builds, starts `rekey`, runs schemathesis, stops `rekey`, and fails on any finding or on a
 /// panic in the server's log.
-pub fn run_in_test(root: &Path, examples: u32) -> Result<(), String> {
-    fuzz(root, &Options { examples, seed: 1 })
+pub fn run_in_test(root: &Path, schemathesis: &Path, examples: u32) -> Result<(), String> {
+    fuzz(root, schemathesis, &Options { examples, seed: 1 })
 }
 
-fn fuzz(root: &Path, options: &Options) -> Result<(), String> {
-    ensure_schemathesis()?;
+fn fuzz(root: &Path, schemathesis: &Path, options: &Options) -> Result<(), String> {
     run_cargo(
         &ChildEnv::default(),
         root,
@@ -73,7 +73,7 @@ fn fuzz(root: &Path, options: &Options) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let server = Server::start(root, &data)?;
-    let status = Command::new("schemathesis")
+    let status = Command::new(schemathesis)
         // Its example cache (`.schemathesis/`) goes where it runs: keep it out of the checkout.
         .current_dir(&data)
         .arg("run")
@@ -105,29 +105,6 @@ fn fuzz(root: &Path, options: &Options) -> Result<(), String> {
             "schemathesis found failures (exit {status}); rekey's log: {}",
             data.join("rekey.log").display()
         ))
-    }
-}
-
-/// Installs schemathesis from PyPI when it is missing.
-fn ensure_schemathesis() -> Result<(), String> {
-    let installed = Command::new("schemathesis")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if installed {
-        return Ok(());
-    }
-    println!("==> installing schemathesis (python3 -m pip install schemathesis)");
-    let status = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "schemathesis"])
-        .status()
-        .map_err(|e| format!("pip: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("could not install schemathesis with pip".into())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Development tasks for the rekey workspace, run as `cargo xtask <task>`
 //! (see [matklad/cargo-xtask](https://github.com/matklad/cargo-xtask)).
 //!
-//! - `test`: fmt check, clippy, tidy, then every test of the workspace.
+//! - `test`: preflight, fmt check, clippy, tidy, then every test of the workspace.
+//! - `preflight`: the tools the tests need beyond Rust, found or installed.
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
 //! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
 //! - `fuzz`: the cargo-fuzz targets in `fuzz/`, each for a bounded time.
@@ -18,6 +19,7 @@
 mod api_fuzz;
 mod bench;
 mod fuzz;
+mod preflight;
 mod process;
 mod test;
 mod tidy;
@@ -29,7 +31,7 @@ Usage: cargo xtask <task> [options]
 
 Tasks:
   test [--no-lint] [--no-fuzz] [ARGS]... [-- ARGS...]
-        cargo fmt --check, cargo clippy -D warnings, tidy, then all tests
+        preflight, cargo fmt --check, cargo clippy -D warnings, tidy, then all tests
         (cargo nextest if installed, else cargo test), schemathesis
         (fuzz-api) and the cargo-fuzz targets (fuzz --ci). --no-lint skips fmt
         and clippy, --no-fuzz the cargo-fuzz step. Other arguments, and everything after `--`, go to the test
@@ -45,13 +47,19 @@ Tasks:
   bench --report-only
         write target/bench/report.md and report.svg again from report.json.
   fuzz-api [--examples N] [--seed N]
-        schemathesis (installed with pip if missing) against a live debug
+        schemathesis (from the preflight's venv) against a live debug
         rekey with its admin token: no 5xx, every answer as /openapi.json
         says. `test` runs it with 30 examples per operation.
   fuzz [--ci] [--time SECS] [TARGET]...
         build the fuzz targets in fuzz/ (installs cargo-fuzz if missing) and
         run each, or only TARGET, for SECS seconds (default 60; 20 with --ci,
         which also starts from the committed seeds alone). Fails on a finding.
+  preflight [--no-fuzz]
+        find or install what the tests need besides Rust, listed at once:
+        Python tools (tests/requirements.txt) in target/test-tools/venv, curl,
+        Chromium and chromedriver (apt-get, as root on Debian/Ubuntu),
+        cargo-fuzz, PostgreSQL (a server or initdb), npm packages of client
+        tests. Stops with the commands to run for what it cannot install.
   tidy  check the layer rules of DESIGN.md (dependency direction, lints,
         crate docs, publish flags); prints one violation per line.
   help  print this text.
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
         "test" => test::run(test::Mode::Local, &rest),
         "ci" => test::run(test::Mode::Ci, &rest),
         "tidy" => tidy::run(&rest),
+        "preflight" => preflight::run(&rest),
         "bench" => bench::run(&rest),
         "fuzz-api" => api_fuzz::run(&rest),
         "fuzz" => fuzz::run(&rest),

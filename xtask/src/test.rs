@@ -1,10 +1,12 @@
-//! `cargo xtask test` and `cargo xtask ci`: fmt, clippy, tidy, services, tests.
+//! `cargo xtask test` and `cargo xtask ci`: preflight, fmt, clippy, tidy, services, tests, and
+//! the two fuzz steps.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::Failure;
+use crate::preflight::{self, Needs};
 use crate::process::{ChildEnv, args, cargo_succeeds, run_cargo, show_cargo, workspace_root};
 use crate::tidy;
 
@@ -77,6 +79,19 @@ fn run_steps(
     env: &mut ChildEnv,
     steps: &mut Steps,
 ) -> Result<(), String> {
+    let fuzz = !options.no_fuzz && options.runner_args.is_empty();
+    let mut tools = None;
+    steps.run(
+        "preflight",
+        "the tools the tests need, found or installed",
+        || {
+            tools = Some(preflight::prepare(root, Needs { fuzz })?);
+            Ok(())
+        },
+    )?;
+    let tools = tools.ok_or("preflight gave no tools")?;
+    tools.export(env);
+
     if options.no_lint {
         println!("==> fmt, clippy: skipped (--no-lint)");
     } else {
@@ -136,11 +151,11 @@ fn run_steps(
             steps.run(
                 "api fuzz",
                 "cargo xtask fuzz-api --examples 30 (schemathesis)",
-                || crate::api_fuzz::run_in_test(root, 30),
+                || crate::api_fuzz::run_in_test(root, &tools.schemathesis, 30),
             )
         })
         .and_then(|()| {
-            if options.no_fuzz || !options.runner_args.is_empty() {
+            if !fuzz {
                 println!("==> fuzz: skipped (--no-fuzz, or the tests were filtered)");
                 return Ok(());
             }
