@@ -346,6 +346,18 @@ async fn sms_through_twilio_retries_5xx_and_gives_up_on_4xx() {
         listing.contains("+41*******22") && listing.contains("21211"),
         "{listing}"
     );
+    // id, status, channel, recipient, attempts, next attempt, last error: a message that is
+    // done with has no next attempt.
+    let everything = rekey.admin(&["outbox", "list"]);
+    let rows: Vec<Vec<&str>> = everything
+        .lines()
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{everything}");
+    for row in rows {
+        assert!(matches!(row[1], "sent" | "dead"), "{everything}");
+        assert_eq!(row[5], "-", "{everything}");
+    }
     assert_eq!(
         rekey
             .count("outbox WHERE status = 'sent' AND attempts = 2")

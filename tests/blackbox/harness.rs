@@ -277,7 +277,8 @@ impl Rekey {
         self.secrets.lock().expect("lock").insert(secret.to_owned());
     }
 
-    /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed.
+    /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed. It must
+    /// succeed and write nothing to stderr.
     pub fn admin(&self, args: &[&str]) -> String {
         let output = Command::new(binary())
             .arg("admin")
@@ -288,6 +289,13 @@ impl Rekey {
         assert!(
             output.status.success(),
             "rekey admin {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // A succeeding admin command prints its result and nothing else, not even the start-up
+        // warnings of the server it shares a configuration with.
+        assert!(
+            output.stderr.is_empty(),
+            "rekey admin {args:?} wrote to stderr: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout)

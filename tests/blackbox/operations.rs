@@ -162,6 +162,20 @@ async fn metrics_count_a_scripted_mix_of_requests(backend: Backend) {
         );
     }
     assert_eq!(value(&text, "rekey_outbox_pending", &[]), 0.0);
+    // Every metric says what it counts.
+    let typed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(typed.len() >= 9, "{text}");
+    for name in typed {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("# HELP {name} ")) && l.len() > name.len() + 12),
+            "no # HELP for {name} in\n{text}"
+        );
+    }
     assert!(
         samples(&text)
             .iter()
@@ -204,11 +218,11 @@ async fn the_api_document_is_served_valid_and_committed() {
     }
     let file = rekey.dir.path().join("openapi.json");
     std::fs::write(&file, served.to_string()).unwrap();
-    let check = std::process::Command::new("python3")
+    let check = crate::tools::python()
         .args(["-c", "import sys; from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; d, _ = read_from_filename(sys.argv[1]); validate(d); print(d['openapi'])"])
         .arg(&file)
         .output()
-        .expect("python3 with openapi-spec-validator (pip install openapi-spec-validator)");
+        .expect("python with openapi-spec-validator");
     assert!(
         check.status.success(),
         "not a valid OpenAPI document: {}",

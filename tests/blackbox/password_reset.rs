@@ -12,6 +12,7 @@ on_both_backends!(
     not_found_body_is_zitadels_to_the_letter,
     the_path_user_id_wins_over_the_body,
     concurrent_resets_for_one_user_all_succeed,
+    a_template_error_names_what_it_refused,
 );
 
 fn sequence(answer: &Answer) -> i64 {
@@ -358,6 +359,29 @@ async fn refusals_have_the_contract_shape_on_both_routes(backend: Backend) {
             "case {i}: both routes agree"
         );
     }
+}
+
+/// `{{.UserId}}` (not `UserID`) is refused with ZITADEL's id, and the message says which
+/// placeholder and what to use instead.
+async fn a_template_error_names_what_it_refused(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let template = "https://example.com/reset?user={{.UserId}}&code={{.Code}}";
+    let answer = rekey
+        .password_reset(
+            Protocol::Rest,
+            Some(&rekey.admin_token),
+            &user,
+            json!({ "sendLink": { "urlTemplate": template } }),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.error_id().as_deref(), Some("DOMAIN-ieYa7"));
+    assert_eq!(
+        answer.body["details"][0]["message"],
+        "URL template is invalid: unknown placeholder UserId; use UserID, Code or OrgID"
+    );
+    assert_eq!(rekey.count("outbox").await, 0);
 }
 
 async fn not_found_body_is_zitadels_to_the_letter(backend: Backend) {

@@ -135,15 +135,16 @@ pub(crate) async fn password_reset<P: Ports>(
         .map_err(|error| {
             use password_reset::Error as E;
             match error {
-                E::InvalidTemplate(TemplateError::Parse(_)) => ApiError::with_id(
+                // ZITADEL's words, then what was refused (a template part, never a value).
+                E::InvalidTemplate(TemplateError::Parse(why)) => ApiError::with_id(
                     Code::InvalidArgument,
                     "DOMAIN-oGh5e",
-                    "URL template is invalid",
+                    format!("URL template is invalid: {why}"),
                 ),
-                E::InvalidTemplate(TemplateError::Render(_)) => ApiError::with_id(
+                E::InvalidTemplate(TemplateError::Render(why)) => ApiError::with_id(
                     Code::InvalidArgument,
                     "DOMAIN-ieYa7",
-                    "URL template is invalid",
+                    format!("URL template is invalid: {why}"),
                 ),
                 E::UserNotFound => user_not_found(),
                 E::UserNotInitialized => ApiError::with_id(

@@ -246,7 +246,7 @@ fn check_variable(name: &str) -> Result<(), String> {
 }
 
 fn unknown_variable(name: &str) -> String {
-    format!("unknown variable {name}; only UserID, Code and OrgID exist")
+    format!("unknown placeholder {name}; use UserID, Code or OrgID")
 }
 
 fn raw(path: &Path) -> &str {

@@ -245,6 +245,12 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .await
                 .map_err(|e| e.to_string())?;
             for e in entries {
+                // Only a pending message has a next attempt; the others are done with.
+                let next_attempt = if e.status == "pending" {
+                    e.next_attempt_at.to_rfc3339()
+                } else {
+                    "-".to_owned()
+                };
                 print(&format!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     e.id,
@@ -252,7 +258,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                     e.channel.as_str(),
                     e.recipient_masked,
                     e.attempts,
-                    e.next_attempt_at.to_rfc3339(),
+                    next_attempt,
                     e.last_error.unwrap_or_default()
                 ))?;
             }

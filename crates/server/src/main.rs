@@ -47,7 +47,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = telemetry::init(&settings.log) {
+    // An admin command prints its result and, on failure, one line; the start-up warnings of
+    // the adapters it opens are the server's to give.
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Some(Command::Admin(_))) {
+        log.level = "off".to_owned();
+    }
+    if let Err(error) = telemetry::init(&log) {
         eprintln!("rekey: {error}");
         return ExitCode::from(2);
     }

@@ -30,6 +30,50 @@ pub fn init(settings: &LogSettings) -> Result<(), String> {
         .map_err(|e| format!("logging: {e}"))
 }
 
+/// The `# HELP` line of every metric rekey records, in the README's words.
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "rekey_http_requests_total",
+        "HTTP requests answered, by route pattern, protocol and status"
+    );
+    describe_histogram!(
+        "rekey_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route pattern and protocol"
+    );
+    describe_counter!(
+        "rekey_rpc_outcomes_total",
+        "Use-case outcomes, by RPC and outcome (ok or the error id)"
+    );
+    describe_counter!(
+        "rekey_limit_hits_total",
+        "Requests refused by an abuse budget, by budget"
+    );
+    describe_counter!(
+        "rekey_deliveries_total",
+        "Delivery attempts, by channel and result (sent, retry, dead, skipped)"
+    );
+    describe_gauge!(
+        "rekey_outbox_pending",
+        "Messages in the outbox waiting to be delivered"
+    );
+    describe_gauge!(
+        "rekey_outbox_oldest_pending_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest message waiting in the outbox"
+    );
+    describe_gauge!(
+        "rekey_db_pool_connections",
+        "Database pool connections, by state (in_use, idle)"
+    );
+    describe_histogram!(
+        "rekey_db_pool_wait_seconds",
+        Unit::Seconds,
+        "Time spent waiting for a database connection, by backend"
+    );
+}
+
 /// Installs the Prometheus recorder (once per process) and returns what `/debug/metrics`
 /// calls: it refreshes the gauges read at scrape time (outbox depth and age, pool use), then
 /// renders every metric.
@@ -50,6 +94,7 @@ pub fn metrics_renderer(
         .map_err(|e| format!("metrics: {e}"))?
         .install_recorder()
         .map_err(|e| format!("metrics: {e}"))?;
+    describe_metrics();
     // Histogram samples queue up until upkeep folds them into their buckets; without it they
     // would grow without bound between scrapes (measured: RSS 14 -> 72 MB under a 76 000
     // req/s load that nobody scraped).
