@@ -47,7 +47,7 @@ pub enum Code {
 }
 
 impl Code {
-    fn number(self) -> u8 {
+    pub(crate) fn number(self) -> u8 {
         match self {
             Self::InvalidArgument => 3,
             Self::NotFound => 5,
@@ -82,7 +82,7 @@ impl Code {
         }
     }
 
-    fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::InvalidArgument | Self::FailedPrecondition => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,

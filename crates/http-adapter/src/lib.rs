@@ -6,6 +6,7 @@
 //! `rekey-application`, and encode. No business rule lives here.
 
 mod auth;
+mod catalog;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

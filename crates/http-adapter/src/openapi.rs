@@ -74,7 +74,8 @@ pub fn document() -> String {
 }
 
 /// What utoipa's attributes cannot say: a oneof's cases exclude each other (`not` both
-/// required), and ids are 1 to 200 characters without control characters.
+/// required), ids are 1 to 200 characters without control characters, each RPC's Connect path
+/// (`x-connect-path`), and the catalogue of error ids (`x-rekey-errors`).
 fn refine(document: &mut serde_json::Value) {
     use serde_json::json;
     let schemas = &mut document["components"]["schemas"];
@@ -94,9 +95,27 @@ fn refine(document: &mut serde_json::Value) {
     ] {
         schemas[schema]["properties"][field]["pattern"] = json!(ID_PATTERN);
     }
+    schemas["ErrorDetail"]["properties"]["id"]["description"] = json!(
+        "A stable error id, e.g. `COMMAND-SAF4f`; every id rekey answers with is listed in \
+         `x-rekey-errors`."
+    );
+    document["x-rekey-errors"] = crate::catalog::errors_json();
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
+    for operation in paths
+        .values_mut()
+        .filter_map(|p| p.as_object_mut())
+        .flat_map(|p| p.values_mut())
+    {
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        if let Some((_, connect)) = crate::catalog::CONNECT_PATHS
+            .iter()
+            .find(|(rpc, _)| *rpc == id)
+        {
+            operation["x-connect-path"] = json!(connect);
+        }
+    }
     for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
         for parameter in operation
             .values_mut()
