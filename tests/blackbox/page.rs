@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Protocol, Rekey, on_both_backends};
-use crate::smtp::{free_port, link_in, query_param};
+use crate::smtp::{free_port, links_in_mail_files, query_param};
 use crate::tools::{chromium, python};
 
 on_both_backends!(
@@ -269,26 +269,7 @@ async fn a_browser_resets_the_password_from_the_mailed_link() {
         .await;
     assert_eq!(sent.status, 200);
     let mail_dir = rekey.dir.path().join("data").join("mail");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let eml = loop {
-        // Only finished mails: the transport writes a temporary file and renames it.
-        let finished = std::fs::read_dir(&mail_dir).ok().and_then(|dir| {
-            dir.flatten()
-                .map(|entry| entry.path())
-                .find(|path| path.extension().is_some_and(|e| e == "eml"))
-        });
-        if let Some(path) = finished {
-            break path;
-        }
-        assert!(Instant::now() < deadline, "no mail was written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let text = python()
-        .args(["-c", "import email, email.policy, sys\nm = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\nprint(m.get_body(preferencelist=('plain',)).get_content())"])
-        .arg(&eml)
-        .output()
-        .unwrap();
-    let link = link_in(&String::from_utf8_lossy(&text.stdout));
+    let link = links_in_mail_files(&mail_dir, 1).await.remove(0);
     rekey.remember(&link);
     rekey.remember(&query_param(&link, "code").unwrap());
     assert!(link.starts_with(&public), "{link}");

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use crate::harness::Rekey;
+use crate::smtp::links_in_mail_files;
 
 /// The ```sh blocks between the "### Try it" and the next "## " heading.
 fn try_it_blocks(readme: &str) -> Vec<String> {
@@ -27,8 +28,8 @@ async fn readme_examples_work_as_written() {
     let blocks = try_it_blocks(&readme);
     assert_eq!(
         blocks.len(),
-        5,
-        "token, add user, returnCode, sendLink, Connect"
+        6,
+        "token, add user, returnCode, sendLink, Connect, no medium"
     );
     let script = blocks
         .iter()
@@ -53,7 +54,7 @@ async fn readme_examples_work_as_written() {
         .filter(|part| !part.is_empty())
         .map(|part| serde_json::from_str(part).unwrap_or_else(|e| panic!("{e}: {part}")))
         .collect();
-    assert_eq!(answers.len(), 4, "{stdout}");
+    assert_eq!(answers.len(), 5, "{stdout}");
     assert_eq!(answers[0]["userId"], "ada");
     let code = answers[1]["verificationCode"].as_str().expect("a code");
     rekey.remember(code);
@@ -66,5 +67,23 @@ async fn readme_examples_work_as_written() {
             .unwrap()
             .contains("REKEY-NoPhone")
     );
-    assert_eq!(rekey.count("outbox").await, 1);
+    // (Its sequence depends on whether the first mail was sent yet: sending records an event.)
+    assert!(
+        answers[4]["details"]["sequence"].is_string(),
+        "{}",
+        answers[4]
+    );
+    assert!(answers[4].get("verificationCode").is_none());
+    assert_eq!(rekey.count("outbox").await, 2);
+    // The request without a medium mails a link to rekey's own reset page.
+    let links = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2).await;
+    for link in &links {
+        rekey.remember(link);
+    }
+    assert!(
+        links
+            .iter()
+            .any(|l| l.contains("/ui/v2/login/password/set?code=") && l.ends_with("userId=ada")),
+        "{links:?}"
+    );
 }

@@ -159,3 +159,49 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         (key == name).then(|| value.to_owned())
     })
 }
+
+/// The links of the mails that the file transport wrote to `dir`, once at least `n` are there
+/// (it writes a temporary file and renames it to `.eml`, so only finished mails count).
+pub async fn links_in_mail_files(dir: &Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let files = loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if files.len() >= n {
+            break files;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} mails were written to {}",
+            files.len(),
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let script = "import email, email.policy, sys\n\
+        m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+        print(m.get_body(preferencelist=('plain',)).get_content())";
+    files
+        .iter()
+        .map(|file| {
+            let output = python()
+                .args(["-c", script])
+                .arg(file)
+                .output()
+                .expect("python");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            link_in(&String::from_utf8_lossy(&output.stdout))
+        })
+        .collect()
+}

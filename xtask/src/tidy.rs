@@ -86,6 +86,7 @@ pub fn check(root: &Path) -> Result<Vec<String>, String> {
         }
     }
     violations.extend(check_doc_lines(root)?);
+    violations.extend(check_docs(root)?);
     Ok(dedup(violations))
 }
 
@@ -412,6 +413,149 @@ fn check_doc_lines(root: &Path) -> Result<Vec<String>, String> {
     Ok(violations)
 }
 
+/// The documents a user reads: they link only to files of the repository (and to headings that
+/// exist), and never send the reader to the team's own documents, which are not shipped.
+const USER_DOCS: &[&str] = &["README.md", "ARCHITECTURE.md", "SECURITY.md", "docs"];
+/// The team's documents, outside the repository.
+const TEAM_DOCS: &[&str] = &[
+    "../shared",
+    "CONTRACT.md",
+    "DESIGN.md",
+    "STYLE.md",
+    "REVIEW.md",
+    "STACK.md",
+];
+
+fn check_docs(root: &Path) -> Result<Vec<String>, String> {
+    let mut files = Vec::new();
+    for name in USER_DOCS {
+        let path = root.join(name);
+        if path.is_dir() {
+            let entries = std::fs::read_dir(&path)
+                .map_err(|err| format!("cannot list {}: {err}", path.display()))?;
+            files.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "md")),
+            );
+        } else if path.is_file() {
+            files.push(path);
+        } else {
+            return Err(format!("{name} is missing"));
+        }
+    }
+    files.sort();
+    let mut violations = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+        let dir = file.parent().unwrap_or(root);
+        let target_text = |target: &Path| std::fs::read_to_string(target).ok();
+        for problem in doc_problems(&text, |path| {
+            let target = dir.join(path);
+            let inside = target
+                .canonicalize()
+                .is_ok_and(|t| root.canonicalize().is_ok_and(|r| t.starts_with(r)));
+            inside.then(|| target_text(&target).unwrap_or_default())
+        }) {
+            violations.push(format!("{}: {problem}", relative(root, &file)));
+        }
+    }
+    Ok(violations)
+}
+
+/// The broken links and team-document mentions of one Markdown text. `open(path)` gives the
+/// text of a linked file of the repository (empty for a folder or a binary), or None when it
+/// does not exist there.
+pub fn doc_problems(text: &str, open: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in TEAM_DOCS {
+        if text.contains(name) {
+            problems.push(format!(
+                "names the team's {name}, which readers do not have"
+            ));
+        }
+    }
+    for target in link_targets(text) {
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+        let linked = if path.is_empty() {
+            Some(text.to_owned())
+        } else {
+            open(path)
+        };
+        match linked {
+            None => problems.push(format!("links to {path}, which is not in the repository")),
+            Some(linked) => {
+                let markdown = path.is_empty() || path.ends_with(".md");
+                if markdown
+                    && !anchor.is_empty()
+                    && !heading_slugs(&linked).iter().any(|slug| slug == anchor)
+                {
+                    problems.push(format!("links to {target}, a heading that does not exist"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The targets of inline links `[text](target)`, outside code blocks.
+fn link_targets(text: &str) -> Vec<&str> {
+    let mut targets = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find(')') else {
+                break;
+            };
+            targets.push(after[..end].trim());
+            rest = &after[end..];
+        }
+    }
+    targets
+}
+
+/// GitHub's anchors of a Markdown text's headings: lower case, punctuation dropped, spaces as
+/// hyphens.
+fn heading_slugs(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut slugs = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        if in_code {
+            continue;
+        }
+        let heading = heading.trim_start_matches('#').trim();
+        let slug: String = heading
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        slugs.push(slug);
+    }
+    slugs
+}
+
 fn relative(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
@@ -433,6 +577,34 @@ fn dedup(violations: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_link_only_to_what_exists() {
+        let text = "# Top\n\n## Running on PostgreSQL\n\nSee [a](docs/API.md), [b](docs/gone.md), \
+            [c](#running-on-postgresql), [d](#nowhere), [e](https://example.com/x.md), \
+            [f](docs/API.md#errors), [g](docs/API.md#missing).\n\
+            ```md\n[h](in/code.md)\n```\n";
+        let open = |path: &str| (path == "docs/API.md").then(|| "# API\n## Errors\n".to_owned());
+        assert_eq!(
+            doc_problems(text, open),
+            [
+                "links to docs/gone.md, which is not in the repository",
+                "links to #nowhere, a heading that does not exist",
+                "links to docs/API.md#missing, a heading that does not exist",
+            ]
+        );
+    }
+
+    #[test]
+    fn docs_do_not_send_readers_to_the_team_documents() {
+        let problems = doc_problems("See `CONTRACT.md` in the team's shared documents.", |_| {
+            None
+        });
+        assert_eq!(
+            problems,
+            ["names the team's CONTRACT.md, which readers do not have"]
+        );
+    }
     use serde_json::json;
 
     /// A metadata package: `deps` are `(name, kind)` with kind `null`, `"dev"` or `"build"`.
