@@ -11,12 +11,14 @@
 //!   the criterion micro-benchmarks.
 //! - `fuzz-api`: schemathesis against a live `rekey`, driven by its OpenAPI document.
 //!
-//! No argument parser; `bench` alone brings an async runtime and an HTTP client.
+//! No argument parser; `bench` alone brings an async runtime and an HTTP client, behind the
+//! `bench` feature, so that the other tasks build in seconds on a fresh clone.
 
 // A command-line tool prints to its user.
 #![allow(clippy::print_stdout)]
 
 mod api_fuzz;
+#[cfg(feature = "bench")]
 mod bench;
 mod fuzz;
 mod preflight;
@@ -81,7 +83,7 @@ fn main() -> ExitCode {
         "ci" => test::run(test::Mode::Ci, &rest),
         "tidy" => tidy::run(&rest),
         "preflight" => preflight::run(&rest),
-        "bench" => bench::run(&rest),
+        "bench" => bench(&rest),
         "fuzz-api" => api_fuzz::run(&rest),
         "fuzz" => fuzz::run(&rest),
         "help" | "-h" | "--help" => {
@@ -104,6 +106,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `bench`, which needs the `bench` feature's dependencies.
+#[cfg(feature = "bench")]
+fn bench(rest: &[String]) -> Result<(), Failure> {
+    bench::run(rest)
+}
+
+/// `bench` without the feature: runs xtask again with it (built once, then cached beside the
+/// plain xtask).
+#[cfg(not(feature = "bench"))]
+fn bench(rest: &[String]) -> Result<(), Failure> {
+    let root = process::workspace_root()?;
+    let mut command = process::args(&[
+        "run",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--features",
+        "bench",
+        "--",
+        "bench",
+    ]);
+    command.extend(rest.iter().cloned());
+    process::run_cargo(&process::ChildEnv::default(), &root, &command).map_err(Failure::Failed)
 }
 
 /// `-h`/`--help` among a task's own arguments (those before `--`).

@@ -101,6 +101,8 @@ fn run_steps(
             "clippy",
             "--workspace",
             "--all-targets",
+            "--features",
+            "xtask/bench",
             "--",
             "-D",
             "warnings",
