@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::tools::python;
+use crate::tools::{python, run_python};
 
 /// A running aiosmtpd.
 pub struct SmtpServer {
@@ -112,17 +112,8 @@ impl SmtpServer {
 }
 
 fn read_maildir(maildir: &Path) -> Vec<Mail> {
-    let output = python()
-        .args(["-c", READ_MAILDIR])
-        .arg(maildir)
-        .output()
-        .expect("python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let parsed: Vec<Value> = serde_json::from_slice(&output.stdout).expect("json");
+    let output = run_python(READ_MAILDIR, maildir);
+    let parsed: Vec<Value> = serde_json::from_str(&output).expect("json");
     parsed
         .into_iter()
         .map(|m| Mail {
@@ -190,18 +181,6 @@ pub async fn links_in_mail_files(dir: &Path, n: usize) -> Vec<String> {
         print(m.get_body(preferencelist=('plain',)).get_content())";
     files
         .iter()
-        .map(|file| {
-            let output = python()
-                .args(["-c", script])
-                .arg(file)
-                .output()
-                .expect("python");
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            link_in(&String::from_utf8_lossy(&output.stdout))
-        })
+        .map(|file| link_in(&run_python(script, file)))
         .collect()
 }

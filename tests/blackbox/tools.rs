@@ -27,6 +27,22 @@ pub fn python() -> Command {
     Command::new(path)
 }
 
+/// Runs `script` with `arg` in the environment's Python; its stdout. Fails the test, with
+/// Python's stderr, when the script fails.
+pub fn run_python(script: &str, arg: &std::path::Path) -> String {
+    let output = python()
+        .args(["-c", script])
+        .arg(arg)
+        .output()
+        .expect("python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Chromium's binary: `REKEY_TEST_CHROMIUM`, else Debian's `/usr/bin/chromium`.
 pub fn chromium() -> String {
     std::env::var("REKEY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
