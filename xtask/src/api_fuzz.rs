@@ -4,7 +4,7 @@
 //! Checks: no 5xx, every status, content type, header and body as the document says, 405s with
 //! the right `Allow`, 401 without a token, and no request slower than `--max-response-time`.
 //! Not run: `positive_data_acceptance` and `negative_data_rejection`, which expect every
-//! schema-valid body to be accepted. rekey validates meaning beyond shape, as CONTRACT.md
+//! schema-valid body to be accepted. rekey validates meaning beyond shape, as docs/API.md
 //! demands (password policy, libphonenumber, url-template syntax, ZITADEL's 400s), which no
 //! JSON Schema can state.
 

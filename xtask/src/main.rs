@@ -4,7 +4,7 @@
 //! - `test`: preflight, fmt check, clippy, tidy, then every test of the workspace.
 //! - `preflight`: the tools the tests need beyond Rust, found or installed.
 //! - `ci`:   the same, as CI runs it (`CI=true`, lints never skipped).
-//! - `tidy`: the layer rules of `DESIGN.md`, checked from `cargo metadata`.
+//! - `tidy`: the layer rules of ARCHITECTURE.md, checked from `cargo metadata`, and the docs' links.
 //! - `fuzz`: the cargo-fuzz targets in `fuzz/`, each for a bounded time.
 //!
 //! - `bench`: load scenarios against a release build, next to their floors; `bench --micro`:
@@ -62,8 +62,8 @@ Tasks:
         Chromium and chromedriver (apt-get, as root on Debian/Ubuntu),
         cargo-fuzz, PostgreSQL (a server or initdb), npm packages of client
         tests. Stops with the commands to run for what it cannot install.
-  tidy  check the layer rules of DESIGN.md (dependency direction, lints,
-        crate docs, publish flags); prints one violation per line.
+  tidy  check the layer rules of ARCHITECTURE.md (dependency direction, lints,
+        crate docs, publish flags) and the docs' links; one violation per line.
   help  print this text.
 ";
 

@@ -1,4 +1,4 @@
-//! `cargo xtask tidy`: the layer rules of `DESIGN.md`.
+//! `cargo xtask tidy`: the layer rules of ARCHITECTURE.md ("Layer rules"), and the links of the user docs.
 //!
 //! Dependency rules come from `cargo metadata --format-version 1 --no-deps`; the `[lints]`
 //! table and the crate doc lines come from the files themselves (metadata doesn't show them).
@@ -211,7 +211,7 @@ impl Package {
     }
 }
 
-/// The dependency direction of DESIGN.md.
+/// The dependency direction of ARCHITECTURE.md.
 pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
     let mut violations = Vec::new();
     for package in packages {
@@ -630,7 +630,7 @@ mod tests {
         pkg(name, json!([]), deps)
     }
 
-    /// The layout of DESIGN.md, tidy.
+    /// The layout of ARCHITECTURE.md, tidy.
     fn good_workspace() -> Vec<Value> {
         let n = Value::Null;
         vec![
@@ -874,7 +874,7 @@ mod tests {
         assert!(packages(&json!({ "packages": [{ "name": "x" }] })).is_err());
     }
 
-    /// The real workspace keeps the rules of DESIGN.md.
+    /// The real workspace keeps the rules of ARCHITECTURE.md.
     #[test]
     fn workspace_is_tidy() {
         let root = crate::process::workspace_root().expect("workspace root");

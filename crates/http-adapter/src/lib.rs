@@ -1,4 +1,4 @@
-//! ZITADEL-compatible HTTP endpoints on actix-web: every RPC of CONTRACT.md on its REST path
+//! ZITADEL-compatible HTTP endpoints on actix-web: every RPC of docs/API.md on its REST path
 //! (grpc-gateway style) and its Connect path, with the proto3 JSON mapping, both error shapes,
 //! bearer-token authentication, request ids and health endpoints.
 //!

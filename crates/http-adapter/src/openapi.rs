@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the REST routes, built by utoipa from the handlers'
 //! `#[utoipa::path]` attributes (in `routes.rs`) and the wire schemas below.
 //!
-//! The schemas describe the JSON as CONTRACT.md has it: camelCase names, int64 as strings,
+//! The schemas describe the JSON as docs/API.md has it: camelCase names, int64 as strings,
 //! enums with their exact names, both oneofs, the grpc-gateway error body. They are written
 //! for the document only: decoding is protojson-lenient (`rpc.rs`), so what it accepts is a
 //! superset of what the document promises.

@@ -1,5 +1,5 @@
 //! The RPCs, independent of the route they came in on: request messages as protojson decodes
-//! them, field validation (CONTRACT.md §3 check 2), the use case, and the response message.
+//! them, field validation (docs/API.md, PasswordReset check 2), the use case, and the response message.
 
 use rekey_application::ports::TemplateError;
 use rekey_application::usecase::{
