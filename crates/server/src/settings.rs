@@ -138,6 +138,15 @@ pub struct LimitSettings {
     /// Wrong codes per user, across codes.
     #[serde(deserialize_with = "list")]
     pub wrong_codes: Vec<BudgetText>,
+    /// Wrong current passwords per user, and per caller.
+    #[serde(deserialize_with = "list")]
+    pub wrong_passwords: Vec<BudgetText>,
+    /// Reset page submissions of one code from one client IP.
+    #[serde(deserialize_with = "list")]
+    pub page_code: Vec<BudgetText>,
+    /// Wrong codes on the reset page per client IP, across codes.
+    #[serde(deserialize_with = "list")]
+    pub page_wrong_codes: Vec<BudgetText>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or networks.
     #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,

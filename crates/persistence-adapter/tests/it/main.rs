@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
     Budget, BudgetKey, Change, OutboxStore, PasswordCode, RateLimiter, SentEvent, SkipReason,
-    StoreError, TokenRecord, TokenStore, UserStore, Verdict,
+    StoreError, Taken, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
@@ -85,6 +85,7 @@ contract!(
     overlapping_sent_batches_do_not_deadlock,
     concurrent_claims_never_share_a_message,
     passwords_and_code_attempts,
+    a_code_proves_one_change_and_the_guard_comes_first,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -241,11 +242,11 @@ async fn organizations_are_unique_by_name_and_id(store: &Store) {
     assert_eq!(loaded.sequence, 1);
     assert_eq!(
         store.commit(org("o2", "acme")).await,
-        Err(StoreError::Duplicate("org_name"))
+        Err(StoreError::Duplicate(Taken::OrgName))
     );
     assert_eq!(
         store.commit(org("o1", "other")).await,
-        Err(StoreError::Duplicate("org_id"))
+        Err(StoreError::Duplicate(Taken::OrgId))
     );
     let counts = store.row_counts().await.unwrap();
     assert_eq!(
@@ -267,11 +268,11 @@ async fn users_round_trip_and_are_unique_per_org(store: &Store) {
     );
     assert_eq!(
         store.commit(add_user(&human("u2", "o1", "ada"))).await,
-        Err(StoreError::Duplicate("username"))
+        Err(StoreError::Duplicate(Taken::Username))
     );
     assert_eq!(
         store.commit(add_user(&human("u1", "o2", "bob"))).await,
-        Err(StoreError::Duplicate("user_id"))
+        Err(StoreError::Duplicate(Taken::UserId))
     );
     store
         .commit(add_user(&human("u3", "o2", "ada")))
@@ -764,6 +765,7 @@ async fn passwords_and_code_attempts(store: &Store) {
     store
         .commit(Change::SetPassword {
             user_id: u1.clone(),
+            consumes_code: Some(2),
             password_hash: "$argon2id$new".into(),
             change_required: true,
             event: event("u1", 3, changed.clone(), "o1", now),
@@ -790,6 +792,7 @@ async fn passwords_and_code_attempts(store: &Store) {
         store
             .commit(Change::SetPassword {
                 user_id: u1.clone(),
+                consumes_code: None,
                 password_hash: "stale".into(),
                 change_required: false,
                 event: event("u1", 3, changed, "o1", now),
@@ -814,6 +817,80 @@ async fn passwords_and_code_attempts(store: &Store) {
         .unwrap();
     assert_eq!(store.password_code(&u1).await.unwrap(), None);
     assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 4);
+}
+
+/// A SetPassword that consumes a code requires it in the same transaction; a message whose
+/// idempotency key another change took is a conflict, not a failure; and a change that lost
+/// the sequence race writes nothing, its message included.
+async fn a_code_proves_one_change_and_the_guard_comes_first(store: &Store) {
+    ada_in_acme(store).await;
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    store
+        .commit(code_change("u1", 2, "h2", true))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T01:10:00Z");
+    let changed = Event::PasswordChanged {
+        change_required: false,
+        verified_by: "code".into(),
+    };
+    let notice = |sequence: i64, key: &str| OutboxMessage {
+        id: format!("n{sequence}-{key}"),
+        kind: "password_changed",
+        user_id: u1.clone(),
+        channel: NotificationType::Email,
+        recipient_masked: "a***@example.com".into(),
+        payload: Sealed {
+            key_id: KeyId("k1".into()),
+            bytes: vec![4],
+        },
+        code_sequence: sequence,
+        idempotency_key: key.into(),
+        created_at: now,
+        next_attempt_at: now,
+    };
+    let set =
+        |sequence: i64, code: Option<i64>, message: Option<OutboxMessage>| Change::SetPassword {
+            user_id: u1.clone(),
+            consumes_code: code,
+            password_hash: format!("$argon2id${sequence}"),
+            change_required: false,
+            event: event("u1", sequence, changed.clone(), "o1", now),
+            message,
+        };
+    let before = store.row_counts().await.unwrap();
+    assert_eq!(
+        store.commit(set(3, Some(1), None)).await,
+        Err(StoreError::Conflict),
+        "a code that is not the current one"
+    );
+    assert_eq!(
+        store.commit(set(3, Some(2), Some(notice(3, "u1.2")))).await,
+        Err(StoreError::Conflict),
+        "the reset message's idempotency key is taken"
+    );
+    assert_eq!(
+        store
+            .commit(set(2, Some(2), Some(notice(2, "fresh"))))
+            .await,
+        Err(StoreError::Conflict),
+        "a stale sequence"
+    );
+    assert_eq!(store.row_counts().await.unwrap(), before, "nothing written");
+    assert_eq!(store.user(&u1).await.unwrap().unwrap().sequence, 2);
+    assert_eq!(store.password_hash(&u1).await.unwrap(), None);
+
+    store
+        .commit(set(3, Some(2), Some(notice(3, "u1.3"))))
+        .await
+        .unwrap();
+    assert_eq!(store.password_code(&u1).await.unwrap(), None, "consumed");
+    assert_eq!(
+        store.commit(set(4, Some(2), Some(notice(4, "u1.4")))).await,
+        Err(StoreError::Conflict),
+        "the same code twice, even on the right sequence"
+    );
+    store.commit(set(4, None, None)).await.unwrap();
 }
 
 /// TLS to PostgreSQL, against the test server's own certificate (Debian's snakeoil: CN and
