@@ -43,11 +43,13 @@ fn with_current(current: &str, new: &str) -> Value {
     json!({ "newPassword": { "password": new }, "currentPassword": current })
 }
 
-/// A tally of answers by status and error id, e.g. `{"200": 1, "400 COMMAND-2M9fs": 15}`.
+/// A tally of answers by status and error id, e.g. `{"200": 1, "400 COMMAND-2M9fs": 15}`
+/// (every 5xx as `5xx`: their bodies carry only a request id).
 fn tally(answers: &[Answer]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for answer in answers {
         let key = match answer.error_id() {
+            _ if answer.status >= 500 => "5xx".to_owned(),
             Some(id) => format!("{} {id}", answer.status),
             None => answer.status.to_string(),
         };

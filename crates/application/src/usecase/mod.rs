@@ -28,6 +28,10 @@ fn contended() -> Failure {
 }
 
 /// What one attempt of [`commit_with_retry`] decided.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per attempt and moved straight into the commit"
+)]
 pub(crate) enum Step<T> {
     /// Commit this change; once it is stored, answer `T`.
     Commit(Change, T),

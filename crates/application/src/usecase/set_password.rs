@@ -341,14 +341,13 @@ async fn check_current_password<P: Ports>(
         }
     }
     let stored = ports.users().password_hash(user).await?;
-    if let Some(hash) = stored {
-        if ports
+    if let Some(hash) = stored
+        && ports
             .passwords()
             .verify(current.clone(), hash.clone())
             .await?
-        {
-            return Ok(hash);
-        }
+    {
+        return Ok(hash);
     }
     draw_wrong_guess(ports, user, &keys).await;
     Err(Error::CurrentPasswordInvalid)
