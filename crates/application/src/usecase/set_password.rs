@@ -929,6 +929,93 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn page_guesses_are_counted_per_client_never_on_the_code_or_the_user() {
+        let fake = Fake::with_limits(crate::ports::Limits::recommended());
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let me = fake.principal_of(&user);
+        let from = |client: &str, code: &PlainCode| Verification::PageCode {
+            code: code.clone(),
+            client: client.parse().expect("ip"),
+        };
+        let wrong = PlainCode::new("WRONG1");
+        // Ten clients, two wrong guesses each: twice the code's own 5 attempts.
+        for client in 1..=10 {
+            let ip = format!("192.0.2.{client}");
+            for _ in 0..2 {
+                assert_eq!(
+                    set(&fake, &me, &user, from(&ip, &wrong)).await.err(),
+                    Some(Error::CodeInvalid)
+                );
+            }
+        }
+        let stored = fake.code_of(&user).expect("the code is still there");
+        assert_eq!(stored.failed_attempts, 0, "not counted on the code");
+        assert!(
+            fake.events_of(&user)
+                .iter()
+                .all(|e| e.event.event_type() != "user.limit.exceeded"),
+            "nor on the user"
+        );
+        // A third submission of this code from one client is refused, even the right code.
+        let third = set(&fake, &me, &user, from("192.0.2.1", &code)).await;
+        assert_eq!(
+            third.err(),
+            Some(Error::Exhausted(Exhausted {
+                budget: "page_code",
+                retry_after: TimeDelta::hours(12),
+            }))
+        );
+        // An unknown user or a missing code costs the same, so the answers stay alike.
+        let ghost = set(&fake, &me, "123456789", from("192.0.2.99", &wrong)).await;
+        assert_eq!(ghost.err(), Some(Error::UserNotFound));
+        // Eight more wrong codes elsewhere spend the client's 10 a day across codes.
+        let other = fake.add_human("org1", UserState::Active, None);
+        for round in 0..4 {
+            issue_code(&fake, &other).await;
+            for _ in 0..2 {
+                let answer = set(&fake, &me, &other, from("192.0.2.1", &wrong)).await;
+                assert_eq!(answer.err(), Some(Error::CodeInvalid), "round {round}");
+            }
+        }
+        let spent = set(&fake, &me, &other, from("192.0.2.1", &wrong)).await;
+        assert!(
+            matches!(&spent, Err(Error::Exhausted(e)) if e.budget == "page_wrong_codes"),
+            "{spent:?}"
+        );
+        // The user, from its own address, sets its password with the code.
+        set(&fake, &me, &user, from("198.51.100.1", &code))
+            .await
+            .expect("the right code from a fresh client");
+        assert!(fake.code_of(&user).is_none(), "consumed");
+    }
+
+    #[tokio::test]
+    async fn a_commit_retried_after_a_conflict_checks_the_code_again() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let anyone = principal("x", &[]);
+        fake.fail_next_commits_with(vec![crate::ports::StoreError::Conflict; 3]);
+        set(&fake, &anyone, &user, Verification::Code(code.clone()))
+            .await
+            .expect("the code is still there after each reload");
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeNotFound)
+        );
+        assert_eq!(
+            fake.events_of(&user)
+                .iter()
+                .filter(|e| e.event.event_type() == "user.human.password.changed")
+                .count(),
+            1
+        );
+    }
+
     /// What the fake hasher stores for `password`.
     fn fake_hash(password: &str) -> String {
         format!("$fake${}", password.chars().rev().collect::<String>())

@@ -859,6 +859,7 @@ async fn a_code_proves_one_change_and_the_guard_comes_first(store: &Store) {
             message,
         };
     let before = store.row_counts().await.unwrap();
+    let password = store.password_hash(&u1).await.unwrap();
     assert_eq!(
         store.commit(set(3, Some(1), None)).await,
         Err(StoreError::Conflict),
@@ -878,7 +879,7 @@ async fn a_code_proves_one_change_and_the_guard_comes_first(store: &Store) {
     );
     assert_eq!(store.row_counts().await.unwrap(), before, "nothing written");
     assert_eq!(store.user(&u1).await.unwrap().unwrap().sequence, 2);
-    assert_eq!(store.password_hash(&u1).await.unwrap(), None);
+    assert_eq!(store.password_hash(&u1).await.unwrap(), password);
 
     store
         .commit(set(3, Some(2), Some(notice(3, "u1.3"))))
