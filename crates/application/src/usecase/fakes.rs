@@ -275,6 +275,20 @@ impl Fake {
             .collect()
     }
 
+    /// How many rows each "table" holds: organizations, users, events, codes, tokens,
+    /// messages (as the store's `row_counts`, for the contract suite).
+    pub fn row_counts(&self) -> [usize; 6] {
+        let state = self.state.lock().unwrap();
+        [
+            state.orgs.len(),
+            state.users.len(),
+            state.events.len(),
+            state.codes.len(),
+            state.tokens.len(),
+            state.outbox.len(),
+        ]
+    }
+
     /// Every queued message.
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.state.lock().unwrap().outbox.clone()
