@@ -561,6 +561,23 @@ mod tests {
             ]
         );
         assert!(settings.limits.sms.countries.is_empty());
+        assert_eq!(
+            settings.limits.wrong_passwords,
+            [
+                "5 per 10m".parse::<BudgetText>().expect("budget"),
+                "20 per 24h".parse().expect("budget")
+            ]
+        );
+        assert_eq!(
+            (
+                settings.limits.page_code.as_slice(),
+                settings.limits.page_wrong_codes.as_slice()
+            ),
+            (
+                ["2 per 24h".parse::<BudgetText>().expect("budget")].as_slice(),
+                ["10 per 24h".parse::<BudgetText>().expect("budget")].as_slice()
+            )
+        );
         assert_eq!(format!("{:?}", Secret("x".into())), "Secret(<redacted>)");
         assert_eq!(settings.public_url, "http://localhost:8080");
     }

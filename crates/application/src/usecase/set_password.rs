@@ -28,7 +28,8 @@ pub enum Verification {
     /// guesses are counted per client (`limits.page_code` per client and code,
     /// `limits.page_wrong_codes` per client), never against the code's own attempts or the
     /// user's `limits.wrong_codes`: a stranger can neither invalidate the user's code nor
-    /// spend the user's budget.
+    /// spend the user's budget. Without a `page_code` budget (limits off) it is checked as
+    /// [`Verification::Code`] is, so that guessing stays bounded.
     PageCode {
         /// The code.
         code: PlainCode,
@@ -129,6 +130,15 @@ pub async fn execute<P: Ports>(
 ) -> Result<Details, Error> {
     if let Verification::PageCode { code, client } = &input.verification {
         let (code, client) = (code.clone(), *client);
+        if ports.policies().limits.page_code.is_empty() {
+            // No per-client bound (limits off): the page's guesses are bounded the way the
+            // API's are, by the code's own attempts, rather than not at all.
+            let input = Input {
+                verification: Verification::Code(code),
+                ..input
+            };
+            return run(ports, caller, input, None).await;
+        }
         return from_the_page(ports, caller, input, &code, client).await;
     }
     run(ports, caller, input, None).await
@@ -989,6 +999,33 @@ mod tests {
             .await
             .expect("the right code from a fresh client");
         assert!(fake.code_of(&user).is_none(), "consumed");
+    }
+
+    #[tokio::test]
+    async fn without_page_budgets_page_guesses_count_on_the_code() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let me = fake.principal_of(&user);
+        for client in 1..=5 {
+            let guess = Verification::PageCode {
+                code: PlainCode::new("WRONG1"),
+                client: format!("192.0.2.{client}").parse().expect("ip"),
+            };
+            assert_eq!(
+                set(&fake, &me, &user, guess).await.err(),
+                Some(Error::CodeInvalid)
+            );
+        }
+        let right = Verification::PageCode {
+            code,
+            client: "198.51.100.1".parse().expect("ip"),
+        };
+        assert_eq!(
+            set(&fake, &me, &user, right).await.err(),
+            Some(Error::CodeNotFound),
+            "five wrong guesses, from any clients, invalidate the code: never unbounded"
+        );
     }
 
     #[tokio::test]
