@@ -530,7 +530,8 @@ pub struct Limits {
     pub client_ip: Vec<Budget>,
     /// Wrong codes for one user, across codes (SetPassword over the API).
     pub wrong_codes: Vec<Budget>,
-    /// Wrong current passwords in SetPassword: per user, and per caller.
+    /// Current passwords tried in SetPassword (each taken before it is compared): per user,
+    /// and per caller.
     pub wrong_passwords: Vec<Budget>,
     /// Reset-page submissions of one code from one client IP (right or wrong).
     pub page_code: Vec<Budget>,

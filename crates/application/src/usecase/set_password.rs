@@ -322,9 +322,11 @@ async fn recheck<P: Ports>(ports: &P, user: &UserId, proof: &Proof) -> Result<()
     Ok(())
 }
 
-/// The current password, checked within the wrong-password budgets of the user and of the
-/// caller: while one is spent nothing is hashed; a wrong password draws from both. Answers the
-/// hash it matched.
+/// The current password, checked within the `wrong_passwords` budgets of the user and of
+/// the caller. One unit is taken from both before the hash is compared, so that concurrent
+/// guesses cannot outrun the budget; while either is spent nothing is hashed. (A right
+/// password uses a unit too: nobody changes a password five times in ten minutes.) Answers
+/// the hash it matched.
 async fn check_current_password<P: Ports>(
     ports: &P,
     caller: &Principal,
@@ -338,18 +340,11 @@ async fn check_current_password<P: Ports>(
         caller.user_id.as_str(),
         &limits.wrong_passwords,
     ));
-    let now = ports.clock().now();
-    for key in &keys {
-        if let Some(retry_after) = ports.limiter().spent(key, now).await? {
-            metrics::counter!("rekey_limit_hits_total", "budget" => key.name).increment(1);
-            tracing::debug!(user.id = %user, "wrong-password budget spent; not checked");
-            return Err(Exhausted {
-                budget: key.name,
-                retry_after,
-            }
-            .into());
-        }
-    }
+    let concerning = Concerning {
+        user: Some(user),
+        recipient_masked: None,
+    };
+    limits::charge(ports, &keys, concerning).await??;
     let stored = ports.users().password_hash(user).await?;
     if let Some(hash) = stored
         && ports
@@ -359,36 +354,7 @@ async fn check_current_password<P: Ports>(
     {
         return Ok(hash);
     }
-    draw_wrong_guess(ports, user, &keys).await;
     Err(Error::CurrentPasswordInvalid)
-}
-
-/// Draws a wrong guess from `guesses`; the one that spends a budget is logged and recorded
-/// on the user (once per run of refusals).
-async fn draw_wrong_guess<P: Ports>(ports: &P, user: &UserId, guesses: &[BudgetKey]) {
-    let concerning = Concerning {
-        user: Some(user),
-        recipient_masked: None,
-    };
-    match limits::charge(ports, guesses, concerning).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => return,
-        Err(failure) => {
-            tracing::warn!(%failure, user.id = %user, "a wrong guess could not be counted");
-            return;
-        }
-    }
-    let now = ports.clock().now();
-    for key in guesses {
-        if let Ok(Some(retry_after)) = ports.limiter().spent(key, now).await {
-            let exhausted = Exhausted {
-                budget: key.name,
-                retry_after,
-            };
-            limits::spent(ports, &exhausted, concerning).await;
-            break;
-        }
-    }
 }
 
 /// The "your password was changed" email, sealed like every queued message.
