@@ -240,6 +240,8 @@ async fn run<P: Ports>(
             let hash = check_current_password(ports, caller, &user.id, current).await?;
             Proof::CurrentPassword(hash)
         }
+        // A page code arrives here only with its row (`from_the_page`) or as a plain code;
+        // were it ever passed on without one, it would prove nothing.
         (Verification::None | Verification::PageCode { .. }, None) => {
             if !caller.may(Permission::UserWrite, &user.org_id) {
                 return Err(Error::PermissionDenied);
