@@ -10,6 +10,7 @@ mod operations;
 mod page;
 mod password_reset;
 mod readme;
+mod security;
 mod service;
 mod set_password;
 mod smtp;

@@ -194,13 +194,31 @@ async fn current_password_and_admin_paths(backend: Backend) {
 
     let current = |current: &str, new: &str| json!({ "newPassword": { "password": new }, "currentPassword": current });
     rekey.remember("Wr0ng-Passw0rd!");
+    // rekey judges the new password before the current one (ZITADEL the other way round), so
+    // a weak new password answers alike whether the guess is right or wrong.
+    for guess in ["Wr0ng-Passw0rd!", NEW] {
+        refused(
+            &set(
+                &rekey,
+                Protocol::Rest,
+                &own,
+                &user,
+                current(guess, "X1-yyyyyyy"),
+            )
+            .await,
+            400,
+            3,
+            "REKEY-PwWeak",
+        );
+    }
+    rekey.remember("Kq7#vX2!mRt9");
     refused(
         &set(
             &rekey,
             Protocol::Rest,
             &own,
             &user,
-            current("Wr0ng-Passw0rd!", "X1-yyyyyyy"),
+            current("Wr0ng-Passw0rd!", "Kq7#vX2!mRt9"),
         )
         .await,
         400,

@@ -216,10 +216,14 @@ pub enum Change {
         /// The message, for `sendLink` and an absent medium.
         message: Option<OutboxMessage>,
     },
-    /// A new password; consumes (deletes) the user's reset code in the same transaction.
+    /// A new password; deletes the user's reset code in the same transaction.
     SetPassword {
         /// The user.
         user_id: UserId,
+        /// The sequence of the code that proved this change, if one did. The store consumes
+        /// exactly that code in the same transaction and answers [`StoreError::Conflict`]
+        /// (writing nothing) when it is no longer there: a code proves one change only.
+        consumes_code: Option<i64>,
         /// PHC hash of the new password.
         password_hash: String,
         /// Whether it must be changed at the next login.
@@ -252,15 +256,48 @@ pub enum Change {
     },
 }
 
+/// A unique key of a new organization or user that is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// An organization's name.
+    OrgName,
+    /// An organization's id.
+    OrgId,
+    /// A username within its organization.
+    Username,
+    /// A user's id.
+    UserId,
+}
+
+impl Taken {
+    /// `org_name`, `org_id`, `username` or `user_id`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrgName => "org_name",
+            Self::OrgId => "org_id",
+            Self::Username => "username",
+            Self::UserId => "user_id",
+        }
+    }
+}
+
+impl std::fmt::Display for Taken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a store can answer besides success.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The aggregate moved on since it was loaded; reload and try again.
+    /// The aggregate moved on since it was loaded, or a row the change requires is gone, or
+    /// a concurrent change took a unique key the change needs (an outbox idempotency key):
+    /// reload, re-check and try again.
     #[error("the aggregate was changed concurrently")]
     Conflict,
-    /// A unique key is taken: the name says which (`org_name`, `org_id`, `username`, `user_id`).
+    /// A new organization's or user's unique key is taken.
     #[error("{0} is already taken")]
-    Duplicate(&'static str),
+    Duplicate(Taken),
     /// Infrastructure failure.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -321,9 +358,11 @@ pub trait UserStore: Send + Sync {
     /// Commits `change` atomically.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the aggregate's sequence moved; [`StoreError::Duplicate`]
-    /// when a unique key is taken; [`StoreError::Failure`] otherwise. On any error nothing of
-    /// the change is stored.
+    /// [`StoreError::Conflict`] when the aggregate's sequence moved, when a code the change
+    /// consumes is gone, or when a message's idempotency key is taken (the guard on the
+    /// sequence runs first, before any other write); [`StoreError::Duplicate`] when a new
+    /// organization's or user's unique key is taken; [`StoreError::Failure`] otherwise. On any
+    /// error nothing of the change is stored.
     fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Whether the store answers (for readiness).
@@ -352,16 +391,17 @@ pub trait TokenStore: Send + Sync {
 
 /// A budget: at most `limit` at once, refilled evenly over `window` (a token bucket: after
 /// `limit` takes in a burst, one more every `window / limit`).
+///
+/// The fields are private, so every budget went through [`Budget::new`]'s clamp and
+/// [`Budget::interval`] never divides by zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    /// Takes allowed at once; at least 1.
-    pub limit: u32,
-    /// The time to refill all of them; positive.
-    pub window: TimeDelta,
+    limit: u32,
+    window: TimeDelta,
 }
 
 impl Budget {
-    /// `limit` per `window`.
+    /// `limit` per `window`; a `limit` of 0 counts as 1 and a `window` below 1 ms as 1 ms.
     pub fn new(limit: u32, window: TimeDelta) -> Self {
         Self {
             limit: limit.max(1),
@@ -369,9 +409,19 @@ impl Budget {
         }
     }
 
+    /// Takes allowed at once; at least 1.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The time to refill all of them; at least 1 ms.
+    pub fn window(&self) -> TimeDelta {
+        self.window
+    }
+
     /// The time one take uses up: `window / limit`.
     pub fn interval(&self) -> TimeDelta {
-        self.window / i32::try_from(self.limit).unwrap_or(i32::MAX)
+        self.window / i32::try_from(self.limit.max(1)).unwrap_or(i32::MAX)
     }
 
     /// The token bucket as GCRA: a bucket is its "theoretical arrival time" `tat` (`None`:
@@ -400,7 +450,8 @@ impl Budget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetKey {
     /// What the budget is for, in logs, events and errors: `user`, `recipient`, `caller`,
-    /// `client_ip`, `sms_country`, `sms_total`, `wrong_codes`.
+    /// `client_ip`, `sms_country`, `sms_total`, `wrong_codes`, `wrong_passwords`,
+    /// `caller_wrong_passwords`, `page_code`, `page_wrong_codes`.
     pub name: &'static str,
     /// The bucket: unique per name, subject and size. May hold an address; adapters store
     /// only a digest of it.
@@ -477,8 +528,15 @@ pub struct Limits {
     pub caller_resets: Vec<Budget>,
     /// Submissions of the public reset page from one client IP.
     pub client_ip: Vec<Budget>,
-    /// Wrong codes for one user, across codes.
+    /// Wrong codes for one user, across codes (SetPassword over the API).
     pub wrong_codes: Vec<Budget>,
+    /// Current passwords tried in SetPassword (each taken before it is compared): per user,
+    /// and per caller.
+    pub wrong_passwords: Vec<Budget>,
+    /// Reset-page submissions of one code from one client IP (right or wrong).
+    pub page_code: Vec<Budget>,
+    /// Wrong codes submitted on the reset page from one client IP, across codes and users.
+    pub page_wrong_codes: Vec<Budget>,
     /// SMS to one country calling code.
     pub sms_per_country: Vec<Budget>,
     /// SMS in all.
@@ -490,7 +548,9 @@ pub struct Limits {
 impl Limits {
     /// rekey's defaults (`config/default.toml`): 3 messages per 10 minutes and 10 per day per
     /// user and per address, 60 resets a minute per caller, 30 page submissions per 5 minutes
-    /// per IP, 20 wrong codes a day per user; SMS: 1 000 a day per country, 10 000 in all.
+    /// per IP, 20 wrong codes a day per user, 5 wrong current passwords per 10 minutes and 20 a
+    /// day per user and per caller, 2 page submissions per code and IP a day and 10 wrong page
+    /// codes a day per IP; SMS: 1 000 a day per country, 10 000 in all.
     pub fn recommended() -> Self {
         let minutes = TimeDelta::minutes;
         let day = TimeDelta::days(1);
@@ -501,6 +561,9 @@ impl Limits {
             caller_resets: vec![Budget::new(60, minutes(1))],
             client_ip: vec![Budget::new(30, minutes(5))],
             wrong_codes: vec![Budget::new(20, day)],
+            wrong_passwords: vec![Budget::new(5, minutes(10)), Budget::new(20, day)],
+            page_code: vec![Budget::new(2, day)],
+            page_wrong_codes: vec![Budget::new(10, day)],
             sms_per_country: vec![Budget::new(1_000, day)],
             sms_total: vec![Budget::new(10_000, day)],
             sms_countries: None,
@@ -975,4 +1038,21 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     fn jitter(&self) -> &Self::Jitter;
     /// The retry schedule.
     fn delivery(&self) -> &DeliveryPolicy;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_of_nothing_is_clamped_and_its_math_is_total() {
+        let none = Budget::new(0, TimeDelta::zero());
+        assert_eq!(none.limit(), 1);
+        assert_eq!(none.window(), TimeDelta::milliseconds(1));
+        assert_eq!(none.interval(), TimeDelta::milliseconds(1));
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        assert!(none.take(None, now).is_ok());
+        let huge = Budget::new(u32::MAX, TimeDelta::days(1));
+        assert!(huge.interval() > TimeDelta::zero());
+    }
 }

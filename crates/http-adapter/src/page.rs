@@ -237,18 +237,20 @@ async fn answer<P: Ports>(
 ) -> HttpResponse {
     let lang = language(Some(&submitted.lang), req);
     let t = texts(lang);
-    match limits::client_ip(ports, client_ip(req, &settings.trusted_proxies)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(exhausted)) => {
-            let mut response = render_with(
-                StatusCode::TOO_MANY_REQUESTS,
-                &json!({ "lang": lang, "t": t, "message": t.too_many }),
-            );
-            if let Ok(value) = HeaderValue::from_str(&exhausted.retry_after_seconds().to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
+    let too_many = |exhausted: &limits::Exhausted| {
+        let mut response = render_with(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({ "lang": lang, "t": t, "message": t.too_many }),
+        );
+        if let Ok(value) = HeaderValue::from_str(&exhausted.retry_after_seconds().to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        response
+    };
+    let client = client_ip(req, &settings.trusted_proxies);
+    match limits::client_ip(ports, client).await {
+        Ok(Ok(())) => {}
+        Ok(Err(exhausted)) => return too_many(&exhausted),
         Err(failure) => {
             tracing::error!(%failure, "reset page: the client budget could not be checked");
             return render(&json!({ "lang": lang, "t": t, "message": t.unavailable }));
@@ -297,7 +299,12 @@ async fn answer<P: Ports>(
         user_id,
         new_password: Password::new(submitted.password),
         change_required: false,
-        verification: set_password::Verification::Code(PlainCode::new(submitted.code)),
+        // Counted per client: a stranger's guesses neither use up the code's attempts nor
+        // the user's wrong-code budget.
+        verification: set_password::Verification::PageCode {
+            code: PlainCode::new(submitted.code),
+            client,
+        },
     };
     use set_password::Error as E;
     match set_password::execute(ports, &caller, input).await {
@@ -312,6 +319,7 @@ async fn answer<P: Ports>(
             | E::CurrentPasswordInvalid
             | E::SamePassword,
         ) => gone(),
+        Err(E::Exhausted(exhausted)) => too_many(&exhausted),
         Err(E::Password(weak)) => {
             let message = match &weak {
                 WeakPassword::Policy(violation) => violation.to_string(),

@@ -323,7 +323,7 @@ handler!(
         responses(
             (status = 200, description = "The password was changed", body = DetailsResponseDoc),
             CommonErrors,
-            (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+            (status = 429, description = "Too many current passwords tried for this user or by this caller (code 8, limits.wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
         ),
     )]
     rest_set_password,

@@ -564,6 +564,7 @@ pub(crate) async fn set_password<P: Ports>(
                     precondition("COMMAND-Sfe4g", "User is not yet initialized")
                 }
                 E::PermissionDenied => permission_denied(),
+                E::Exhausted(exhausted) => ApiError::exhausted(&exhausted),
                 E::CodeNotFound => precondition("COMMAND-2M9fs", "Code not found"),
                 E::CodeExpired => precondition("CODE-QvUQ4P", "Code is expired"),
                 E::CodeInvalid => invalid("CODE-woT0xc", "Code is invalid"),

@@ -3,7 +3,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::PoolError;
 use rekey_application::Failure;
-use rekey_application::ports::StoreError;
+use rekey_application::ports::{StoreError, Taken};
 
 /// A pool that could not hand out a connection: the database is unreachable.
 pub(crate) fn pool_failure(error: bb8::RunError<PoolError>) -> Failure {
@@ -54,8 +54,8 @@ pub(crate) fn query_failure(error: DieselError) -> Failure {
 pub(crate) enum TxError {
     /// The guarded update found another sequence, or the event's key was taken.
     Conflict,
-    /// A unique constraint other than the event key.
-    Duplicate(&'static str),
+    /// A new organization's or user's unique key.
+    Duplicate(Taken),
     /// Anything else.
     Failure(Failure),
 }
@@ -82,21 +82,52 @@ impl From<TxError> for StoreError {
     }
 }
 
-/// Names the unique constraint a violation hit, by the columns or constraint it reports
-/// (PostgreSQL names the constraint; SQLite lists `table.column`s in the message).
-/// `rules` maps a fragment to the name to report; the first match wins.
-pub(crate) fn unique_violation(error: DieselError, rules: &[(&str, &'static str)]) -> TxError {
+/// The unique keys of new organizations and users, as each backend names them: PostgreSQL
+/// reports the constraint, SQLite a message listing the columns. Matched exactly, never by a
+/// fragment, so a violation of any other constraint stays a failure.
+const TAKEN: [(&str, &str, Taken); 4] = [
+    (
+        "organizations_name_unique",
+        "UNIQUE constraint failed: organizations.name",
+        Taken::OrgName,
+    ),
+    (
+        "organizations_pkey",
+        "UNIQUE constraint failed: organizations.id",
+        Taken::OrgId,
+    ),
+    (
+        "users_username_unique",
+        "UNIQUE constraint failed: users.org_id, users.username",
+        Taken::Username,
+    ),
+    (
+        "users_pkey",
+        "UNIQUE constraint failed: users.id",
+        Taken::UserId,
+    ),
+];
+
+/// Maps a failed insert of a new organization or user: which of its unique keys is taken.
+pub(crate) fn unique_violation(error: DieselError) -> TxError {
     if let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = &error {
-        let text = format!(
-            "{} {}",
-            info.constraint_name().unwrap_or(""),
-            info.message()
-        );
-        if let Some((_, name)) = rules.iter().find(|(fragment, _)| text.contains(fragment)) {
-            return TxError::Duplicate(name);
+        let found = TAKEN.iter().find(|(constraint, message, _)| {
+            info.constraint_name() == Some(*constraint) || info.message() == *message
+        });
+        if let Some((_, _, taken)) = found {
+            return TxError::Duplicate(*taken);
         }
     }
     error.into()
+}
+
+/// Maps a failed outbox insert: its idempotency key (user and sequence) taken means a
+/// concurrent change to the same user got there first, a conflict like a moved sequence.
+pub(crate) fn outbox_insert(error: DieselError) -> TxError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => TxError::Conflict,
+        other => other.into(),
+    }
 }
 
 /// Maps a failed event insert: its primary key taken means a concurrent append.

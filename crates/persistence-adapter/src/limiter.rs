@@ -129,7 +129,7 @@ impl RateLimiter for Store {
                     .bind::<Text, _>(key)
                     .bind::<BigInt, _>(now_us)
                     .bind::<BigInt, _>(span(budget.interval()))
-                    .bind::<BigInt, _>(span(budget.window))
+                    .bind::<BigInt, _>(span(budget.window()))
                     .get_result(conn)
                     .await
                     .optional()
@@ -143,7 +143,7 @@ impl RateLimiter for Store {
                                 .bind::<Text, _>(key)
                                 .bind::<BigInt, _>(now_us)
                                 .bind::<BigInt, _>(span(budget.interval()))
-                                .bind::<BigInt, _>(span(budget.window))
+                                .bind::<BigInt, _>(span(budget.window()))
                                 .get_result(tx)
                                 .await
                                 .optional()?;

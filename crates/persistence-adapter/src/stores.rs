@@ -7,7 +7,7 @@ use rekey_application::Failure;
 use rekey_application::ports::{Change, PasswordCode, StoreError, TokenStore, UserStore};
 use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
 
-use crate::error::{TxError, event_insert, query_failure, unique_violation};
+use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_violation};
 use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
 use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
 use crate::{Store, with_conn};
@@ -183,7 +183,7 @@ async fn add_code_pipelined(
         }
         event_inserted.map_err(event_insert)?;
         code_upserted?;
-        queued?;
+        queued.map_err(outbox_insert)?;
         Ok(())
     })
     .await
@@ -246,6 +246,7 @@ enum Work {
     },
     SetPassword {
         guard: Guard,
+        consumes_code: Option<i64>,
         password_hash: String,
         change_required: bool,
         event: EventRow,
@@ -307,12 +308,14 @@ impl TryFrom<Change> for Work {
             },
             Change::SetPassword {
                 user_id: _,
+                consumes_code,
                 password_hash,
                 change_required,
                 event,
                 message,
             } => Self::SetPassword {
                 guard: Guard::of(&event),
+                consumes_code,
                 password_hash,
                 change_required,
                 event: EventRow::from_domain(&event)?,
@@ -381,7 +384,7 @@ macro_rules! apply_work {
                     .values(org)
                     .execute($tx)
                     .await
-                    .map_err(|e| unique_violation(e, &[("name", "org_name"), ("", "org_id")]))?;
+                    .map_err(unique_violation)?;
                 insert_event!(event, $tx);
             }
             Work::AddUser(user, event) => {
@@ -389,9 +392,7 @@ macro_rules! apply_work {
                     .values(user)
                     .execute($tx)
                     .await
-                    .map_err(|e| {
-                        unique_violation(e, &[("username", "username"), ("", "user_id")])
-                    })?;
+                    .map_err(unique_violation)?;
                 insert_event!(event, $tx);
             }
             Work::AddPasswordCode {
@@ -413,22 +414,19 @@ macro_rules! apply_work {
                     diesel::insert_into(outbox::table)
                         .values(message)
                         .execute($tx)
-                        .await?;
+                        .await
+                        .map_err(outbox_insert)?;
                 }
             }
             Work::SetPassword {
                 guard,
+                consumes_code,
                 password_hash,
                 change_required,
                 event,
                 message,
             } => {
-                if let Some(message) = message {
-                    diesel::insert_into(outbox::table)
-                        .values(message)
-                        .execute($tx)
-                        .await?;
-                }
+                // The guard first: a change that lost the race writes nothing else.
                 advance!(guard, $tx);
                 insert_event!(event, $tx);
                 diesel::update(users::table.find(&guard.user_id))
@@ -439,10 +437,32 @@ macro_rules! apply_work {
                     ))
                     .execute($tx)
                     .await?;
-                // Single use, and every outstanding code of the user goes with it.
-                diesel::delete(password_codes::table.find(&guard.user_id))
+                // Single use: the code that proved the change must still be there, and goes.
+                // Without one (current password, admin), any outstanding code goes with the
+                // old password.
+                if let Some(sequence) = consumes_code {
+                    let consumed = diesel::delete(
+                        password_codes::table
+                            .filter(password_codes::user_id.eq(&guard.user_id))
+                            .filter(password_codes::sequence.eq(sequence)),
+                    )
                     .execute($tx)
                     .await?;
+                    if consumed != 1 {
+                        return Err(TxError::Conflict);
+                    }
+                } else {
+                    diesel::delete(password_codes::table.find(&guard.user_id))
+                        .execute($tx)
+                        .await?;
+                }
+                if let Some(message) = message {
+                    diesel::insert_into(outbox::table)
+                        .values(message)
+                        .execute($tx)
+                        .await
+                        .map_err(outbox_insert)?;
+                }
             }
             Work::InvalidateCode {
                 guard,

@@ -138,6 +138,15 @@ pub struct LimitSettings {
     /// Wrong codes per user, across codes.
     #[serde(deserialize_with = "list")]
     pub wrong_codes: Vec<BudgetText>,
+    /// Wrong current passwords per user, and per caller.
+    #[serde(deserialize_with = "list")]
+    pub wrong_passwords: Vec<BudgetText>,
+    /// Reset page submissions of one code from one client IP.
+    #[serde(deserialize_with = "list")]
+    pub page_code: Vec<BudgetText>,
+    /// Wrong codes on the reset page per client IP, across codes.
+    #[serde(deserialize_with = "list")]
+    pub page_wrong_codes: Vec<BudgetText>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or networks.
     #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,
@@ -552,6 +561,23 @@ mod tests {
             ]
         );
         assert!(settings.limits.sms.countries.is_empty());
+        assert_eq!(
+            settings.limits.wrong_passwords,
+            [
+                "5 per 10m".parse::<BudgetText>().expect("budget"),
+                "20 per 24h".parse().expect("budget")
+            ]
+        );
+        assert_eq!(
+            (
+                settings.limits.page_code.as_slice(),
+                settings.limits.page_wrong_codes.as_slice()
+            ),
+            (
+                ["2 per 24h".parse::<BudgetText>().expect("budget")].as_slice(),
+                ["10 per 24h".parse::<BudgetText>().expect("budget")].as_slice()
+            )
+        );
         assert_eq!(format!("{:?}", Secret("x".into())), "Secret(<redacted>)");
         assert_eq!(settings.public_url, "http://localhost:8080");
     }

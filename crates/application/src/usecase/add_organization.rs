@@ -5,7 +5,7 @@ use tracing::instrument;
 
 use super::{details_of, fresh_id, infrastructure, new_event};
 use crate::Failure;
-use crate::ports::{Change, Clock, Ports, StoreError, UserStore};
+use crate::ports::{Change, Clock, Ports, StoreError, Taken, UserStore};
 
 /// A valid AddOrganization request.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub enum Error {
     PermissionDenied,
     /// The name (`org_name`) or id (`org_id`) is taken.
     #[error("Organisation already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(Taken),
     /// Infrastructure.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -112,7 +112,7 @@ mod tests {
         );
         assert_eq!(
             execute(&fake, &owner, input("acme")).await.err(),
-            Some(Error::AlreadyExists("org_name"))
+            Some(Error::AlreadyExists(Taken::OrgName))
         );
         let with_id = Input {
             org_id: Some(out.org_id.clone()),
@@ -120,7 +120,7 @@ mod tests {
         };
         assert_eq!(
             execute(&fake, &owner, with_id).await.err(),
-            Some(Error::AlreadyExists("org_id"))
+            Some(Error::AlreadyExists(Taken::OrgId))
         );
     }
 

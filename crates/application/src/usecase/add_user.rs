@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::{WeakPassword, check_new_password, details_of, fresh_id, infrastructure, new_event};
 use crate::Failure;
-use crate::ports::{Change, Clock, PasswordHasher, Ports, StoreError, UserStore};
+use crate::ports::{Change, Clock, PasswordHasher, Ports, StoreError, Taken, UserStore};
 
 /// A name part: 1..=200 code points.
 pub type Name = BoundedText<1, 200>;
@@ -80,7 +80,7 @@ pub enum Error {
     Password(#[from] WeakPassword),
     /// The username (`username`) or id (`user_id`) is taken.
     #[error("User already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(Taken),
     /// Infrastructure.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(out.details.sequence, 1);
         assert_eq!(
             add_human(&fake, &caller, human(None)).await.err(),
-            Some(Error::AlreadyExists("username"))
+            Some(Error::AlreadyExists(Taken::Username))
         );
         let initial = HumanInput {
             initial: true,

@@ -1,12 +1,12 @@
 //! Personal access tokens: issued by an instance owner for a user, stored only as a fingerprint.
 
 use chrono::{DateTime, Utc};
-use rekey_domain::{BearerToken, Event, Permission, Principal, Role, UserId, UserState};
+use rekey_domain::{BearerToken, Event, Permission, Principal, Role, User, UserId, UserState};
 use tracing::instrument;
 
-use super::{MAX_CONFLICT_RETRIES, contended, fresh_id, infrastructure, new_event};
+use super::{Step, commit_with_retry, fresh_id, new_event};
 use crate::Failure;
-use crate::ports::{Change, Clock, Ports, StoreError, TokenMinter, TokenRecord, UserStore};
+use crate::ports::{Change, Clock, Ports, TokenMinter, TokenRecord};
 
 /// A token request.
 #[derive(Debug, Clone)]
@@ -55,11 +55,8 @@ pub async fn execute<P: Ports>(
     if !caller.may_everywhere(Permission::TokenCreate) {
         return Err(Error::PermissionDenied);
     }
-    for _ in 0..MAX_CONFLICT_RETRIES {
-        let user = ports
-            .users()
-            .user(&input.user_id)
-            .await?
+    commit_with_retry(ports, &input.user_id, None, async |user: Option<User>| {
+        let user = user
             .filter(|u| u.state != UserState::Deleted)
             .ok_or(Error::UserNotFound)?;
         let token = ports.minter().mint()?;
@@ -82,20 +79,13 @@ pub async fn execute<P: Ports>(
             caller,
             now,
         );
-        match ports
-            .users()
-            .commit(Change::AddToken {
-                token: record,
-                event,
-            })
-            .await
-        {
-            Ok(()) => return Ok(Output { token_id, token }),
-            Err(StoreError::Conflict) => continue,
-            Err(other) => return Err(infrastructure(other).into()),
-        }
-    }
-    Err(contended().into())
+        let change = Change::AddToken {
+            token: record,
+            event,
+        };
+        Ok(Step::Commit(change, Output { token_id, token }))
+    })
+    .await
 }
 
 #[cfg(test)]

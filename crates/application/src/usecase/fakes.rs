@@ -18,7 +18,7 @@ use crate::ports::{
     DeliveryPolicy, DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, Limits,
     LinkData, LinkRenderer, MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode,
     PasswordHasher, PasswordStrength, Policies, Ports, RateLimiter, RenderedMessage, SecretBox,
-    SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError, TemplateError,
+    SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError, Taken, TemplateError,
     TokenMinter, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
@@ -166,13 +166,33 @@ impl Fake {
             created_at: self.now(),
             changed_at: self.now(),
         };
+        // The event the real `add_user` records for this kind of user.
+        let event = match &user.kind {
+            UserKind::Human(profile) => rekey_domain::Event::HumanAdded {
+                username: user.username.clone(),
+                given_name: profile.given_name.clone(),
+                family_name: profile.family_name.clone(),
+                display_name: profile.display_name.clone(),
+                preferred_language: profile
+                    .preferred_language
+                    .as_ref()
+                    .map(|l| l.as_str().to_owned()),
+                email: profile.email.as_str().to_owned(),
+                email_verified: profile.email_verified,
+                phone: profile.phone.as_ref().map(|p| p.as_str().to_owned()),
+                phone_verified: profile.phone_verified,
+                password_set: false,
+                initial: user.state == UserState::Initial,
+            },
+            UserKind::Machine { name } => rekey_domain::Event::MachineAdded {
+                username: user.username.clone(),
+                name: name.clone(),
+            },
+        };
         let event = NewEvent {
             aggregate_id: id.clone(),
             sequence: 1,
-            event: rekey_domain::Event::MachineAdded {
-                username: user.username.clone(),
-                name: String::new(),
-            },
+            event,
             resource_owner: user.org_id.clone(),
             creator: "SYSTEM".parse().unwrap(),
             created_at: self.now(),
@@ -253,6 +273,20 @@ impl Fake {
             .filter(|e| e.aggregate_id == id)
             .cloned()
             .collect()
+    }
+
+    /// How many rows each "table" holds: organizations, users, events, codes, tokens,
+    /// messages (as the store's `row_counts`, for the contract suite).
+    pub fn row_counts(&self) -> [usize; 6] {
+        let state = self.state.lock().unwrap();
+        [
+            state.orgs.len(),
+            state.users.len(),
+            state.events.len(),
+            state.codes.len(),
+            state.tokens.len(),
+            state.outbox.len(),
+        ]
     }
 
     /// Every queued message.
@@ -362,10 +396,10 @@ impl UserStore for Fake {
         match change {
             Change::AddOrganization { org, event } => {
                 if state.orgs.values().any(|o| o.name == org.name) {
-                    return Err(StoreError::Duplicate("org_name"));
+                    return Err(StoreError::Duplicate(Taken::OrgName));
                 }
                 if state.orgs.contains_key(&org.id) {
-                    return Err(StoreError::Duplicate("org_id"));
+                    return Err(StoreError::Duplicate(Taken::OrgId));
                 }
                 state.orgs.insert(org.id.clone(), org);
                 state.events.push(event);
@@ -376,14 +410,14 @@ impl UserStore for Fake {
                 event,
             } => {
                 if state.users.contains_key(user.id.as_str()) {
-                    return Err(StoreError::Duplicate("user_id"));
+                    return Err(StoreError::Duplicate(Taken::UserId));
                 }
                 if state
                     .users
                     .values()
                     .any(|u| u.org_id == user.org_id && u.username == user.username)
                 {
-                    return Err(StoreError::Duplicate("username"));
+                    return Err(StoreError::Duplicate(Taken::Username));
                 }
                 if let Some(hash) = password_hash {
                     state.passwords.insert(user.id.to_string(), hash);
@@ -404,17 +438,35 @@ impl UserStore for Fake {
             }
             Change::SetPassword {
                 user_id,
+                consumes_code,
                 password_hash,
                 change_required,
                 event,
                 message,
             } => {
-                if let Some(message) = message {
-                    Self::enqueue(&mut state, message);
+                // As the store: the guard first, the required code next, the message last;
+                // a refusal writes nothing.
+                let code = state.codes.get(user_id.as_str()).map(|c| c.sequence);
+                if state
+                    .users
+                    .get(user_id.as_str())
+                    .is_some_and(|u| u.sequence + 1 != event.sequence)
+                    || consumes_code.is_some_and(|wanted| code != Some(wanted))
+                    || message.as_ref().is_some_and(|m| {
+                        state
+                            .outbox
+                            .iter()
+                            .any(|queued| queued.idempotency_key == m.idempotency_key)
+                    })
+                {
+                    return Err(StoreError::Conflict);
                 }
                 Self::bump(&mut state, &event)?;
                 state.passwords.insert(user_id.to_string(), password_hash);
                 state.codes.remove(user_id.as_str());
+                if let Some(message) = message {
+                    Self::enqueue(&mut state, message);
+                }
                 if let Some(user) = state.users.get_mut(user_id.as_str())
                     && let UserKind::Human(profile) = &mut user.kind
                 {
@@ -752,7 +804,10 @@ impl OutboxStore for Fake {
 
     async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
         let mut state = self.state.lock().unwrap();
-        let delivery = state.delivery.get_mut(id).unwrap();
+        // As the store: only a message that is still pending changes.
+        let Some(delivery) = state.delivery.get_mut(id).filter(|d| d.status == "pending") else {
+            return Ok(());
+        };
         delivery.next_attempt_at = at;
         delivery.last_error = Some(error.into());
         Ok(())
@@ -760,7 +815,9 @@ impl OutboxStore for Fake {
 
     async fn mark_dead(&self, id: &str, error: &str) -> Result<(), Failure> {
         let mut state = self.state.lock().unwrap();
-        let delivery = state.delivery.get_mut(id).unwrap();
+        let Some(delivery) = state.delivery.get_mut(id).filter(|d| d.status == "pending") else {
+            return Ok(());
+        };
         delivery.status = "dead".into();
         delivery.last_error = Some(error.into());
         Ok(())
@@ -769,7 +826,13 @@ impl OutboxStore for Fake {
     async fn mark_skipped(&self, skipped: &[(&str, SkipReason)]) -> Result<(), Failure> {
         let mut state = self.state.lock().unwrap();
         for (id, reason) in skipped {
-            let delivery = state.delivery.get_mut(*id).unwrap();
+            let Some(delivery) = state
+                .delivery
+                .get_mut(*id)
+                .filter(|d| d.status == "pending")
+            else {
+                continue;
+            };
             delivery.status = "skipped".into();
             delivery.last_error = Some(reason.as_str().into());
             delivery.has_payload = false;

@@ -2,13 +2,11 @@
 //! the user, once per run of refusals).
 
 use chrono::TimeDelta;
-use rekey_domain::{Event, UserId};
+use rekey_domain::{Event, User, UserId};
 
-use super::{MAX_CONFLICT_RETRIES, new_event, system_principal};
+use super::{Step, commit_with_retry, new_event, system_principal};
 use crate::Failure;
-use crate::ports::{
-    Budget, BudgetKey, Change, Clock, Ports, RateLimiter, StoreError, UserStore, Verdict,
-};
+use crate::ports::{Budget, BudgetKey, Change, Clock, Ports, RateLimiter, Verdict};
 
 /// A budget is spent: the request is refused and nothing is issued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,10 +96,9 @@ pub(crate) async fn spent<P: Ports>(ports: &P, exhausted: &Exhausted, concerning
 
 /// Appends `user.limit.exceeded` to the user's stream, if the user exists.
 async fn record<P: Ports>(ports: &P, user: &UserId, exhausted: &Exhausted) -> Result<(), Failure> {
-    let users = ports.users();
-    for _ in 0..MAX_CONFLICT_RETRIES {
-        let Some(current) = users.user(user).await? else {
-            return Ok(());
+    commit_with_retry(ports, user, None, async |current: Option<User>| {
+        let Some(current) = current else {
+            return Ok(Step::Done(()));
         };
         let event = new_event(
             current.id.as_str(),
@@ -114,14 +111,9 @@ async fn record<P: Ports>(ports: &P, user: &UserId, exhausted: &Exhausted) -> Re
             &system_principal(),
             ports.clock().now(),
         );
-        match users.commit(Change::AppendEvent { event }).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict) => {}
-            Err(StoreError::Failure(failure)) => return Err(failure),
-            Err(other) => return Err(Failure::Unexpected(other.to_string())),
-        }
-    }
-    Err(super::contended())
+        Ok(Step::Commit(Change::AppendEvent { event }, ()))
+    })
+    .await
 }
 
 /// Refuses a submission of the public reset page when its client IP is over budget.

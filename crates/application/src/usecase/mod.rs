@@ -12,10 +12,10 @@ pub mod password_reset;
 pub mod set_password;
 
 use chrono::{DateTime, Utc};
-use rekey_domain::{Details, NewEvent, OrgId, Principal, UserId};
+use rekey_domain::{Details, NewEvent, OrgId, Principal, User, UserId};
 
 use crate::Failure;
-use crate::ports::{IdGenerator, Ports, StoreError};
+use crate::ports::{Change, IdGenerator, Ports, StoreError, UserStore};
 
 /// How many times a change is rebuilt from a fresh load after a sequence conflict. Every
 /// conflict means another change to the same aggregate committed, so this many concurrent
@@ -25,6 +25,63 @@ pub const MAX_CONFLICT_RETRIES: usize = 64;
 /// The failure when [`MAX_CONFLICT_RETRIES`] ran out.
 fn contended() -> Failure {
     Failure::Unavailable("too many concurrent changes to one user".into())
+}
+
+/// What one attempt of [`commit_with_retry`] decided.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per attempt and moved straight into the commit"
+)]
+pub(crate) enum Step<T> {
+    /// Commit this change; once it is stored, answer `T`.
+    Commit(Change, T),
+    /// Nothing to write: answer `T` now.
+    Done(T),
+}
+
+/// The one conflict-retry loop of every change to an existing user.
+///
+/// Each attempt hands `attempt` the user as loaded just now (`None`: no such user; `first`,
+/// when given, is used for the first attempt instead of a load). `attempt` re-checks every
+/// precondition against it (state, permission, the code, the current password), since any
+/// of them may have changed since the last try, and builds the change from it. On
+/// [`StoreError::Conflict`] (the sequence moved, or a row the change requires is gone) the
+/// user is reloaded and `attempt` runs again, at most [`MAX_CONFLICT_RETRIES`] times;
+/// [`StoreError::Duplicate`] cannot happen to a change of an existing user, so it is an
+/// unexpected failure, like [`StoreError::Failure`].
+///
+/// # Errors
+/// What `attempt` refuses with; [`Failure`] from the store; [`Failure::Unavailable`] when
+/// the retries ran out.
+pub(crate) async fn commit_with_retry<P: Ports, T, E: From<Failure>>(
+    ports: &P,
+    user_id: &UserId,
+    first: Option<User>,
+    mut attempt: impl AsyncFnMut(Option<User>) -> Result<Step<T>, E>,
+) -> Result<T, E> {
+    let users = ports.users();
+    let mut first = first;
+    for retry in 0..MAX_CONFLICT_RETRIES {
+        let user = match first.take() {
+            Some(user) => Some(user),
+            None => users.user(user_id).await?,
+        };
+        let (change, output) = match attempt(user).await? {
+            Step::Done(output) => return Ok(output),
+            Step::Commit(change, output) => (change, output),
+        };
+        match users.commit(change).await {
+            Ok(()) => return Ok(output),
+            Err(StoreError::Conflict) => tracing::debug!(retry, "conflict; reloading"),
+            Err(StoreError::Duplicate(taken)) => {
+                return Err(
+                    Failure::Unexpected(format!("{taken} taken by a change of a user")).into(),
+                );
+            }
+            Err(StoreError::Failure(failure)) => return Err(failure.into()),
+        }
+    }
+    Err(contended().into())
 }
 
 /// The id every change made by rekey itself (bootstrap, the admin CLI) is recorded under.

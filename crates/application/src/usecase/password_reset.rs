@@ -2,15 +2,15 @@
 
 use rekey_domain::{
     Details, Event, NotificationType, Permission, PlainCode, Principal, Recipient, ResetMedium,
-    UserId, UserState,
+    User, UserId, UserState,
 };
 use tracing::instrument;
 
 use super::limits::{self, Concerning, Exhausted};
-use super::{MAX_CONFLICT_RETRIES, contended, details_of, fresh_id, infrastructure, new_event};
+use super::{Step, commit_with_retry, details_of, fresh_id, new_event};
 use crate::ports::{
     Change, Clock, CodeGenerator, CodeHasher, LinkRenderer, PasswordCode, Ports, SecretBox,
-    StoreError, TemplateError, UserStore,
+    TemplateError,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload};
 
@@ -87,50 +87,27 @@ pub async fn execute<P: Ports>(
     limits::charge(ports, &caller_keys, concerning).await??;
     // The send budgets are charged once, however many times a conflict makes us reload.
     let mut charged = false;
-    for retry in 0..MAX_CONFLICT_RETRIES {
-        match attempt(ports, caller, &input, &mut charged).await {
-            Err(AttemptError::Conflict) => tracing::debug!(retry, "sequence conflict; reloading"),
-            Err(AttemptError::Refused(error)) => return Err(error),
-            Ok(output) => return Ok(output),
-        }
-    }
-    Err(contended().into())
+    commit_with_retry(ports, &input.user_id, None, async |user: Option<User>| {
+        attempt(ports, caller, &input, &mut charged, user).await
+    })
+    .await
 }
 
-enum AttemptError {
-    Conflict,
-    Refused(Error),
-}
-
-impl From<Error> for AttemptError {
-    fn from(error: Error) -> Self {
-        Self::Refused(error)
-    }
-}
-
-impl From<Failure> for AttemptError {
-    fn from(failure: Failure) -> Self {
-        Self::Refused(failure.into())
-    }
-}
-
+/// One attempt: checks the freshly loaded `user` and builds the change that issues the code.
 async fn attempt<P: Ports>(
     ports: &P,
     caller: &Principal,
     input: &Input,
     charged: &mut bool,
-) -> Result<Output, AttemptError> {
-    let user = ports
-        .users()
-        .user(&input.user_id)
-        .await?
-        .ok_or(Error::UserNotFound)?;
+    user: Option<User>,
+) -> Result<Step<Output>, Error> {
+    let user = user.ok_or(Error::UserNotFound)?;
     let profile = user.live_human().ok_or(Error::UserNotFound)?;
     if user.state == UserState::Initial {
-        return Err(Error::UserNotInitialized.into());
+        return Err(Error::UserNotInitialized);
     }
     if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
-        return Err(Error::PermissionDenied.into());
+        return Err(Error::PermissionDenied);
     }
     let recipient = match &input.medium {
         ResetMedium::SendLink {
@@ -228,14 +205,11 @@ async fn attempt<P: Ports>(
         message,
     };
     let returned = matches!(input.medium, ResetMedium::ReturnCode);
-    match ports.users().commit(change).await {
-        Ok(()) => Ok(Output {
-            details,
-            code: returned.then_some(code),
-        }),
-        Err(StoreError::Conflict) => Err(AttemptError::Conflict),
-        Err(other) => Err(Error::Failure(infrastructure(other)).into()),
-    }
+    let output = Output {
+        details,
+        code: returned.then_some(code),
+    };
+    Ok(Step::Commit(change, output))
 }
 
 /// The budgets of one message to `recipient`: per user and per address, and for SMS the
@@ -286,7 +260,8 @@ mod tests {
     use rekey_domain::{Role, UrlTemplate, UserState};
 
     use super::*;
-    use crate::ports::{Budget, Limits};
+    use crate::ports::{Budget, Limits, StoreError};
+    use crate::usecase::MAX_CONFLICT_RETRIES;
     use crate::usecase::fakes::{Fake, principal};
 
     fn send_link(channel: NotificationType, template: Option<&str>) -> ResetMedium {

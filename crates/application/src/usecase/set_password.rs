@@ -1,17 +1,21 @@
 //! SetPassword: a new password, authorized by a reset code, the current password, or
 //! `user.write` on the user's organization.
 
-use rekey_domain::{Details, Event, Password, Permission, PlainCode, Principal, UserId, UserState};
+use std::net::IpAddr;
+
+use rekey_domain::{
+    Details, Event, Password, Permission, PlainCode, Principal, User, UserId, UserState,
+};
 use tracing::instrument;
 
 use super::limits::{self, Concerning, Exhausted};
 use super::{
-    MAX_CONFLICT_RETRIES, WeakPassword, check_new_password, contended, details_of, infrastructure,
-    new_event, personal_words,
+    Step, WeakPassword, check_new_password, commit_with_retry, details_of, new_event,
+    personal_words,
 };
 use crate::ports::{
     BudgetKey, Change, Clock, CodeHasher, IdGenerator, PasswordHasher, Ports, RateLimiter,
-    SecretBox, StoreError, UserStore,
+    SecretBox, UserStore,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload};
 
@@ -20,7 +24,20 @@ use crate::{Failure, OutboxMessage, ResetMessagePayload};
 pub enum Verification {
     /// A reset code (any authenticated caller: the code is the proof).
     Code(PlainCode),
-    /// The current password (any authenticated caller).
+    /// A reset code typed into the public reset page by an unauthenticated client. Its
+    /// guesses are counted per client (`limits.page_code` per client and code,
+    /// `limits.page_wrong_codes` per client), never against the code's own attempts or the
+    /// user's `limits.wrong_codes`: a stranger can neither invalidate the user's code nor
+    /// spend the user's budget. Without a `page_code` budget (limits off) it is checked as
+    /// [`Verification::Code`] is, so that guessing stays bounded.
+    PageCode {
+        /// The code.
+        code: PlainCode,
+        /// The client's address.
+        client: IpAddr,
+    },
+    /// The current password: only from the user itself or a caller with `user.write` on the
+    /// user's organization; wrong ones are counted (`limits.wrong_passwords`).
     CurrentPassword(Password),
     /// Nothing: the caller needs `user.write` on the user's organization (self is not enough).
     None,
@@ -48,9 +65,14 @@ pub enum Error {
     /// The user is in state Initial.
     #[error("User is not yet initialized")]
     UserNotInitialized,
-    /// No verification given and the caller lacks `user.write`.
+    /// No verification given and the caller lacks `user.write`, or a current password given
+    /// by a caller that is neither the user nor holds `user.write`.
     #[error("No matching permissions found")]
     PermissionDenied,
+    /// A guess budget is spent (wrong current passwords, or the reset page's per-client
+    /// budgets); nothing was hashed or compared.
+    #[error(transparent)]
+    Exhausted(#[from] Exhausted),
     /// No code (never issued, used, replaced, or invalidated after too many wrong attempts).
     #[error("Code not found")]
     CodeNotFound,
@@ -74,15 +96,108 @@ pub enum Error {
     Failure(#[from] Failure),
 }
 
+/// What the change must still find when it commits.
+enum Proof {
+    /// The code with this sequence, which the commit consumes.
+    Code(i64),
+    /// This password hash, verified against the current password.
+    CurrentPassword(String),
+    /// `user.write`, which a reload cannot take away.
+    Admin,
+}
+
+impl Proof {
+    fn verified_by(&self) -> &'static str {
+        match self {
+            Self::Code(_) => "code",
+            Self::CurrentPassword(_) => "current_password",
+            Self::Admin => "admin",
+        }
+    }
+}
+
 /// Runs SetPassword.
 ///
 /// # Errors
-/// [`Error`], in the check order of CONTRACT.md §4.
+/// [`Error`], in the check order of CONTRACT.md §4, except that with a current password the
+/// new password's policy is checked first (so an answer never confirms a guess), and a budget
+/// is consulted before any hash is computed.
 #[instrument(skip_all, fields(user.id = %input.user_id))]
 pub async fn execute<P: Ports>(
     ports: &P,
     caller: &Principal,
     input: Input,
+) -> Result<Details, Error> {
+    if let Verification::PageCode { code, client } = &input.verification {
+        let (code, client) = (code.clone(), *client);
+        if ports.policies().limits.page_code.is_empty() {
+            // No per-client bound (limits off): the page's guesses are bounded the way the
+            // API's are, by the code's own attempts, rather than not at all.
+            let input = Input {
+                verification: Verification::Code(code),
+                ..input
+            };
+            return run(ports, caller, input, None).await;
+        }
+        return from_the_page(ports, caller, input, &code, client).await;
+    }
+    run(ports, caller, input, None).await
+}
+
+/// The reset page's way in: one unit of the client's budget for this code is taken before
+/// anything is looked at (for an unknown user or a missing code as well, so the answers stay
+/// alike), and every dead end draws on the client's wrong-code budget.
+async fn from_the_page<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+    code: &PlainCode,
+    client: IpAddr,
+) -> Result<Details, Error> {
+    let limits = &ports.policies().limits;
+    let ip = client.to_string();
+    let wrong = limits::keys("page_wrong_codes", &ip, &limits.page_wrong_codes);
+    let now = ports.clock().now();
+    for key in &wrong {
+        if let Some(retry_after) = ports.limiter().spent(key, now).await? {
+            metrics::counter!("rekey_limit_hits_total", "budget" => key.name).increment(1);
+            return Err(Exhausted {
+                budget: key.name,
+                retry_after,
+            }
+            .into());
+        }
+    }
+    let stored = ports.users().password_code(&input.user_id).await?;
+    let sequence = stored.as_ref().map_or(0, |c| c.sequence);
+    let this_code = limits::keys(
+        "page_code",
+        &format!("{ip}/{}/{sequence}", input.user_id),
+        &limits.page_code,
+    );
+    limits::charge(ports, &this_code, Concerning::default()).await??;
+    let result = run(ports, caller, input, Some((code, stored))).await;
+    if let Err(
+        Error::UserNotFound
+        | Error::UserNotInitialized
+        | Error::CodeNotFound
+        | Error::CodeExpired
+        | Error::CodeInvalid,
+    ) = &result
+    {
+        // A refusal of this budget only matters for the next submission.
+        let _ = limits::charge(ports, &wrong, Concerning::default()).await?;
+    }
+    result
+}
+
+/// Everything after the page's budgets. `page` holds the page's code and the code row it
+/// loaded, if the request came from the page.
+async fn run<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    input: Input,
+    page: Option<(&PlainCode, Option<crate::ports::PasswordCode>)>,
 ) -> Result<Details, Error> {
     let users = ports.users();
     let user = users
@@ -93,45 +208,71 @@ pub async fn execute<P: Ports>(
     if user.state == UserState::Initial {
         return Err(Error::UserNotInitialized);
     }
-    let verified_by = match &input.verification {
-        Verification::Code(code) => {
-            check_code(ports, &user.id, code).await?;
-            "code"
-        }
-        Verification::CurrentPassword(current) => {
-            let stored = users.password_hash(&user.id).await?;
-            let matches = match stored {
-                Some(hash) => ports.passwords().verify(current.clone(), hash).await?,
-                None => false,
-            };
-            if !matches {
-                return Err(Error::CurrentPasswordInvalid);
+    let words = personal_words(&user);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let proof = match (&input.verification, page) {
+        (_, Some((code, stored))) => {
+            let stored = stored.ok_or(Error::CodeNotFound)?;
+            if stored.expires_at <= ports.clock().now() {
+                return Err(Error::CodeExpired);
             }
+            if !ports.code_hashes().verify(code, &stored.hash) {
+                return Err(Error::CodeInvalid);
+            }
+            check_new_password(ports, &input.new_password, &words)?;
+            Proof::Code(stored.sequence)
+        }
+        (Verification::Code(code), None) => {
+            let sequence = check_code(ports, &user.id, code).await?;
+            check_new_password(ports, &input.new_password, &words)?;
+            Proof::Code(sequence)
+        }
+        (Verification::CurrentPassword(current), None) => {
+            if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+                return Err(Error::PermissionDenied);
+            }
+            // Before the current password: whether a guess was right must not show in how
+            // the new password is judged.
+            check_new_password(ports, &input.new_password, &words)?;
             if current.expose() == input.new_password.expose() {
                 return Err(Error::SamePassword);
             }
-            "current_password"
+            let hash = check_current_password(ports, caller, &user.id, current).await?;
+            Proof::CurrentPassword(hash)
         }
-        Verification::None => {
+        // A page code arrives here only with its row (`from_the_page`) or as a plain code;
+        // were it ever passed on without one, it would prove nothing.
+        (Verification::None | Verification::PageCode { .. }, None) => {
             if !caller.may(Permission::UserWrite, &user.org_id) {
                 return Err(Error::PermissionDenied);
             }
-            "admin"
+            check_new_password(ports, &input.new_password, &words)?;
+            Proof::Admin
         }
     };
-    let words = personal_words(&user);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    check_new_password(ports, &input.new_password, &words)?;
     let password_hash = ports.passwords().hash(input.new_password).await?;
-    let mut user = user;
-    for _ in 0..MAX_CONFLICT_RETRIES {
+    let user_id = user.id.clone();
+    let mut first = true;
+    commit_with_retry(ports, &user_id, Some(user), async |user: Option<User>| {
+        let user = user
+            .filter(|u| u.live_human().is_some())
+            .ok_or(Error::UserNotFound)?;
+        if user.state == UserState::Initial {
+            return Err(Error::UserNotInitialized);
+        }
+        // The first attempt runs on what was checked just now; after a conflict the proof
+        // is checked again, since the code may have been used or replaced, or the password
+        // changed, in between. The commit itself also requires the code (`consumes_code`).
+        if !std::mem::take(&mut first) {
+            recheck(ports, &user.id, &proof).await?;
+        }
         let now = ports.clock().now();
         let event = new_event(
             user.id.as_str(),
             user.sequence + 1,
             Event::PasswordChanged {
                 change_required: input.change_required,
-                verified_by: verified_by.to_owned(),
+                verified_by: proof.verified_by().to_owned(),
             },
             &user.org_id,
             caller,
@@ -145,26 +286,83 @@ pub async fn execute<P: Ports>(
         };
         let change = Change::SetPassword {
             user_id: user.id.clone(),
+            consumes_code: match proof {
+                Proof::Code(sequence) => Some(sequence),
+                Proof::CurrentPassword(_) | Proof::Admin => None,
+            },
             password_hash: password_hash.clone(),
             change_required: input.change_required,
             event,
             message,
         };
-        match users.commit(change).await {
-            Ok(()) => return Ok(details),
-            Err(StoreError::Conflict) => {
-                user = users.user(&user.id).await?.ok_or(Error::UserNotFound)?;
+        Ok(Step::Commit(change, details))
+    })
+    .await
+}
+
+/// The proof, checked again against the store after a conflict.
+async fn recheck<P: Ports>(ports: &P, user: &UserId, proof: &Proof) -> Result<(), Error> {
+    let users = ports.users();
+    match proof {
+        Proof::Code(sequence) => {
+            let stored = users
+                .password_code(user)
+                .await?
+                .filter(|c| c.sequence == *sequence)
+                .ok_or(Error::CodeNotFound)?;
+            if stored.expires_at <= ports.clock().now() {
+                return Err(Error::CodeExpired);
             }
-            Err(other) => return Err(infrastructure(other).into()),
         }
+        Proof::CurrentPassword(hash) => {
+            if users.password_hash(user).await?.as_ref() != Some(hash) {
+                return Err(Error::CurrentPasswordInvalid);
+            }
+        }
+        Proof::Admin => {}
     }
-    Err(contended().into())
+    Ok(())
+}
+
+/// The current password, checked within the `wrong_passwords` budgets of the user and of
+/// the caller. One unit is taken from both before the hash is compared, so that concurrent
+/// guesses cannot outrun the budget; while either is spent nothing is hashed. (A right
+/// password uses a unit too: nobody changes a password five times in ten minutes.) Answers
+/// the hash it matched.
+async fn check_current_password<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    user: &UserId,
+    current: &Password,
+) -> Result<String, Error> {
+    let limits = &ports.policies().limits;
+    let mut keys = limits::keys("wrong_passwords", user.as_str(), &limits.wrong_passwords);
+    keys.extend(limits::keys(
+        "caller_wrong_passwords",
+        caller.user_id.as_str(),
+        &limits.wrong_passwords,
+    ));
+    let concerning = Concerning {
+        user: Some(user),
+        recipient_masked: None,
+    };
+    limits::charge(ports, &keys, concerning).await??;
+    let stored = ports.users().password_hash(user).await?;
+    if let Some(hash) = stored
+        && ports
+            .passwords()
+            .verify(current.clone(), hash.clone())
+            .await?
+    {
+        return Ok(hash);
+    }
+    Err(Error::CurrentPasswordInvalid)
 }
 
 /// The "your password was changed" email, sealed like every queued message.
 fn changed_notice<P: Ports>(
     ports: &P,
-    user: &rekey_domain::User,
+    user: &User,
     sequence: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<OutboxMessage, Error> {
@@ -200,10 +398,11 @@ fn changed_notice<P: Ports>(
 
 /// The code checks: exists, not expired, an attempt counted (atomically, before comparing),
 /// then compared in constant time. The attempt that reaches the limit invalidates the code.
+/// Answers the sequence of the code that matched.
 ///
 /// Beyond the per-code limit, wrong codes draw on a per-user budget across codes
 /// (`limits.wrong_codes`); while it is spent every code, even the right one, is "not found".
-async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Result<(), Error> {
+async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Result<i64, Error> {
     let guesses = limits::keys(
         "wrong_codes",
         user.as_str(),
@@ -235,7 +434,7 @@ async fn check_code<P: Ports>(ports: &P, user: &UserId, code: &PlainCode) -> Res
         return Err(Error::CodeNotFound);
     }
     if ports.code_hashes().verify(code, &stored.hash) {
-        return Ok(());
+        return Ok(stored.sequence);
     }
     if attempts >= limit {
         invalidate(ports, user, stored.sequence, attempts).await?;
@@ -249,7 +448,7 @@ async fn count_wrong_code<P: Ports>(
     ports: &P,
     user: &UserId,
     guesses: &[BudgetKey],
-) -> Result<(), Error> {
+) -> Result<i64, Error> {
     let concerning = Concerning {
         user: Some(user),
         recipient_masked: None,
@@ -271,15 +470,16 @@ async fn count_wrong_code<P: Ports>(
     Err(Error::CodeInvalid)
 }
 
+/// Deletes the code with `code_sequence` after too many wrong attempts (if it is still the
+/// user's code: one replaced meanwhile is gone already).
 async fn invalidate<P: Ports>(
     ports: &P,
     user: &UserId,
     code_sequence: i64,
     attempts: i32,
 ) -> Result<(), Error> {
-    let users = ports.users();
-    for _ in 0..MAX_CONFLICT_RETRIES {
-        let current = users.user(user).await?.ok_or(Error::UserNotFound)?;
+    commit_with_retry(ports, user, None, async |current: Option<User>| {
+        let current = current.ok_or(Error::UserNotFound)?;
         let event = new_event(
             current.id.as_str(),
             current.sequence + 1,
@@ -295,16 +495,11 @@ async fn invalidate<P: Ports>(
             code_sequence,
             event,
         };
-        match users.commit(change).await {
-            Ok(()) => {
-                tracing::warn!(user.id = %user, attempts, "reset code invalidated after too many wrong attempts");
-                return Ok(());
-            }
-            Err(StoreError::Conflict) => {}
-            Err(other) => return Err(infrastructure(other).into()),
-        }
-    }
-    Err(contended().into())
+        Ok::<_, Error>(Step::Commit(change, ()))
+    })
+    .await?;
+    tracing::warn!(user.id = %user, attempts, "reset code invalidated after too many wrong attempts");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -578,10 +773,265 @@ mod tests {
         };
         assert!(execute(&fake, &me, input).await.is_ok());
         let without = fake.add_human("org1", UserState::Active, None);
-        let any = Verification::CurrentPassword(Password::new("anything"));
+        let any = || Verification::CurrentPassword(Password::new("anything"));
         assert_eq!(
-            set(&fake, &me, &without, any).await.err(),
+            set(&fake, &me, &without, any()).await.err(),
+            Some(Error::PermissionDenied),
+            "another user's current password is not for me to try"
+        );
+        assert_eq!(
+            set(&fake, &admin, &without, any()).await.err(),
             Some(Error::CurrentPasswordInvalid)
         );
+    }
+
+    #[tokio::test]
+    async fn only_the_user_or_its_admins_may_try_a_current_password() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        fake.set_password_hash(&user, &fake_hash(NEW));
+        let guess = || Verification::CurrentPassword(Password::new(NEW));
+        let strangers = [
+            principal("org2", &[Role::OrgUserManager]),
+            principal("org1", &[]),
+        ];
+        for stranger in &strangers {
+            let answer = execute(&fake, stranger, input(&user, "An0ther-Passw0rd!", guess())).await;
+            assert_eq!(
+                answer.err(),
+                Some(Error::PermissionDenied),
+                "even the right one"
+            );
+        }
+        assert_eq!(fake.password_hash(&user), Some(fake_hash(NEW)), "unchanged");
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        assert!(
+            execute(&fake, &admin, input(&user, "An0ther-Passw0rd!", guess()))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_new_password_is_judged_before_the_current_one() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        fake.set_password_hash(&user, &fake_hash(NEW));
+        let me = fake.principal_of(&user);
+        for guess in [NEW, "not-it"] {
+            let verification = Verification::CurrentPassword(Password::new(guess));
+            assert_eq!(
+                execute(&fake, &me, input(&user, "weak", verification))
+                    .await
+                    .err(),
+                Some(Error::Password(WeakPassword::Policy(
+                    rekey_domain::PolicyViolation::TooShort
+                ))),
+                "the same answer whether {guess} is right or not"
+            );
+        }
+        let same = Verification::CurrentPassword(Password::new("Kq7#vX2!mRt9"));
+        assert_eq!(
+            execute(&fake, &me, input(&user, "Kq7#vX2!mRt9", same))
+                .await
+                .err(),
+            Some(Error::SamePassword),
+            "refused before it is compared, right or wrong"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_current_passwords_spend_the_users_and_the_callers_budget() {
+        let fake = Fake::with_limits(crate::ports::Limits {
+            wrong_passwords: vec![crate::ports::Budget::new(5, TimeDelta::minutes(10))],
+            ..crate::ports::Limits::default()
+        });
+        let user = fake.add_human("org1", UserState::Active, None);
+        fake.set_password_hash(&user, &fake_hash(NEW));
+        let me = fake.principal_of(&user);
+        let wrong = || Verification::CurrentPassword(Password::new("not-it"));
+        for attempt in 0..5 {
+            assert_eq!(
+                execute(&fake, &me, input(&user, "Kq7#vX2!mRt9", wrong()))
+                    .await
+                    .err(),
+                Some(Error::CurrentPasswordInvalid),
+                "attempt {attempt}"
+            );
+        }
+        let right = || Verification::CurrentPassword(Password::new(NEW));
+        let refused = execute(&fake, &me, input(&user, "Kq7#vX2!mRt9", right())).await;
+        assert_eq!(
+            refused.err(),
+            Some(Error::Exhausted(Exhausted {
+                budget: "wrong_passwords",
+                retry_after: TimeDelta::minutes(2),
+            })),
+            "even the right password is not checked while the budget is spent"
+        );
+        assert_eq!(
+            fake.events_of(&user)
+                .iter()
+                .filter(|e| e.event.event_type() == "user.limit.exceeded")
+                .count(),
+            1
+        );
+        // An admin of the org is a second caller, but the user's budget is the same one.
+        let admin = principal("org1", &[Role::OrgUserManager]);
+        assert!(matches!(
+            execute(&fake, &admin, input(&user, "Kq7#vX2!mRt9", right())).await,
+            Err(Error::Exhausted(_))
+        ));
+        // Five wrong ones by the admin on other users spend the admin's own budget.
+        for _ in 0..5 {
+            let other = fake.add_human("org1", UserState::Active, None);
+            let _ = execute(&fake, &admin, input(&other, "Kq7#vX2!mRt9", wrong())).await;
+        }
+        let fresh = fake.add_human("org1", UserState::Active, None);
+        assert_eq!(
+            execute(&fake, &admin, input(&fresh, "Kq7#vX2!mRt9", wrong()))
+                .await
+                .err(),
+            Some(Error::Exhausted(Exhausted {
+                budget: "caller_wrong_passwords",
+                retry_after: TimeDelta::minutes(2),
+            })),
+            "per caller, across users"
+        );
+        fake.advance(TimeDelta::minutes(2));
+        assert!(
+            execute(&fake, &me, input(&user, "Kq7#vX2!mRt9", right()))
+                .await
+                .is_ok(),
+            "refilled"
+        );
+    }
+
+    #[tokio::test]
+    async fn page_guesses_are_counted_per_client_never_on_the_code_or_the_user() {
+        let fake = Fake::with_limits(crate::ports::Limits::recommended());
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let me = fake.principal_of(&user);
+        let from = |client: &str, code: &PlainCode| Verification::PageCode {
+            code: code.clone(),
+            client: client.parse().expect("ip"),
+        };
+        let wrong = PlainCode::new("WRONG1");
+        // Ten clients, two wrong guesses each: twice the code's own 5 attempts.
+        for client in 1..=10 {
+            let ip = format!("192.0.2.{client}");
+            for _ in 0..2 {
+                assert_eq!(
+                    set(&fake, &me, &user, from(&ip, &wrong)).await.err(),
+                    Some(Error::CodeInvalid)
+                );
+            }
+        }
+        let stored = fake.code_of(&user).expect("the code is still there");
+        assert_eq!(stored.failed_attempts, 0, "not counted on the code");
+        assert!(
+            fake.events_of(&user)
+                .iter()
+                .all(|e| e.event.event_type() != "user.limit.exceeded"),
+            "nor on the user"
+        );
+        // A third submission of this code from one client is refused, even the right code.
+        let third = set(&fake, &me, &user, from("192.0.2.1", &code)).await;
+        assert_eq!(
+            third.err(),
+            Some(Error::Exhausted(Exhausted {
+                budget: "page_code",
+                retry_after: TimeDelta::hours(12),
+            }))
+        );
+        // An unknown user or a missing code costs the same, so the answers stay alike.
+        let ghost = set(&fake, &me, "123456789", from("192.0.2.99", &wrong)).await;
+        assert_eq!(ghost.err(), Some(Error::UserNotFound));
+        // Eight more wrong codes elsewhere spend the client's 10 a day across codes.
+        let other = fake.add_human("org1", UserState::Active, None);
+        for round in 0..4 {
+            issue_code(&fake, &other).await;
+            for _ in 0..2 {
+                let answer = set(&fake, &me, &other, from("192.0.2.1", &wrong)).await;
+                assert_eq!(answer.err(), Some(Error::CodeInvalid), "round {round}");
+            }
+        }
+        let spent = set(&fake, &me, &other, from("192.0.2.1", &wrong)).await;
+        assert!(
+            matches!(&spent, Err(Error::Exhausted(e)) if e.budget == "page_wrong_codes"),
+            "{spent:?}"
+        );
+        // The user, from its own address, sets its password with the code.
+        set(&fake, &me, &user, from("198.51.100.1", &code))
+            .await
+            .expect("the right code from a fresh client");
+        assert!(fake.code_of(&user).is_none(), "consumed");
+    }
+
+    #[tokio::test]
+    async fn without_page_budgets_page_guesses_count_on_the_code() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let me = fake.principal_of(&user);
+        for client in 1..=5 {
+            let guess = Verification::PageCode {
+                code: PlainCode::new("WRONG1"),
+                client: format!("192.0.2.{client}").parse().expect("ip"),
+            };
+            assert_eq!(
+                set(&fake, &me, &user, guess).await.err(),
+                Some(Error::CodeInvalid)
+            );
+        }
+        let right = Verification::PageCode {
+            code,
+            client: "198.51.100.1".parse().expect("ip"),
+        };
+        assert_eq!(
+            set(&fake, &me, &user, right).await.err(),
+            Some(Error::CodeNotFound),
+            "five wrong guesses, from any clients, invalidate the code: never unbounded"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_retried_after_a_conflict_checks_the_code_again() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let code = issue_code(&fake, &user).await;
+        let anyone = principal("x", &[]);
+        fake.fail_next_commits_with(vec![crate::ports::StoreError::Conflict; 3]);
+        set(&fake, &anyone, &user, Verification::Code(code.clone()))
+            .await
+            .expect("the code is still there after each reload");
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeNotFound)
+        );
+        assert_eq!(
+            fake.events_of(&user)
+                .iter()
+                .filter(|e| e.event.event_type() == "user.human.password.changed")
+                .count(),
+            1
+        );
+    }
+
+    /// What the fake hasher stores for `password`.
+    fn fake_hash(password: &str) -> String {
+        format!("$fake${}", password.chars().rev().collect::<String>())
+    }
+
+    fn input(user: &str, new: &str, verification: Verification) -> Input {
+        Input {
+            user_id: user.parse().expect("id"),
+            new_password: Password::new(new),
+            change_required: false,
+            verification,
+        }
     }
 }

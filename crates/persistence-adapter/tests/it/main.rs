@@ -1,18 +1,20 @@
 //! The persistence contract: every port method of `Store`, once, generically, run on each
-//! backend. Each test gets a fresh, migrated database.
+//! backend. Each test gets a fresh, migrated database. The tests written against `Contract`
+//! run on the application's in-memory fakes as well (`on_fakes`), so the fakes the use cases
+//! are unit-tested on keep the store's semantics.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
     Budget, BudgetKey, Change, OutboxStore, PasswordCode, RateLimiter, SentEvent, SkipReason,
-    StoreError, TokenRecord, TokenStore, UserStore, Verdict,
+    StoreError, Taken, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
     CodeHash, Event, HumanProfile, KeyId, NewEvent, NotificationType, OrgId, Organization, Role,
     TokenHash, User, UserKind, UserState,
 };
-use rekey_persistence_adapter::{DatabaseSettings, Store, connect, migrate};
+use rekey_persistence_adapter::{DatabaseSettings, RowCounts, Store, connect, migrate};
 
 /// A fresh SQLite database in a temp dir (kept alive by the returned guard).
 async fn sqlite() -> (Store, tempfile::TempDir) {
@@ -71,7 +73,62 @@ macro_rules! contract {
     };
 }
 
+/// Declares each contract test once more, on the in-memory fakes the use cases' unit tests
+/// run on, so that the fakes cannot drift from the store unnoticed.
+macro_rules! contract_on_fakes {
+    ($($name:ident),* $(,)?) => {
+        mod on_fakes {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(&rekey_application::usecase::fakes::Fake::new()).await;
+                }
+            )*
+        }
+    };
+}
+
+/// What the contract tests need of a store: the ports, and its row counts.
+trait Contract: UserStore + OutboxStore + TokenStore + Sync {
+    fn counts(&self) -> impl std::future::Future<Output = RowCounts> + Send;
+}
+
+impl Contract for Store {
+    async fn counts(&self) -> RowCounts {
+        self.row_counts().await.unwrap()
+    }
+}
+
+impl Contract for rekey_application::usecase::fakes::Fake {
+    async fn counts(&self) -> RowCounts {
+        let [organizations, users, events, password_codes, tokens, outbox] =
+            self.row_counts().map(|n| i64::try_from(n).unwrap());
+        RowCounts {
+            organizations,
+            users,
+            events,
+            password_codes,
+            tokens,
+            outbox,
+        }
+    }
+}
+
+contract_on_fakes!(
+    empty_store,
+    organizations_are_unique_by_name_and_id,
+    users_round_trip_and_are_unique_per_org,
+    tokens_resolve_to_live_principals,
+    outbox_claims_lease_and_record_outcomes,
+    sent_messages_are_recorded_as_one_batch,
+    codes_append_with_optimistic_concurrency,
+    passwords_and_code_attempts,
+    a_code_proves_one_change_and_the_guard_comes_first,
+    outbox_marks_change_only_pending_messages,
+);
+
 contract!(
+    outbox_marks_change_only_pending_messages,
     buckets_take_all_or_none_and_refill,
     concurrent_takes_never_overspend_a_bucket,
     empty_store,
@@ -85,6 +142,7 @@ contract!(
     overlapping_sent_batches_do_not_deadlock,
     concurrent_claims_never_share_a_message,
     passwords_and_code_attempts,
+    a_code_proves_one_change_and_the_guard_comes_first,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -210,7 +268,7 @@ fn code_change(user: &str, sequence: i64, hash: &str, with_message: bool) -> Cha
 }
 
 /// Organization `o1` ("acme") with the human user `u1` ("ada"), the start of most tests.
-async fn ada_in_acme(store: &Store) {
+async fn ada_in_acme(store: &impl Contract) {
     store.commit(org("o1", "acme")).await.unwrap();
     store
         .commit(add_user(&human("u1", "o1", "ada")))
@@ -218,10 +276,10 @@ async fn ada_in_acme(store: &Store) {
         .unwrap();
 }
 
-async fn empty_store(store: &Store) {
+async fn empty_store(store: &impl Contract) {
     assert!(store.is_empty().await.unwrap());
     store.ping().await.unwrap();
-    assert_eq!(store.row_counts().await.unwrap(), Default::default());
+    assert_eq!(store.counts().await, Default::default());
     assert_eq!(store.user(&"nobody".parse().unwrap()).await.unwrap(), None);
     assert_eq!(
         store.organization(&"none".parse().unwrap()).await.unwrap(),
@@ -229,7 +287,7 @@ async fn empty_store(store: &Store) {
     );
 }
 
-async fn organizations_are_unique_by_name_and_id(store: &Store) {
+async fn organizations_are_unique_by_name_and_id(store: &impl Contract) {
     store.commit(org("o1", "acme")).await.unwrap();
     assert!(!store.is_empty().await.unwrap());
     let loaded = store
@@ -241,13 +299,13 @@ async fn organizations_are_unique_by_name_and_id(store: &Store) {
     assert_eq!(loaded.sequence, 1);
     assert_eq!(
         store.commit(org("o2", "acme")).await,
-        Err(StoreError::Duplicate("org_name"))
+        Err(StoreError::Duplicate(Taken::OrgName))
     );
     assert_eq!(
         store.commit(org("o1", "other")).await,
-        Err(StoreError::Duplicate("org_id"))
+        Err(StoreError::Duplicate(Taken::OrgId))
     );
-    let counts = store.row_counts().await.unwrap();
+    let counts = store.counts().await;
     assert_eq!(
         (counts.organizations, counts.events),
         (1, 1),
@@ -255,7 +313,7 @@ async fn organizations_are_unique_by_name_and_id(store: &Store) {
     );
 }
 
-async fn users_round_trip_and_are_unique_per_org(store: &Store) {
+async fn users_round_trip_and_are_unique_per_org(store: &impl Contract) {
     store.commit(org("o1", "acme")).await.unwrap();
     store.commit(org("o2", "beta")).await.unwrap();
     let ada = human("u1", "o1", "ada");
@@ -267,11 +325,11 @@ async fn users_round_trip_and_are_unique_per_org(store: &Store) {
     );
     assert_eq!(
         store.commit(add_user(&human("u2", "o1", "ada"))).await,
-        Err(StoreError::Duplicate("username"))
+        Err(StoreError::Duplicate(Taken::Username))
     );
     assert_eq!(
         store.commit(add_user(&human("u1", "o2", "bob"))).await,
-        Err(StoreError::Duplicate("user_id"))
+        Err(StoreError::Duplicate(Taken::UserId))
     );
     store
         .commit(add_user(&human("u3", "o2", "ada")))
@@ -288,7 +346,7 @@ async fn users_round_trip_and_are_unique_per_org(store: &Store) {
     );
 }
 
-async fn codes_append_with_optimistic_concurrency(store: &Store) {
+async fn codes_append_with_optimistic_concurrency(store: &impl Contract) {
     ada_in_acme(store).await;
     store
         .commit(code_change("u1", 2, "h2", true))
@@ -310,7 +368,7 @@ async fn codes_append_with_optimistic_concurrency(store: &Store) {
     let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(user.sequence, 3);
     assert_eq!(user.changed_at, at("2026-01-01T01:00:00Z"));
-    let counts = store.row_counts().await.unwrap();
+    let counts = store.counts().await;
     assert_eq!(counts.events, 1 + 1 + 2);
     assert_eq!(counts.password_codes, 1, "a new code replaces the old");
     assert_eq!(
@@ -344,7 +402,7 @@ async fn concurrent_appends_to_one_user_admit_exactly_one(store: &Store) {
     assert_eq!((counts.events, counts.outbox), (3, 1));
 }
 
-async fn tokens_resolve_to_live_principals(store: &Store) {
+async fn tokens_resolve_to_live_principals(store: &impl Contract) {
     ada_in_acme(store).await;
     let now = at("2026-01-01T02:00:00Z");
     let token =
@@ -404,7 +462,7 @@ async fn tokens_resolve_to_live_principals(store: &Store) {
     );
 }
 
-async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
+async fn outbox_claims_lease_and_record_outcomes(store: &impl Contract) {
     ada_in_acme(store).await;
     store
         .commit(code_change("u1", 2, "h2", true))
@@ -476,7 +534,7 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
     );
     let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(user.sequence, 3, "code.sent appended once");
-    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 2);
+    assert_eq!(store.counts().await.events, 1 + 1 + 2);
 
     store
         .commit(code_change("u1", 4, "h4", true))
@@ -512,7 +570,7 @@ async fn outbox_claims_lease_and_record_outcomes(store: &Store) {
     assert_eq!(store.list(None, 10).await.unwrap().len(), 3);
 }
 
-async fn sent_messages_are_recorded_as_one_batch(store: &Store) {
+async fn sent_messages_are_recorded_as_one_batch(store: &impl Contract) {
     ada_in_acme(store).await;
     for sequence in 2..=4 {
         store
@@ -551,7 +609,7 @@ async fn sent_messages_are_recorded_as_one_batch(store: &Store) {
         .unwrap();
     let user = store.user(&"u1".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(user.sequence, 7);
-    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 3 + 3);
+    assert_eq!(store.counts().await.events, 1 + 1 + 3 + 3);
     let listed = store.list(Some("sent"), 10).await.unwrap();
     assert_eq!(listed.len(), 3);
     store.mark_sent(&[]).await.unwrap();
@@ -730,7 +788,7 @@ async fn concurrent_takes_never_overspend_a_bucket(store: &Store) {
     assert_eq!(allowed, 5);
 }
 
-async fn passwords_and_code_attempts(store: &Store) {
+async fn passwords_and_code_attempts(store: &impl Contract) {
     ada_in_acme(store).await;
     let u1: rekey_domain::UserId = "u1".parse().unwrap();
     assert_eq!(
@@ -764,6 +822,7 @@ async fn passwords_and_code_attempts(store: &Store) {
     store
         .commit(Change::SetPassword {
             user_id: u1.clone(),
+            consumes_code: Some(2),
             password_hash: "$argon2id$new".into(),
             change_required: true,
             event: event("u1", 3, changed.clone(), "o1", now),
@@ -790,6 +849,7 @@ async fn passwords_and_code_attempts(store: &Store) {
         store
             .commit(Change::SetPassword {
                 user_id: u1.clone(),
+                consumes_code: None,
                 password_hash: "stale".into(),
                 change_required: false,
                 event: event("u1", 3, changed, "o1", now),
@@ -813,7 +873,156 @@ async fn passwords_and_code_attempts(store: &Store) {
         .await
         .unwrap();
     assert_eq!(store.password_code(&u1).await.unwrap(), None);
-    assert_eq!(store.row_counts().await.unwrap().events, 1 + 1 + 4);
+    assert_eq!(store.counts().await.events, 1 + 1 + 4);
+}
+
+/// A SetPassword that consumes a code requires it in the same transaction; a message whose
+/// idempotency key another change took is a conflict, not a failure; and a change that lost
+/// the sequence race writes nothing, its message included.
+async fn a_code_proves_one_change_and_the_guard_comes_first(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    store
+        .commit(code_change("u1", 2, "h2", true))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T01:10:00Z");
+    let changed = Event::PasswordChanged {
+        change_required: false,
+        verified_by: "code".into(),
+    };
+    let notice = |sequence: i64, key: &str| OutboxMessage {
+        id: format!("n{sequence}-{key}"),
+        kind: "password_changed",
+        user_id: u1.clone(),
+        channel: NotificationType::Email,
+        recipient_masked: "a***@example.com".into(),
+        payload: Sealed {
+            key_id: KeyId("k1".into()),
+            bytes: vec![4],
+        },
+        code_sequence: sequence,
+        idempotency_key: key.into(),
+        created_at: now,
+        next_attempt_at: now,
+    };
+    let set =
+        |sequence: i64, code: Option<i64>, message: Option<OutboxMessage>| Change::SetPassword {
+            user_id: u1.clone(),
+            consumes_code: code,
+            password_hash: format!("$argon2id${sequence}"),
+            change_required: false,
+            event: event("u1", sequence, changed.clone(), "o1", now),
+            message,
+        };
+    let before = store.counts().await;
+    let password = store.password_hash(&u1).await.unwrap();
+    assert_eq!(
+        store.commit(set(3, Some(1), None)).await,
+        Err(StoreError::Conflict),
+        "a code that is not the current one"
+    );
+    assert_eq!(
+        store.commit(set(3, Some(2), Some(notice(3, "u1.2")))).await,
+        Err(StoreError::Conflict),
+        "the reset message's idempotency key is taken"
+    );
+    assert_eq!(
+        store
+            .commit(set(2, Some(2), Some(notice(2, "fresh"))))
+            .await,
+        Err(StoreError::Conflict),
+        "a stale sequence"
+    );
+    assert_eq!(store.counts().await, before, "nothing written");
+    assert_eq!(store.user(&u1).await.unwrap().unwrap().sequence, 2);
+    assert_eq!(store.password_hash(&u1).await.unwrap(), password);
+
+    store
+        .commit(set(3, Some(2), Some(notice(3, "u1.3"))))
+        .await
+        .unwrap();
+    assert_eq!(store.password_code(&u1).await.unwrap(), None, "consumed");
+    assert_eq!(
+        store.commit(set(4, Some(2), Some(notice(4, "u1.4")))).await,
+        Err(StoreError::Conflict),
+        "the same code twice, even on the right sequence"
+    );
+    store.commit(set(4, None, None)).await.unwrap();
+}
+
+/// A message that is no longer pending (sent, dead, skipped) is left as it is by a late
+/// retry, death or skip from a worker whose lease ran out.
+async fn outbox_marks_change_only_pending_messages(store: &impl Contract) {
+    ada_in_acme(store).await;
+    for sequence in 2..=4 {
+        store
+            .commit(code_change("u1", sequence, "h", true))
+            .await
+            .unwrap();
+    }
+    let now = at("2026-01-01T01:00:00Z");
+    assert_eq!(
+        store
+            .claim_due(now, TimeDelta::seconds(60), 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    store.mark_dead("m2", "gave up").await.unwrap();
+    store
+        .mark_skipped(&[("m3", SkipReason::Expired)])
+        .await
+        .unwrap();
+    let sent = SentEvent {
+        user_id: "u1".parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        event: Event::PasswordCodeSent {
+            channel: NotificationType::Email,
+            code_sequence: 4,
+        },
+        at: now,
+    };
+    store.mark_sent(&[("m4", sent)]).await.unwrap();
+    let later = now + TimeDelta::minutes(5);
+    for id in ["m2", "m3", "m4"] {
+        store.mark_retry(id, later, "late retry").await.unwrap();
+        store.mark_dead(id, "late death").await.unwrap();
+        store
+            .mark_skipped(&[(id, SkipReason::Superseded)])
+            .await
+            .unwrap();
+    }
+    let status = |entries: Vec<rekey_application::ports::OutboxEntry>| {
+        let mut found: Vec<(String, String, Option<String>)> = entries
+            .into_iter()
+            .map(|e| (e.id, e.status, e.last_error))
+            .collect();
+        found.sort();
+        found
+    };
+    let listed = status(store.list(None, 10).await.unwrap());
+    let ids: Vec<(&str, &str, Option<&str>)> = listed
+        .iter()
+        .map(|(id, st, err)| (id.as_str(), st.as_str(), err.as_deref()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("m2", "dead", Some("gave up")),
+            ("m3", "skipped", Some("expired")),
+            ("m4", "sent", None),
+        ]
+    );
+    assert!(
+        store
+            .claim_due(later, TimeDelta::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing became due again"
+    );
 }
 
 /// TLS to PostgreSQL, against the test server's own certificate (Debian's snakeoil: CN and
