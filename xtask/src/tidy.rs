@@ -17,6 +17,10 @@ const APPLICATION: &str = "rekey-application";
 const SERVER: &str = "rekey-server";
 const TESTS: &str = "rekey-tests";
 const XTASK: &str = "xtask";
+/// ZITADEL's protobuf messages and gRPC services: the wire format, no logic.
+const PROTO: &str = "rekey-proto";
+/// The transport-neutral middle both adapters will share (issue 14); may speak the wire types.
+const API: &str = "rekey-api";
 /// Test support (fresh PostgreSQL databases); only ever a dev-dependency.
 const TEST_DB: &str = "rekey-test-db";
 
@@ -38,6 +42,10 @@ const IO_CRATES: &[&str] = &[
     "hyper",
     "sqlx",
 ];
+
+/// The protobuf and gRPC crates: like `rekey-proto`, the wire format; `domain` and `application`
+/// take none of them.
+const WIRE_CRATES: &[&str] = &["prost", "prost-types", "tonic", "tonic-prost"];
 
 /// `cargo xtask tidy`: prints each violation on its own line; Err if there is any.
 pub fn run(args: &[String]) -> Result<(), Failure> {
@@ -223,10 +231,18 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                         "{name} depends on `{dep}`: no I/O or async runtime below the adapters"
                     ));
                 }
+                if dep == PROTO || WIRE_CRATES.contains(&dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the wire format belongs to the adapters and {API}"
+                    ));
+                }
             }
         }
         if name == DOMAIN {
-            for dep in package.normal_dependencies().filter(|dep| is_internal(dep)) {
+            for dep in package
+                .normal_dependencies()
+                .filter(|dep| is_internal(dep) && *dep != PROTO)
+            {
                 violations.push(format!(
                     "{name} depends on `{dep}`: the domain depends on no workspace crate"
                 ));
@@ -234,7 +250,7 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
         }
         if name == APPLICATION {
             for dep in package.normal_dependencies() {
-                if is_internal(dep) && dep != DOMAIN {
+                if is_internal(dep) && dep != DOMAIN && dep != PROTO {
                     violations.push(format!(
                         "{name} depends on `{dep}`: the application depends only on {DOMAIN}"
                     ));
@@ -259,6 +275,19 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                     "{name} depends on {} adapters ({}): only {SERVER} may know more than one",
                     adapters.len(),
                     adapters.join(", ")
+                ));
+            }
+        }
+        if name == PROTO {
+            // Any kind: generated code only, so the adapters and rekey-api can share it.
+            for dep in package
+                .dependencies
+                .iter()
+                .filter(|dep| is_internal(&dep.name))
+            {
+                violations.push(format!(
+                    "{name} depends on `{}`: the wire types depend on no workspace crate",
+                    dep.name
                 ));
             }
         }
@@ -656,6 +685,14 @@ mod tests {
                     ("tokio", n.clone()),
                 ],
             ),
+            private(
+                PROTO,
+                &[
+                    ("prost", n.clone()),
+                    ("tonic", n.clone()),
+                    ("protox", json!("build")),
+                ],
+            ),
             private(TESTS, &[("reqwest", json!("dev"))]),
             private(XTASK, &[("serde_json", n)]),
         ]
@@ -764,6 +801,70 @@ mod tests {
         assert!(
             found[0].contains("rekey-cli depends on 2 adapters"),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn adapters_and_the_api_may_depend_on_the_wire_types() {
+        let n = Value::Null;
+        let mut workspace = good_workspace();
+        workspace.push(private(
+            "rekey-grpc-adapter",
+            &[
+                (API, n.clone()),
+                (APPLICATION, n.clone()),
+                (PROTO, n.clone()),
+                ("tonic", n.clone()),
+            ],
+        ));
+        workspace.push(private(
+            API,
+            &[
+                (APPLICATION, n.clone()),
+                (DOMAIN, n.clone()),
+                (PROTO, n.clone()),
+                ("prost", n),
+            ],
+        ));
+        assert_eq!(violations(workspace), Vec::<String>::new());
+    }
+
+    #[test]
+    fn domain_and_application_never_see_the_wire_types() {
+        let workspace = replace(
+            good_workspace(),
+            pkg(DOMAIN, Value::Null, &[(PROTO, Value::Null)]),
+        );
+        let workspace = replace(
+            workspace,
+            private(
+                APPLICATION,
+                &[
+                    (DOMAIN, Value::Null),
+                    (PROTO, Value::Null),
+                    ("prost", Value::Null),
+                    ("tonic", json!("dev")),
+                ],
+            ),
+        );
+        let found = violations(workspace);
+        assert_eq!(
+            found,
+            [
+                "rekey-domain depends on `rekey-proto`: the wire format belongs to the adapters and rekey-api",
+                "rekey-application depends on `rekey-proto`: the wire format belongs to the adapters and rekey-api",
+                "rekey-application depends on `prost`: the wire format belongs to the adapters and rekey-api",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_wire_types_depend_on_no_workspace_crate() {
+        let bad = private(PROTO, &[("prost", Value::Null), (DOMAIN, json!("build"))]);
+        let found = violations(replace(good_workspace(), bad));
+        assert_eq!(
+            found,
+            ["rekey-proto depends on `rekey-domain`: the wire types depend on no workspace crate"]
         );
     }
 
