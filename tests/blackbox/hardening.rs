@@ -508,7 +508,8 @@ async fn add_human_user_and_unknown_connect_procedures_answer_as_themselves(back
         )
         .await;
     assert_eq!(unknown.status, 404);
-    assert_eq!(unknown.body["code"], "unimplemented", "{}", unknown.body);
+    assert_eq!(unknown.body["code"], "not_found", "{}", unknown.body);
+    assert_eq!(unknown.body["message"], "Not Found", "{}", unknown.body);
     assert!(unknown.body.get("details").is_none(), "{}", unknown.body);
     let text = reqwest::get(format!("{}/debug/metrics", rekey.base))
         .await

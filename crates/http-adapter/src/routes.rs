@@ -200,15 +200,15 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::NotFound, "Not Found"))
 }
 
-/// An unknown route: 404 code 5; under `/zitadel.` (a Connect procedure rekey does not serve)
-/// in Connect's shape, with the code Connect gives an HTTP 404, `unimplemented`.
+/// An unknown route: 404 code 5 (CONTRACT.md §5); under `/zitadel.` (a Connect procedure
+/// rekey does not serve) in Connect's shape, `{"code": "not_found", …}`.
 async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if req.path().starts_with("/zitadel.") {
-        return Err(ApiError::new(Code::Unimplemented, "Not Found")
-            .with_status(StatusCode::NOT_FOUND)
-            .in_protocol(Protocol::Connect));
-    }
-    not_found().await
+    let error = ApiError::new(Code::NotFound, "Not Found");
+    Err(if req.path().starts_with("/zitadel.") {
+        error.in_protocol(Protocol::Connect)
+    } else {
+        error
+    })
 }
 
 /// 405 code 12, with the `Allow` header RFC 9110 requires.
