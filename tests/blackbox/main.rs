@@ -4,6 +4,7 @@
 
 mod delivery;
 mod faults;
+mod hardening;
 mod harness;
 mod limits;
 mod operations;

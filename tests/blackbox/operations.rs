@@ -120,10 +120,10 @@ async fn metrics_count_a_scripted_mix_of_requests(backend: Backend) {
             ],
             1.0,
         ),
-        // AddHumanUser's path matches the `/v2/users/{userId}` resource (a guard picks it).
+        // AddHumanUser has a route of its own.
         (
             requests,
-            &[("route", "/v2/users/{userId}"), ("status", "200")],
+            &[("route", "/v2/users/human"), ("status", "200")],
             2.0,
         ),
         (

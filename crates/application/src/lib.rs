@@ -11,5 +11,5 @@ mod failure;
 mod message;
 
 pub use failure::Failure;
-pub use message::{OutboxMessage, ResetMessagePayload, Sealed};
+pub use message::{OutboxMessage, ResetMessagePayload, Sealed, sealing_context};
 pub use ports::Ports;

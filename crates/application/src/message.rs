@@ -18,6 +18,12 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
+/// What a message's sealed payload is bound to: its id and its user's id.
+pub fn sealing_context(message_id: &str, user_id: &UserId) -> Vec<u8> {
+    // Length-prefixed, so no two pairs give the same bytes.
+    format!("{}:{message_id}:{user_id}", message_id.len()).into_bytes()
+}
+
 /// The secret part of a reset message, serialized to JSON and sealed into the outbox row.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResetMessagePayload {

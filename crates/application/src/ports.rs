@@ -46,16 +46,20 @@ pub trait CodeHasher: Send + Sync {
 
 /// Encrypts payloads that must be stored but carry a secret (the code of a queued message).
 pub trait SecretBox: Send + Sync {
-    /// Encrypts and authenticates `plaintext` under the current key.
+    /// Encrypts `plaintext` under the current key, and authenticates it together with
+    /// `context` (what the payload belongs to: [`crate::sealing_context`] of its message), so
+    /// that it cannot be moved to another message or user.
     ///
     /// # Errors
     /// [`Failure::Unexpected`] when encryption or the randomness source fails.
-    fn seal(&self, plaintext: &[u8]) -> Result<Sealed, Failure>;
-    /// Decrypts what [`SecretBox::seal`] made, with the key it names.
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, Failure>;
+    /// Decrypts what [`SecretBox::seal`] made, with the key it names, under the same
+    /// `context`. An adapter MAY also open payloads sealed before contexts were bound (still
+    /// queued from an older version).
     ///
     /// # Errors
-    /// [`Failure::Unexpected`] for an unknown key or tampered bytes.
-    fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, Failure>;
+    /// [`Failure::Unexpected`] for an unknown key, tampered bytes or another context.
+    fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, Failure>;
 }
 
 /// Issues bearer tokens and fingerprints them for lookup.
@@ -104,6 +108,10 @@ pub enum TemplateError {
     /// It parses but does not render with `UserID`, `Code` and `OrgID` alone (`DOMAIN-ieYa7`).
     #[error("URL template does not render: {0}")]
     Render(String),
+    /// It renders, but not to an absolute `https:` or `http:` URL (rekey goes further than
+    /// ZITADEL, which takes `javascript:` links). The text says what the link is instead.
+    #[error("URL template must give an absolute https: or http: link; {0}")]
+    NotHttp(String),
 }
 
 /// The values a link is rendered with.
@@ -130,10 +138,11 @@ impl std::fmt::Debug for LinkData<'_> {
 /// Validates and renders url templates.
 pub trait LinkRenderer: Send + Sync {
     /// Checks that `template` parses and renders with sample values for `UserID`, `Code` and
-    /// `OrgID` and nothing else.
+    /// `OrgID` and nothing else, and that every link it renders is an absolute `https:` or
+    /// `http:` URL, checked in this order.
     ///
     /// # Errors
-    /// [`TemplateError`] saying which of the two failed.
+    /// [`TemplateError`] saying which check failed.
     fn validate(&self, template: &UrlTemplate) -> Result<(), TemplateError>;
     /// Renders `template` with `data`, each value inserted URL-safe.
     ///
@@ -524,8 +533,11 @@ pub struct Limits {
     pub user_messages: Vec<Budget>,
     /// Reset messages sent to one address (normalized email or E.164 phone).
     pub recipient_messages: Vec<Budget>,
-    /// PasswordReset requests by one caller (the token's user).
+    /// PasswordReset requests by one caller (the token's user) without `IAM_LOGIN_CLIENT`.
     pub caller_resets: Vec<Budget>,
+    /// PasswordReset requests by one caller holding `IAM_LOGIN_CLIENT`: a login UI resets for
+    /// every user with one token, so its budget is sized for a whole site's reset flow.
+    pub login_client_resets: Vec<Budget>,
     /// Submissions of the public reset page from one client IP.
     pub client_ip: Vec<Budget>,
     /// Wrong codes for one user, across codes (SetPassword over the API).
@@ -547,10 +559,11 @@ pub struct Limits {
 
 impl Limits {
     /// rekey's defaults (`config/default.toml`): 3 messages per 10 minutes and 10 per day per
-    /// user and per address, 60 resets a minute per caller, 30 page submissions per 5 minutes
-    /// per IP, 20 wrong codes a day per user, 5 wrong current passwords per 10 minutes and 20 a
-    /// day per user and per caller, 2 page submissions per code and IP a day and 10 wrong page
-    /// codes a day per IP; SMS: 1 000 a day per country, 10 000 in all.
+    /// user and per address, 60 resets a minute per caller (1 200 for a login client), 30 page
+    /// submissions per 5 minutes per IP, 20 wrong codes a day per user, 5 wrong current
+    /// passwords per 10 minutes and 20 a day per user and per caller, 2 page submissions per
+    /// code and IP a day and 10 wrong page codes a day per IP; SMS: 1 000 a day per country,
+    /// 10 000 in all.
     pub fn recommended() -> Self {
         let minutes = TimeDelta::minutes;
         let day = TimeDelta::days(1);
@@ -559,6 +572,7 @@ impl Limits {
             user_messages: messages.clone(),
             recipient_messages: messages,
             caller_resets: vec![Budget::new(60, minutes(1))],
+            login_client_resets: vec![Budget::new(1_200, minutes(1))],
             client_ip: vec![Budget::new(30, minutes(5))],
             wrong_codes: vec![Budget::new(20, day)],
             wrong_passwords: vec![Budget::new(5, minutes(10)), Budget::new(20, day)],

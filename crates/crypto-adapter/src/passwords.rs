@@ -1,7 +1,7 @@
 //! Password hashes: argon2id PHC strings, computed on dedicated threads, never on the async
 //! workers, each thread reusing one block of argon2 memory from hash to hash.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +24,9 @@ pub struct Argon2Settings {
     pub parallelism: u32,
     /// Hashes computed at once (each holds `memory_kib`); 0 = number of CPUs.
     pub max_concurrent: usize,
+    /// Hashes that may wait for a thread; one more is refused at once with
+    /// `Failure::Unavailable` (the caller answers 503), so a burst cannot queue unbounded work.
+    pub max_queued: usize,
 }
 
 impl Default for Argon2Settings {
@@ -33,6 +36,7 @@ impl Default for Argon2Settings {
             iterations: Params::DEFAULT_T_COST,
             parallelism: Params::DEFAULT_P_COST,
             max_concurrent: 0,
+            max_queued: 32,
         }
     }
 }
@@ -52,7 +56,7 @@ type Job = Box<dyn FnOnce(&mut Hashing) + Send>;
 /// hash, and glibc's allocator kept those blocks (measured: 390 MB resident after 20 hashes).
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
-    jobs: std::sync::mpsc::Sender<Job>,
+    jobs: SyncSender<Job>,
 }
 
 impl Argon2Passwords {
@@ -72,7 +76,7 @@ impl Argon2Passwords {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(settings.max_queued);
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
             let (queue, params) = (Arc::clone(&queue), params.clone());
@@ -89,15 +93,38 @@ impl Argon2Passwords {
         &self,
         work: impl FnOnce(&mut Hashing) -> Result<T, Failure> + Send + 'static,
     ) -> Result<T, Failure> {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move |hashing| {
-                let _ = answer.send(work(hashing));
-            }))
-            .map_err(|_| Failure::Unexpected("the password hasher stopped".into()))?;
-        answered
+        self.submit(work)?
             .await
             .map_err(|_| Failure::Unexpected("a password hashing thread failed".into()))?
+    }
+
+    /// Queues `work` and hands back the receiver of its answer. When the receiver is dropped
+    /// before a thread takes the job (the request was cancelled: its client went away), the
+    /// job is skipped and costs no hash.
+    ///
+    /// # Errors
+    /// `Failure::Unavailable` when `max_queued` jobs already wait.
+    fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Hashing) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, Failure>>, Failure> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |hashing| {
+            if answer.is_closed() {
+                tracing::debug!("password hashing skipped: its caller is gone");
+                return;
+            }
+            let _ = answer.send(work(hashing));
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(answered),
+            Err(TrySendError::Full(_)) => Err(Failure::Unavailable(
+                "the password hashing queue is full".into(),
+            )),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(Failure::Unexpected("the password hasher stopped".into()))
+            }
+        }
     }
 }
 
@@ -321,6 +348,83 @@ mod tests {
         assert!(
             matches!(garbage, Err(Failure::Unexpected(_))),
             "{garbage:?}"
+        );
+    }
+
+    /// One thread, held by a job that runs until the returned sender is dropped or sent to;
+    /// returns once the thread has taken it.
+    fn occupy(hasher: &Argon2Passwords) -> std::sync::mpsc::Sender<()> {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let _held = hasher
+            .submit(move |_| {
+                let _ = started.send(());
+                let _ = released.recv();
+                Ok(())
+            })
+            .expect("queued");
+        running.recv().expect("the thread took the job");
+        release
+    }
+
+    fn small(max_queued: usize) -> Argon2Passwords {
+        Argon2Passwords::new(Argon2Settings {
+            memory_kib: 1024,
+            max_concurrent: 1,
+            max_queued,
+            ..Argon2Settings::default()
+        })
+        .expect("params")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once() {
+        let hasher = small(2);
+        let release = occupy(&hasher);
+        let waiting: Vec<_> = (0..2)
+            .map(|_| hasher.submit(|_| Ok(7)).expect("room in the queue"))
+            .collect();
+        let refused = hasher.submit(|_| Ok(7));
+        assert!(
+            matches!(refused, Err(Failure::Unavailable(_))),
+            "{refused:?}"
+        );
+        drop(release);
+        for answer in waiting {
+            assert_eq!(answer.await.expect("answered").expect("ran"), 7);
+        }
+        // With the queue drained there is room again.
+        assert!(hasher.hash(Password::new("Secr3tP4ssw0rd!")).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_whose_caller_is_gone_are_not_run() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hasher = small(8);
+        let release = occupy(&hasher);
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..5 {
+            let ran = Arc::clone(&ran);
+            let answer = hasher
+                .submit(move |_| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .expect("queued");
+            drop(answer); // the request was cancelled
+        }
+        let kept = {
+            let ran = Arc::clone(&ran);
+            hasher
+                .submit(move |_| Ok(ran.fetch_add(1, Ordering::SeqCst)))
+                .expect("queued")
+        };
+        drop(release);
+        assert_eq!(kept.await.expect("answered").expect("ran"), 0, "ran first");
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "only the job still awaited ran"
         );
     }
 

@@ -78,6 +78,12 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "`urlTemplate` uses a placeholder other than `UserID`, `Code`, `OrgID` (the message names it)",
     ),
     entry(
+        "REKEY-UrlScheme",
+        Code::InvalidArgument,
+        "PasswordReset",
+        "`urlTemplate` does not start with `https://` or `http://` and a host (the message says what it gives)",
+    ),
+    entry(
         "REKEY-NoMail",
         Code::FailedPrecondition,
         "PasswordReset",

@@ -159,10 +159,11 @@ impl ApiError {
         }
     }
 
-    /// 503: `cause` goes to the log, never to the client.
+    /// 503 with `Retry-After: 1`: `cause` goes to the log, never to the client.
     pub fn unavailable(cause: impl Into<String>) -> Self {
         Self {
             cause: Some(cause.into()),
+            retry_after: Some(1),
             ..Self::new(Code::Unavailable, "Service temporarily unavailable")
         }
     }

@@ -45,4 +45,4 @@ pub mod codec {
 }
 pub use middleware::request_context;
 pub use openapi::document as openapi_document;
-pub use routes::{HttpSettings, MetricsRenderer, configure};
+pub use routes::{HttpSettings, MetricsRenderer, configure, configure_metrics};

@@ -187,8 +187,9 @@ pub(crate) enum CommonErrors {
     /// The body is larger than server.body_limit (code 3)
     #[response(status = 413)]
     TooLarge(ErrorDoc),
-    /// The database is unavailable (code 14); try again
-    #[response(status = 503)]
+    /// The database is unavailable, or (SetPassword, AddHumanUser) the password hashing queue
+    /// is full (code 14); try again after Retry-After
+    #[response(status = 503, headers(("Retry-After" = i64, description = "Seconds to wait before trying again")))]
     Unavailable(ErrorDoc),
 }
 
@@ -233,6 +234,8 @@ pub(crate) enum NotificationTypeDoc {
 pub(crate) struct SendLinkDoc {
     notification_type: Option<NotificationTypeDoc>,
     /// The link, with `{{.UserID}}`, `{{.Code}}` and `{{.OrgID}}`; default: rekey's reset page.
+    /// It must start with `https://` or `http://` and a host, written out (else 400, code 3,
+    /// `REKEY-UrlScheme`).
     #[schema(
         min_length = 1,
         max_length = 200,

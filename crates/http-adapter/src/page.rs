@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::{Data, Form, Query};
+use actix_web::web::{Data, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use handlebars::Handlebars;
 use ipnet::IpNet;
@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::HttpSettings;
+use crate::error::{ApiError, Code};
+use crate::json::read_body;
 
 const CSRF_COOKIE: &str = "rekey_csrf";
 const PAGE: &str = include_str!("../templates/page.html.hbs");
@@ -159,10 +161,50 @@ fn render(values: &serde_json::Value) -> HttpResponse {
     render_with(StatusCode::OK, values)
 }
 
+/// The values the page's template reads; an answer sets some, the rest are null. The
+/// template runs in strict mode, so a name it reads that is not here fails loudly in tests.
+const PAGE_VALUES: [&str; 9] = [
+    "lang",
+    "t",
+    "done",
+    "message",
+    "error",
+    "csrf",
+    "user_id",
+    "organization",
+    "code",
+];
+
+/// The page's template, parsed once, in strict mode.
+fn engine() -> Result<&'static Handlebars<'static>, &'static str> {
+    static ENGINE: std::sync::OnceLock<Result<Handlebars<'static>, String>> =
+        std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut engine = Handlebars::new();
+            engine.set_strict_mode(true);
+            engine
+                .register_template_string("page", PAGE)
+                .map_err(|e| e.to_string())?;
+            Ok(engine)
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+fn page_html(values: &serde_json::Value) -> Result<String, String> {
+    let mut all: serde_json::Map<String, serde_json::Value> = PAGE_VALUES
+        .iter()
+        .map(|key| ((*key).to_owned(), serde_json::Value::Null))
+        .collect();
+    if let Some(given) = values.as_object() {
+        all.extend(given.clone());
+    }
+    engine()?.render("page", &all).map_err(|e| e.to_string())
+}
+
 fn render_with(status: StatusCode, values: &serde_json::Value) -> HttpResponse {
-    let mut engine = Handlebars::new();
-    engine.set_strict_mode(false);
-    match engine.render_template(PAGE, values) {
+    match page_html(values) {
         Ok(html) => secure(
             HttpResponse::build(status)
                 .content_type("text/html; charset=utf-8")
@@ -196,17 +238,37 @@ fn csrf_cookie(token: &str, secure_cookie: bool) -> Cookie<'static> {
         .finish()
 }
 
-fn is_https(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
+/// Whether the browser reached us over HTTPS. rekey itself speaks plain HTTP, so only a
+/// trusted proxy can say so, in `X-Forwarded-Proto` (its last value: the one it added); the
+/// header from anyone else is ignored.
+fn is_https(req: &HttpRequest, trusted: &[IpNet]) -> bool {
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
+        return false;
+    };
+    trusted.iter().any(|net| net.contains(&peer))
+        && req
+            .headers()
+            .get_all("x-forwarded-proto")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// `GET /ui/v2/login/password/set`: the form, with the code from the link filled in. Changes
 /// nothing.
-pub(crate) async fn show(req: HttpRequest, query: Query<LinkQuery>) -> HttpResponse {
+pub(crate) async fn show(
+    req: HttpRequest,
+    settings: Data<HttpSettings>,
+    query: Query<LinkQuery>,
+) -> HttpResponse {
     let lang = language(query.lang.as_deref(), &req);
     let token = uuid::Uuid::new_v4().simple().to_string();
     let mut response = form(lang, &query, &token, None);
-    let _ = response.add_cookie(&csrf_cookie(&token, is_https(&req)));
+    let _ = response.add_cookie(&csrf_cookie(
+        &token,
+        is_https(&req, &settings.trusted_proxies),
+    ));
     response
 }
 
@@ -217,16 +279,48 @@ pub(crate) async fn show(req: HttpRequest, query: Query<LinkQuery>) -> HttpRespo
 /// form (so nothing of the request is echoed), and every answer is held back until at least
 /// `page_min_response` has passed since the request arrived: neither the content nor the
 /// time of an answer tells those cases apart.
+///
+/// The form is read like an API request's body: within `server.body_timeout` (else 408) and
+/// up to `server.body_limit` bytes (else 413), so a slow client cannot hold a connection.
 pub(crate) async fn submit<P: Ports>(
     ports: Data<P>,
     settings: Data<HttpSettings>,
     req: HttpRequest,
-    Form(submitted): Form<SetForm>,
-) -> HttpResponse {
+    body: Payload,
+) -> Result<HttpResponse, ApiError> {
     let earliest = tokio::time::Instant::now() + settings.page_min_response;
+    let submitted = read_form(&req, body, &settings).await?;
     let response = answer(ports.get_ref(), &settings, &req, submitted).await;
     tokio::time::sleep_until(earliest).await;
-    response
+    Ok(response)
+}
+
+/// The submitted form: `application/x-www-form-urlencoded`, read within the body timeout and
+/// limit.
+async fn read_form(
+    req: &HttpRequest,
+    body: Payload,
+    settings: &HttpSettings,
+) -> Result<SetForm, ApiError> {
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(ApiError::new(
+            Code::InvalidArgument,
+            "unsupported content type: the reset page takes application/x-www-form-urlencoded",
+        )
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let bytes = read_body(body, settings.body_limit, settings.body_timeout).await?;
+    serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| ApiError::invalid("invalid form: a field is missing or malformed"))
 }
 
 async fn answer<P: Ports>(
@@ -266,7 +360,10 @@ async fn answer<P: Ports>(
     let token = uuid::Uuid::new_v4().simple().to_string();
     let again = |error: &str| {
         let mut response = form(lang, &query, &token, Some(error));
-        let _ = response.add_cookie(&csrf_cookie(&token, is_https(req)));
+        let _ = response.add_cookie(&csrf_cookie(
+            &token,
+            is_https(req, &settings.trusted_proxies),
+        ));
         response
     };
     let gone = || render(&json!({ "lang": lang, "t": t, "message": t.gone }));
@@ -334,19 +431,33 @@ async fn answer<P: Ports>(
     }
 }
 
-/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
-/// in `X-Forwarded-For` that is not a trusted proxy itself.
+/// The client's address as a budget knows it: the peer, or, when the peer is a trusted
+/// proxy, the nearest address in `X-Forwarded-For` that is not a trusted proxy itself; then
+/// [`budget_subject`].
 fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), |a| a.ip());
-    forwarded_client(
+    budget_subject(forwarded_client(
         peer,
         req.headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok()),
         trusted,
-    )
+    ))
+}
+
+/// One client's address for budgets: an IPv4 address as it is (also when written as
+/// `::ffff:a.b.c.d`), an IPv6 address as its /64, the network one subscriber usually holds
+/// whole, so a client cannot get a fresh budget per address of its prefix.
+fn budget_subject(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
 }
 
 fn forwarded_client<'a>(
@@ -354,6 +465,8 @@ fn forwarded_client<'a>(
     forwarded: impl Iterator<Item = &'a str>,
     trusted: &[IpNet],
 ) -> IpAddr {
+    // `::ffff:10.0.0.2` (a dual-stack socket's IPv4 peer) is 10.0.0.2.
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -364,6 +477,7 @@ fn forwarded_client<'a>(
     for hop in hops.iter().rev() {
         match hop.trim().parse::<IpAddr>() {
             Ok(ip) => {
+                let ip = ip.to_canonical();
                 client = ip;
                 if !is_trusted(&ip) {
                     break;
@@ -427,5 +541,50 @@ mod tests {
             "10.0.0.7"
         );
         assert_eq!(client("::1", &["2001:db8::5"], &["::1/128"]), "2001:db8::5");
+        // A dual-stack socket's IPv4 peer matches IPv4 entries.
+        assert_eq!(
+            client("::ffff:10.0.0.2", &["198.51.100.1"], &["10.0.0.0/8"]),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client(
+                "10.0.0.2",
+                &["::ffff:10.0.0.3, ::ffff:198.51.100.1"],
+                &["10.0.0.0/8"]
+            ),
+            "198.51.100.1"
+        );
+    }
+
+    #[test]
+    fn every_page_renders_in_strict_mode() {
+        for lang in ["en", "de"] {
+            let t = texts(lang);
+            for values in [
+                json!({ "lang": lang, "t": t, "csrf": "c", "code": "K7", "user_id": "u", "organization": "o", "error": null }),
+                json!({ "lang": lang, "t": t, "csrf": "c", "code": "", "user_id": "", "organization": "", "error": "wrong" }),
+                json!({ "lang": lang, "t": t, "message": t.gone }),
+                json!({ "lang": lang, "t": t, "done": true }),
+            ] {
+                let html = page_html(&values).expect("renders");
+                assert!(html.contains(t.title), "{html}");
+            }
+        }
+        let engine = engine().expect("parsed");
+        assert!(engine.strict_mode());
+        assert!(
+            std::ptr::eq(engine, super::engine().expect("parsed")),
+            "parsed once"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_budget_per_64() {
+        let subject = |ip: &str| budget_subject(ip.parse().expect("ip")).to_string();
+        assert_eq!(subject("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+        assert_eq!(subject("2001:db8:1:2:ffff::1"), "2001:db8:1:2::");
+        assert_ne!(subject("2001:db8:1:3::1"), subject("2001:db8:1:2::1"));
+        assert_eq!(subject("203.0.113.9"), "203.0.113.9");
+        assert_eq!(subject("::ffff:203.0.113.9"), "203.0.113.9");
     }
 }

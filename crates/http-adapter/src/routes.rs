@@ -6,7 +6,7 @@ use std::future::Future;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Data, Payload, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse, guard};
+use actix_web::{HttpRequest, HttpResponse};
 use rekey_application::Ports;
 use rekey_application::ports::UserStore;
 use rekey_domain::Principal;
@@ -34,7 +34,8 @@ pub struct HttpSettings {
     pub page_min_response: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Renders the metrics for `/debug/metrics` (the server installs the recorder).
+    /// Renders the metrics for `/debug/metrics` (the server installs the recorder); `None`:
+    /// the route answers 404 (the metrics are served elsewhere, see [`configure_metrics`]).
     pub metrics: Option<MetricsRenderer>,
 }
 
@@ -68,6 +69,24 @@ impl Default for HttpSettings {
     }
 }
 
+/// Registers `/debug/metrics` alone, for a listener of its own (`server.metrics_bind`), and
+/// 404 for everything else.
+pub fn configure_metrics(renderer: MetricsRenderer) -> impl FnOnce(&mut ServiceConfig) {
+    move |cfg| {
+        let settings = HttpSettings {
+            metrics: Some(renderer),
+            ..HttpSettings::default()
+        };
+        cfg.app_data(Data::new(settings))
+            .service(
+                web::resource("/debug/metrics")
+                    .route(web::get().to(metrics))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .default_service(web::to(not_found));
+    }
+}
+
 /// Registers every route. The app must hold `web::Data<P>` (the ports).
 pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg| {
@@ -82,17 +101,18 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .route(web::post().to(rest_set_password::<P>))
                     .default_service(web::to(|| method_not_allowed("POST"))),
             )
+            // Before `/v2/users/{userId}`, so AddHumanUser has a route (and metrics label) of its
+            // own. A GET of `/v2/users/human` is GetUserByID of a user whose id is "human".
+            .service(
+                web::resource("/v2/users/human")
+                    .route(web::post().to(rest_add_human_user::<P>))
+                    .route(web::get().to(rest_get_user::<P>))
+                    .default_service(web::to(|| method_not_allowed("POST"))),
+            )
             .service(
                 web::resource("/v2/users/{userId}")
                     .route(web::get().to(rest_get_user::<P>))
-                    .route(
-                        web::post()
-                            .guard(guard::fn_guard(|ctx| {
-                                ctx.head().uri.path() == "/v2/users/human"
-                            }))
-                            .to(rest_add_human_user::<P>),
-                    )
-                    .default_service(web::to(user_method_not_allowed)),
+                    .default_service(web::to(|| method_not_allowed("GET"))),
             )
             .service(
                 web::resource("/v2/organizations")
@@ -154,7 +174,7 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                 utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                     .config(utoipa_swagger_ui::Config::from("/openapi.json")),
             )
-            .default_service(web::to(not_found));
+            .default_service(web::to(unknown_route));
     }
 }
 
@@ -180,23 +200,22 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::NotFound, "Not Found"))
 }
 
+/// An unknown route: 404 code 5 (CONTRACT.md §5); under `/zitadel.` (a Connect procedure
+/// rekey does not serve) in Connect's shape, `{"code": "not_found", …}`.
+async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let error = ApiError::new(Code::NotFound, "Not Found");
+    Err(if req.path().starts_with("/zitadel.") {
+        error.in_protocol(Protocol::Connect)
+    } else {
+        error
+    })
+}
+
 /// 405 code 12, with the `Allow` header RFC 9110 requires.
 async fn method_not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::Unimplemented, "Method Not Allowed")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
         .with_header(actix_web::http::header::ALLOW, allow))
-}
-
-/// `/v2/users/{userId}` takes GET (GetUserByID), and `/v2/users/human` POST (AddHumanUser).
-/// A GET of `/v2/users/human` is GetUserByID of a user whose id is "human", through the
-/// template, so `Allow` names only POST there, as the API document does.
-async fn user_method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    method_not_allowed(if req.path() == "/v2/users/human" {
-        "POST"
-    } else {
-        "GET"
-    })
-    .await
 }
 
 /// One unary call: authenticate, read and decode the body, let `prepare` adjust the message
@@ -261,8 +280,12 @@ fn count_outcome(rpc_path: &'static str, result: &Result<HttpResponse, ApiError>
     metrics::counter!("rekey_rpc_outcomes_total", "rpc" => rpc, "outcome" => outcome).increment(1);
 }
 
+/// The path's `userId`; on the `/v2/users/human` route (GetUserByID by GET), "human".
 fn path_user_id(req: &HttpRequest) -> Option<String> {
-    req.match_info().get("userId").map(str::to_owned)
+    req.match_info()
+        .get("userId")
+        .map(str::to_owned)
+        .or_else(|| (req.path() == "/v2/users/human").then(|| "human".to_owned()))
 }
 
 /// Declares a handler for one RPC on one protocol. `$prepare` turns the request into the
@@ -487,21 +510,23 @@ pub(crate) async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
     path = "/debug/metrics",
     tag = "Operations",
     security(()),
-    responses((
-        status = 200,
-        description = "Counters, gauges and histograms (`rekey_…`)",
-        body = String,
-        content_type = "text/plain; version=0.0.4"
-    )),
+    responses(
+        (
+            status = 200,
+            description = "Counters, gauges and histograms (`rekey_…`)",
+            body = String,
+            content_type = "text/plain; version=0.0.4"
+        ),
+        (status = 404, description = "Served only on server.metrics_bind, which is set (code 5)", body = ErrorDoc),
+    ),
 )]
-pub(crate) async fn metrics(settings: Data<HttpSettings>) -> HttpResponse {
-    let body = match &settings.metrics {
-        Some(render) => render().await,
-        None => String::new(),
+pub(crate) async fn metrics(settings: Data<HttpSettings>) -> Result<HttpResponse, ApiError> {
+    let Some(render) = &settings.metrics else {
+        return not_found().await;
     };
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .body(render().await))
 }
 
 /// `GET /openapi.json`: the document (`crate::openapi`).

@@ -146,6 +146,11 @@ pub(crate) async fn password_reset<P: Ports>(
                     "DOMAIN-ieYa7",
                     format!("URL template is invalid: {why}"),
                 ),
+                E::InvalidTemplate(not_http @ TemplateError::NotHttp(_)) => ApiError::with_id(
+                    Code::InvalidArgument,
+                    "REKEY-UrlScheme",
+                    not_http.to_string(),
+                ),
                 E::UserNotFound => user_not_found(),
                 E::UserNotInitialized => ApiError::with_id(
                     Code::FailedPrecondition,

@@ -147,11 +147,14 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
 
-    std::fs::create_dir_all(dir)?;
+    crate::private::create_dir(dir)?;
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut file = crate::private::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, dir.join(format!("{name}.eml")))

@@ -21,6 +21,7 @@ mod email;
 mod http;
 mod links;
 mod messages;
+mod private;
 mod sms;
 mod webhook;
 

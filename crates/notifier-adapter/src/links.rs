@@ -108,12 +108,57 @@ impl std::fmt::Debug for HandlebarsLinks {
 impl LinkRenderer for HandlebarsLinks {
     fn validate(&self, template: &UrlTemplate) -> Result<(), TemplateError> {
         self.render_checked(template.as_str(), &SAMPLE)
-            .map(drop)
+            .and_then(|link| http_link(template.as_str(), &link))
             .inspect_err(|e| tracing::debug!(error = %e, "url template rejected"))
     }
 
     fn render(&self, template: &str, data: &LinkData<'_>) -> Result<String, TemplateError> {
         self.render_checked(template, data)
+    }
+}
+
+/// Whether `template`, rendered as `link`, gives an absolute `https:` or `http:` URL whatever
+/// values it is rendered with: its literal text starts with the scheme and `//` (so no value
+/// or condition can change them), and a host follows. Anything else (`javascript:`, `data:`,
+/// a relative or scheme-relative link) would go into a mail's `href` as it is.
+fn http_link(template: &str, link: &str) -> Result<(), TemplateError> {
+    let starts = |text: &str, prefix: &str| {
+        text.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let Some(prefix) = ["https://", "http://"]
+        .into_iter()
+        .find(|prefix| starts(template, prefix))
+    else {
+        let scheme = link
+            .split_once(':')
+            .map(|(scheme, _)| scheme)
+            .filter(|scheme| {
+                (1..=32).contains(&scheme.len())
+                    && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            })
+            .map(str::to_ascii_lowercase);
+        return Err(TemplateError::NotHttp(match scheme {
+            Some(scheme) if scheme == "https" || scheme == "http" => format!(
+                "it must start with {scheme}:// written out, not made by a placeholder or condition"
+            ),
+            Some(scheme) => format!("it gives a {scheme}: link"),
+            None => "it gives a relative link".to_owned(),
+        }));
+    };
+    let host = link
+        .get(prefix.len()..)
+        .and_then(|rest| rest.chars().next());
+    if host.is_some_and(|c| !"/\\?#".contains(c) && !c.is_whitespace() && !c.is_control()) {
+        Ok(())
+    } else {
+        Err(TemplateError::NotHttp(format!(
+            "it has no host after {prefix}"
+        )))
     }
 }
 
@@ -302,6 +347,54 @@ mod tests {
         matches!(result, Err(TemplateError::Render(_)))
     }
 
+    fn is_not_http(result: Result<(), TemplateError>) -> Option<String> {
+        match result {
+            Err(TemplateError::NotHttp(message)) => Some(message),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn only_absolute_http_links_are_valid() {
+        for good in [
+            ZITADEL,
+            "http://localhost:8080/set?c={{Code}}",
+            "HTTPS://Example.com/{{.UserID}}",
+            "https://{{OrgID}}.example.com/?c={{Code}}",
+        ] {
+            assert_eq!(validate(good), Ok(()), "{good}");
+        }
+        for (bad, says) in [
+            (
+                "javascript:alert(1)//{{.Code}}",
+                "it gives a javascript: link",
+            ),
+            (" javascript:alert(1)", "it gives a relative link"),
+            ("JavaScript:x", "it gives a javascript: link"),
+            ("data:text/html,{{Code}}", "it gives a data: link"),
+            ("vbscript:{{Code}}", "it gives a vbscript: link"),
+            ("//evil.example/?c={{Code}}", "it gives a relative link"),
+            ("/set?c={{Code}}", "it gives a relative link"),
+            ("u={{UserID}}", "it gives a relative link"),
+            (
+                "https:/x?c={{Code}}",
+                "it must start with https:// written out, not made by a placeholder or condition",
+            ),
+            (
+                "{{#if Code}}https://x{{/if}}?c={{Code}}",
+                "it must start with https:// written out, not made by a placeholder or condition",
+            ),
+            ("https:///evil.example", "it has no host after https://"),
+            ("https://", "it has no host after https://"),
+            ("http://?c={{Code}}", "it has no host after http://"),
+        ] {
+            assert_eq!(is_not_http(validate(bad)).as_deref(), Some(says), "{bad}");
+        }
+        // Parse and render errors come first, as in ZITADEL.
+        assert!(is_parse(validate("javascript:{{")));
+        assert!(is_render(validate("javascript:{{.LoginName}}")));
+    }
+
     #[test]
     fn zitadel_template_renders_with_values() {
         assert_eq!(validate(ZITADEL), Ok(()));
@@ -326,14 +419,14 @@ mod tests {
     #[test]
     fn handlebars_placeholders_work() {
         assert_eq!(render("u={{UserID}}").unwrap(), "u=u1");
-        assert_eq!(validate("u={{UserID}}"), Ok(()));
+        assert_eq!(validate("https://x/?u={{UserID}}"), Ok(()));
     }
 
     #[test]
     fn go_placeholders_with_spaces_work() {
         assert_eq!(render("c={{ .Code }}").unwrap(), "c=K7Q2ZD");
         assert_eq!(render("c={{\t.Code\n}}").unwrap(), "c=K7Q2ZD");
-        assert_eq!(validate("c={{ .Code }}&o={{ OrgID }}"), Ok(()));
+        assert_eq!(validate("https://x/?c={{ .Code }}&o={{ OrgID }}"), Ok(()));
     }
 
     #[test]
@@ -403,7 +496,7 @@ mod tests {
     fn allowed_helpers_work() {
         assert_eq!(render("{{#if Code}}x{{/if}}").unwrap(), "x");
         assert_eq!(render("{{this.Code}}").unwrap(), "K7Q2ZD");
-        assert_eq!(validate("{{#if Code}}x{{/if}}"), Ok(()));
+        assert_eq!(validate("https://x/{{#if Code}}x{{/if}}"), Ok(()));
         assert_eq!(
             render("{{#unless OrgID}}none{{else}}o={{OrgID}}{{/unless}}").unwrap(),
             "o=o1"
@@ -430,8 +523,8 @@ mod tests {
 
     #[test]
     fn plain_text_is_valid() {
-        assert_eq!(validate("x"), Ok(()));
-        assert_eq!(validate(" "), Ok(()));
+        assert_eq!(validate("https://x"), Ok(()));
+        assert_eq!(render("x").unwrap(), "x");
         assert_eq!(
             render("https://example.com/reset").unwrap(),
             "https://example.com/reset"

@@ -86,12 +86,14 @@ fn append_line(path: &Path, line: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new()
+    let mut file = crate::private::options()
         .create(true)
         .append(true)
         .open(path)?;
+    // A file an older version made readable for everyone is narrowed too.
+    crate::private::narrow(&file)?;
     file.write_all(line)
 }
 
@@ -243,22 +245,59 @@ struct TwilioError {
 }
 
 /// `twilio {status} {code}: {message}`, or `twilio {status}` when the body is not Twilio's.
+/// Phone numbers in Twilio's message are masked (it names the `To` number).
 fn twilio_reason(status: reqwest::StatusCode, body: &str) -> String {
     let status = status.as_u16();
     match serde_json::from_str::<TwilioError>(body) {
         Ok(TwilioError {
             code: Some(code),
             message: Some(message),
-        }) => format!("twilio {status} {code}: {}", truncate(message.trim(), 300)),
+        }) => format!(
+            "twilio {status} {code}: {}",
+            truncate(&mask_numbers(message.trim()), 300)
+        ),
         Ok(TwilioError {
             code: Some(code), ..
         }) => format!("twilio {status} {code}"),
         Ok(TwilioError {
             message: Some(message),
             ..
-        }) => format!("twilio {status}: {}", truncate(message.trim(), 300)),
+        }) => format!(
+            "twilio {status}: {}",
+            truncate(&mask_numbers(message.trim()), 300)
+        ),
         _ => format!("twilio {status}"),
     }
+}
+
+/// `text` with every phone number in it masked as the domain masks one (`+41*******67`): each
+/// run of 7 or more digits, with a `+` before it if there is one. Shorter numbers (Twilio's
+/// error codes) stay.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit() || c == '+') {
+        out.push_str(&rest[..start]);
+        let plus = rest[start..].starts_with('+');
+        let digits_from = start + usize::from(plus);
+        let digits_len = rest[digits_from..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - digits_from);
+        let digits = &rest[digits_from..digits_from + digits_len];
+        if digits.len() >= 7 {
+            if plus {
+                out.push('+');
+            }
+            out.push_str(&digits[..2]);
+            out.push_str(&"*".repeat(digits.len() - 4));
+            out.push_str(&digits[digits.len() - 2..]);
+        } else {
+            out.push_str(&rest[start..digits_from + digits_len]);
+        }
+        rest = &rest[digits_from + digits_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -274,6 +313,15 @@ mod tests {
             messaging_service_sid: None,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    #[test]
+    fn phone_numbers_are_masked_in_error_texts() {
+        assert_eq!(mask_numbers("to +41791234567."), "to +41*******67.");
+        assert_eq!(mask_numbers("to 41791234567"), "to 41*******67");
+        assert_eq!(mask_numbers("error 21211 at 12:30"), "error 21211 at 12:30");
+        assert_eq!(mask_numbers("+ and +1234567 and +"), "+ and +12***67 and +");
+        assert_eq!(mask_numbers("ünïcode 15005550006"), "ünïcode 15*******06");
     }
 
     #[test]
@@ -326,6 +374,13 @@ mod tests {
             "twilio 400 21211"
         );
         assert_eq!(twilio_reason(status, "<html>oops</html>"), "twilio 400");
+        assert_eq!(
+            twilio_reason(
+                status,
+                r#"{"code":21211,"message":"The 'To' number +41791234567 is not a valid phone number.","status":400}"#
+            ),
+            "twilio 400 21211: The 'To' number +41*******67 is not a valid phone number."
+        );
         assert_eq!(twilio_reason(status, ""), "twilio 400");
     }
 }

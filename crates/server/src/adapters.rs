@@ -101,6 +101,8 @@ impl Adapters {
     /// # Errors
     /// A message for the operator: what failed and why.
     pub async fn build(settings: &Settings, migrate: bool) -> Result<Self, String> {
+        // The data dir holds the key, the admin token, the database and the outgoing mail.
+        create_private_dir(&settings.data_dir)?;
         let keys = key_ring(settings)?;
         let expiry = TimeDelta::from_std(settings.code.expiry)
             .map_err(|_| "code.expiry is too long".to_owned())?;
@@ -110,7 +112,8 @@ impl Adapters {
             memory_kib: settings.password.argon2_memory_kib,
             iterations: settings.password.argon2_iterations,
             parallelism: settings.password.argon2_parallelism,
-            max_concurrent: 0,
+            max_concurrent: settings.password.hash_threads,
+            max_queued: settings.password.hash_queue,
         })
         .map_err(|e| format!("[password]: {e}"))?;
         let database = database_settings(settings);
@@ -189,6 +192,7 @@ pub fn limits(settings: &LimitSettings) -> Result<Limits, String> {
         user_messages: budgets("limits.user_messages", &settings.user_messages)?,
         recipient_messages: budgets("limits.recipient_messages", &settings.recipient_messages)?,
         caller_resets: budgets("limits.caller_resets", &settings.caller_resets)?,
+        login_client_resets: budgets("limits.login_client_resets", &settings.login_client_resets)?,
         client_ip: budgets("limits.client_ip", &settings.client_ip)?,
         wrong_codes: budgets("limits.wrong_codes", &settings.wrong_codes)?,
         wrong_passwords: budgets("limits.wrong_passwords", &settings.wrong_passwords)?,
@@ -359,13 +363,31 @@ fn master_key(settings: &Settings) -> Result<MasterKey, String> {
     Ok(key)
 }
 
+/// Creates `dir` and its missing parents with mode 0700 (on Unix); an existing folder keeps
+/// its mode.
+///
+/// # Errors
+/// A message naming the folder.
+pub fn create_private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| format!("creating {}: {e}", dir.display()))
+}
+
 /// Writes a file readable by its owner only (0600), creating its folder.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
     use std::io::Write as _;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt as _;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

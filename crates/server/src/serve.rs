@@ -4,7 +4,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use rekey_application::usecase::bootstrap;
 use rekey_domain::{OrgName, Username};
-use rekey_http_adapter::{HttpSettings, configure, request_context};
+use rekey_http_adapter::{HttpSettings, configure, configure_metrics, request_context};
 
 use crate::adapters::{Adapters, write_private};
 use crate::settings::Settings;
@@ -28,10 +28,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.delivery.poll_interval,
         )
     });
+    let renderer = crate::telemetry::metrics_renderer(ports.store().clone())?;
+    let metrics_server = metrics_server(&settings, renderer.clone())?;
     let http = HttpSettings {
         body_limit: settings.server.body_limit,
         body_timeout: settings.server.body_timeout,
-        metrics: Some(crate::telemetry::metrics_renderer(ports.store().clone())?),
+        metrics: metrics_server.is_none().then_some(renderer),
         page_min_response: settings.limits.page_min_response,
         trusted_proxies: trusted_proxies(&settings.limits.trusted_proxies)?,
     };
@@ -45,6 +47,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
     .client_request_timeout(settings.server.header_timeout)
     .keep_alive(settings.server.keep_alive)
+    // A client that closes its side has gone: stop its request (and so drop any password
+    // hash it still waits for) instead of finishing work nobody reads.
+    .h1_allow_half_closed(false)
     .max_connections(settings.server.max_connections)
     .bind(&settings.server.bind)
     .map_err(|e| format!("binding {}: {e}", settings.server.bind))?;
@@ -55,8 +60,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         tracing::info!(%addr, "listening");
     }
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, lets in-flight
-    // requests finish within shutdown_timeout, then returns.
-    let served = server.run().await.map_err(|e| format!("server: {e}"));
+    // requests finish within shutdown_timeout, then returns. The metrics listener, if any,
+    // stops on the same signals.
+    let served = match metrics_server {
+        Some(metrics) => tokio::try_join!(server.run(), metrics).map(drop),
+        None => server.run().await,
+    }
+    .map_err(|e| format!("server: {e}"));
     // The HTTP side has drained; let the delivery batch in flight finish too.
     if let Some(worker) = worker {
         worker.shutdown().await;
@@ -65,6 +75,31 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The listener of `server.metrics_bind`, if set: `/debug/metrics` alone, on one worker.
+fn metrics_server(
+    settings: &Settings,
+    renderer: rekey_http_adapter::MetricsRenderer,
+) -> Result<Option<actix_web::dev::Server>, String> {
+    let bind = settings.server.metrics_bind.trim();
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(request_context))
+            .configure(configure_metrics(renderer.clone()))
+    })
+    .workers(1)
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+    .client_request_timeout(settings.server.header_timeout)
+    .bind(bind)
+    .map_err(|e| format!("binding server.metrics_bind {bind}: {e}"))?;
+    for addr in server.addrs() {
+        tracing::info!(%addr, "metrics listening");
+    }
+    Ok(Some(server.run()))
 }
 
 /// `limits.trusted_proxies`: addresses (a single host) or networks.

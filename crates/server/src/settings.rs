@@ -129,9 +129,12 @@ pub struct LimitSettings {
     /// Reset messages per address.
     #[serde(deserialize_with = "list")]
     pub recipient_messages: Vec<BudgetText>,
-    /// PasswordReset requests per caller.
+    /// PasswordReset requests per caller without IAM_LOGIN_CLIENT.
     #[serde(deserialize_with = "list")]
     pub caller_resets: Vec<BudgetText>,
+    /// PasswordReset requests per caller holding IAM_LOGIN_CLIENT.
+    #[serde(deserialize_with = "list")]
+    pub login_client_resets: Vec<BudgetText>,
     /// Reset page submissions per client IP.
     #[serde(deserialize_with = "list")]
     pub client_ip: Vec<BudgetText>,
@@ -382,6 +385,8 @@ pub struct ServerSettings {
     pub keep_alive: Duration,
     /// Open connections at once, per worker thread.
     pub max_connections: usize,
+    /// A separate listen address for `/debug/metrics`; empty = the main one.
+    pub metrics_bind: String,
 }
 
 /// `[database]`.
@@ -438,6 +443,10 @@ pub struct PasswordSettings {
     pub argon2_iterations: u32,
     /// argon2 lanes.
     pub argon2_parallelism: u32,
+    /// Hashing threads (hashes at once); 0 = CPUs.
+    pub hash_threads: usize,
+    /// Hashes that may wait for a thread; beyond them SetPassword answers 503.
+    pub hash_queue: usize,
     /// Lowest accepted zxcvbn score (0..=4) of a new password.
     pub min_strength: u8,
     /// Email the user after every successful SetPassword.

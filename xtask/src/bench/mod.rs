@@ -207,7 +207,23 @@ struct Server {
 }
 
 impl Server {
+    /// A server whose budgets are sized so that one admin token resetting many users at full
+    /// speed never hits them (they stay on, so their cost is measured).
     fn start(root: &Path, data: &Path, env: &[(&str, String)]) -> Result<Self, String> {
+        let generous = [
+            ("REKEY__LIMITS__CALLER_RESETS", "1000000 per 1s".to_owned()),
+            ("REKEY__LIMITS__USER_MESSAGES", "1000000 per 1s".to_owned()),
+            (
+                "REKEY__LIMITS__RECIPIENT_MESSAGES",
+                "1000000 per 1s".to_owned(),
+            ),
+        ];
+        let env: Vec<(&str, String)> = generous.into_iter().chain(env.iter().cloned()).collect();
+        Self::start_with(root, data, &env)
+    }
+
+    /// A server with the shipped defaults, except for `env`.
+    fn start_with(root: &Path, data: &Path, env: &[(&str, String)]) -> Result<Self, String> {
         let log = data.join("rekey.log");
         let _ = std::fs::remove_file(&log);
         std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
@@ -221,11 +237,6 @@ impl Server {
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("REKEY__LOG__FORMAT", "json")
             .env("REKEY__LOG__LEVEL", "warn,rekey=info")
-            // The budgets stay on, so their cost is measured, but sized so that one admin
-            // token resetting many users at full speed never hits them.
-            .env("REKEY__LIMITS__CALLER_RESETS", "1000000 per 1s")
-            .env("REKEY__LIMITS__USER_MESSAGES", "1000000 per 1s")
-            .env("REKEY__LIMITS__RECIPIENT_MESSAGES", "1000000 per 1s")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
         for (key, value) in env {
@@ -593,8 +604,91 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     let (idle, _) = lite.rss_mb();
     println!("    sqlite idle RSS after load {idle:.1} MB");
     lite.stop();
+
+    rows.push(shipped_defaults(root, out, options).await?);
     let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
     Ok(rows)
+}
+
+/// A login UI's reset flow against the shipped configuration (budgets as in
+/// `config/default.toml`, SQLite): one IAM_LOGIN_CLIENT token sends links to random users at
+/// the lowest concurrency. Every 429 counts as an error, so the row shows what the default
+/// budgets let through (`limits.login_client_resets`, and the per-user and per-address
+/// budgets for users picked again within their window).
+async fn shipped_defaults(root: &Path, out: &Path, options: &Options) -> Result<Row, String> {
+    let data = out.join("defaults");
+    let _ = std::fs::remove_dir_all(&data);
+    let mut server = Server::start_with(
+        root,
+        &data,
+        &[("REKEY__DELIVERY__ENABLED", "false".to_owned())],
+    )?;
+    let users = options.users;
+    println!("==> shipped defaults (SQLite): seeding {users} users");
+    seed(&server, users).await?;
+    let org = post(
+        &client(),
+        format!("{}/v2/organizations", server.base),
+        &server.token,
+        json!({ "name": "bench-login" }).to_string(),
+    )
+    .await
+    .and_then(|org| org["organizationId"].as_str().map(str::to_owned))
+    .ok_or("AddOrganization failed")?;
+    let admin = |args: &[&str]| -> Result<String, String> {
+        let output = Command::new(root.join("target/release/rekey"))
+            .arg("admin")
+            .args(args)
+            .env("REKEY__DATA_DIR", &data)
+            .env("REKEY__LOG__LEVEL", "warn")
+            .output()
+            .map_err(|e| format!("rekey admin: {e}"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(format!(
+                "rekey admin {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    };
+    let login = admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &org,
+        "--username",
+        "login-ui",
+    ])?;
+    server.token = admin(&[
+        "token",
+        "create",
+        "--user",
+        &login,
+        "--role",
+        "IAM_LOGIN_CLIENT",
+    ])?;
+    let c = *options.concurrency.first().unwrap_or(&8);
+    let since = probe(&server);
+    let measured = resets(
+        &server,
+        &client(),
+        c,
+        (options.warmup, options.duration),
+        users,
+        ("PasswordReset sendLink, defaults", "{}"),
+    )
+    .await;
+    let row = row(
+        "sqlite",
+        "PasswordReset sendLink, shipped defaults (login client)",
+        c,
+        &measured,
+        &server,
+        &since,
+    );
+    server.stop();
+    Ok(row)
 }
 
 /// The server's memory after every load, once it has been idle for longer than the argon2

@@ -266,7 +266,10 @@ fn prepare<P: DeliveryPorts>(
     let sealed = message.payload.as_ref().ok_or("the payload is gone")?;
     let plain = ports
         .sealer()
-        .open(sealed)
+        .open(
+            sealed,
+            &crate::sealing_context(&message.id, &message.user_id),
+        )
         .map_err(|_| format!("the payload cannot be opened (key {})", sealed.key_id.0))?;
     let payload: ResetMessagePayload =
         serde_json::from_slice(&plain).map_err(|e| format!("the payload is malformed: {e}"))?;

@@ -301,7 +301,8 @@ impl Fake {
 
     /// Opens a queued message's payload.
     pub fn open_payload(&self, message: &OutboxMessage) -> ResetMessagePayload {
-        serde_json::from_slice(&self.open(&message.payload).unwrap()).unwrap()
+        let context = crate::sealing_context(&message.id, &message.user_id);
+        serde_json::from_slice(&self.open(&message.payload, &context).unwrap()).unwrap()
     }
 
     /// The next commits fail with these errors, in order.
@@ -550,16 +551,27 @@ impl CodeHasher for Fake {
     }
 }
 
+/// Sealed bytes: the context, a NUL, then the plaintext with every byte XORed with 0x55.
 impl SecretBox for Fake {
-    fn seal(&self, plaintext: &[u8]) -> Result<Sealed, Failure> {
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, Failure> {
+        let mut bytes = context.to_vec();
+        bytes.push(0);
+        bytes.extend(plaintext.iter().map(|b| b ^ 0x55));
         Ok(Sealed {
             key_id: KeyId("k1".into()),
-            bytes: plaintext.iter().map(|b| b ^ 0x55).collect(),
+            bytes,
         })
     }
 
-    fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, Failure> {
-        Ok(sealed.bytes.iter().map(|b| b ^ 0x55).collect())
+    fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, Failure> {
+        let sealed_for = sealed.bytes.get(..context.len());
+        if sealed_for != Some(context) || sealed.bytes.get(context.len()) != Some(&0) {
+            return Err(Failure::Unexpected("sealed for another message".into()));
+        }
+        Ok(sealed.bytes[context.len() + 1..]
+            .iter()
+            .map(|b| b ^ 0x55)
+            .collect())
     }
 }
 

@@ -1,8 +1,8 @@
 //! PasswordReset: issue a reset code and either queue a link to the user or return the code.
 
 use rekey_domain::{
-    Details, Event, NotificationType, Permission, PlainCode, Principal, Recipient, ResetMedium,
-    User, UserId, UserState,
+    Details, Event, NotificationType, OrgId, Permission, PlainCode, Principal, Recipient,
+    ResetMedium, Role, User, UserId, UserState,
 };
 use tracing::instrument;
 
@@ -79,7 +79,15 @@ pub async fn execute<P: Ports>(
         ports.links().validate(template)?;
     }
     let limits = &ports.policies().limits;
-    let caller_keys = limits::keys("caller", caller.user_id.as_str(), &limits.caller_resets);
+    let caller_keys = if caller.roles.contains(&Role::IamLoginClient) {
+        limits::keys(
+            "login_client",
+            caller.user_id.as_str(),
+            &limits.login_client_resets,
+        )
+    } else {
+        limits::keys("caller", caller.user_id.as_str(), &limits.caller_resets)
+    };
     let concerning = Concerning {
         user: Some(&caller.user_id),
         recipient_masked: None,
@@ -122,7 +130,7 @@ async fn attempt<P: Ports>(
     if let Some(recipient) = &recipient
         && !*charged
     {
-        charge_send_budgets(ports, &user.id, recipient).await?;
+        charge_send_budgets(ports, &user.id, &user.org_id, recipient).await?;
         *charged = true;
     }
 
@@ -173,13 +181,17 @@ async fn attempt<P: Ports>(
             };
             let json = serde_json::to_vec(&payload)
                 .map_err(|e| Failure::Unexpected(format!("serializing a payload: {e}")))?;
+            let id = fresh_id(ports);
+            let payload = ports
+                .sealer()
+                .seal(&json, &crate::sealing_context(&id, &user.id))?;
             Some(OutboxMessage {
-                id: fresh_id(ports),
+                id,
                 kind: super::deliver::PASSWORD_RESET,
                 user_id: user.id.clone(),
                 channel,
                 recipient_masked: recipient.masked(),
-                payload: ports.sealer().seal(&json)?,
+                payload,
                 code_sequence: sequence,
                 idempotency_key: format!("{}.{}", user.id, sequence),
                 created_at: now,
@@ -214,9 +226,14 @@ async fn attempt<P: Ports>(
 
 /// The budgets of one message to `recipient`: per user and per address, and for SMS the
 /// country allow-list and caps. All are taken, or none.
+///
+/// The address budget is the address's within the user's organization: addresses are not
+/// verified, so a user manager of another organization could otherwise give one of its users
+/// the same address and spend the budget of this organization's user.
 async fn charge_send_budgets<P: Ports>(
     ports: &P,
     user: &UserId,
+    org: &OrgId,
     recipient: &Recipient,
 ) -> Result<(), Error> {
     let limits = &ports.policies().limits;
@@ -225,9 +242,11 @@ async fn charge_send_budgets<P: Ports>(
         Recipient::Email(email) => email.as_str().to_lowercase(),
         Recipient::Phone(phone) => phone.as_str().to_owned(),
     };
+    // Length-prefixed, so no organization id and address can spell another pair.
+    let org = org.as_str();
     keys.extend(limits::keys(
         "recipient",
-        &address,
+        &format!("{}:{org}:{address}", org.len()),
         &limits.recipient_messages,
     ));
     if let Recipient::Phone(phone) = recipient {
@@ -503,6 +522,56 @@ mod tests {
                 ..
             }))
         ));
+    }
+
+    #[tokio::test]
+    async fn the_same_address_in_another_organization_has_its_own_budget() {
+        let fake = Fake::with_limits(Limits {
+            recipient_messages: vec![Budget::new(1, TimeDelta::hours(1))],
+            ..Limits::default()
+        });
+        let iam = principal("orgX", &[Role::IamUserManager]);
+        let (a, b) = (
+            fake.add_human("org1", UserState::Active, Some("+41791234567")),
+            fake.add_human("org2", UserState::Active, Some("+41791234567")),
+        );
+        let sms = || send_link(NotificationType::Sms, None);
+        reset(&fake, &iam, &b, sms()).await.expect("org2's user");
+        reset(&fake, &iam, &a, sms())
+            .await
+            .expect("org1's budget is its own");
+    }
+
+    #[tokio::test]
+    async fn a_login_client_has_its_own_larger_caller_budget() {
+        let fake = Fake::with_limits(Limits {
+            caller_resets: vec![Budget::new(1, TimeDelta::minutes(1))],
+            login_client_resets: vec![Budget::new(3, TimeDelta::minutes(1))],
+            ..Limits::default()
+        });
+        let login = principal("orgX", &[Role::IamLoginClient]);
+        let manager = principal("orgX", &[Role::IamUserManager]);
+        let user = fake.add_human("org1", UserState::Active, None);
+        for _ in 0..3 {
+            reset(&fake, &login, &user, ResetMedium::ReturnCode)
+                .await
+                .expect("within the login client's budget");
+        }
+        let budget = |result: Result<Output, Error>| match result {
+            Err(Error::Exhausted(exhausted)) => Some(exhausted.budget),
+            _ => None,
+        };
+        assert_eq!(
+            budget(reset(&fake, &login, &user, ResetMedium::ReturnCode).await),
+            Some("login_client")
+        );
+        reset(&fake, &manager, &user, ResetMedium::ReturnCode)
+            .await
+            .expect("another caller's budget");
+        assert_eq!(
+            budget(reset(&fake, &manager, &user, ResetMedium::ReturnCode).await),
+            Some("caller")
+        );
     }
 
     #[tokio::test]

@@ -382,13 +382,17 @@ fn changed_notice<P: Ports>(
     };
     let json = serde_json::to_vec(&payload)
         .map_err(|e| Failure::Unexpected(format!("serializing a payload: {e}")))?;
+    let id = ports.ids().next_id();
+    let payload = ports
+        .sealer()
+        .seal(&json, &crate::sealing_context(&id, &user.id))?;
     Ok(OutboxMessage {
-        id: ports.ids().next_id(),
+        id,
         kind: super::deliver::PASSWORD_CHANGED,
         user_id: user.id.clone(),
         channel: rekey_domain::NotificationType::Email,
         recipient_masked: profile.email.masked(),
-        payload: ports.sealer().seal(&json)?,
+        payload,
         code_sequence: sequence,
         idempotency_key: format!("{}.{sequence}", user.id),
         created_at: now,

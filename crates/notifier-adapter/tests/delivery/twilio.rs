@@ -94,9 +94,11 @@ async fn a_twilio_error_is_final_and_explained() {
         .await
         .unwrap_err();
     assert!(!error.retryable, "{error:?}");
+    // Twilio's text names the number; the reason (kept in outbox.last_error and logged)
+    // shows it masked.
     assert_eq!(
         error.reason,
-        "twilio 400 21211: The 'To' number +4179000 is not a valid phone number."
+        "twilio 400 21211: The 'To' number +41***00 is not a valid phone number."
     );
     assert_clean(&error.reason);
 }
