@@ -20,6 +20,7 @@ on_both_backends!(
     add_human_user_and_unknown_connect_procedures_answer_as_themselves,
     twilio_errors_keep_the_phone_number_masked,
     a_login_client_resets_within_its_own_budget,
+    a_sealed_message_cannot_be_moved_to_another_row,
 );
 
 const NEW: &str = "N3w-Passw0rd!";
@@ -631,4 +632,60 @@ async fn a_login_client_resets_within_its_own_budget(backend: Backend) {
         assert!(granted < 80, "the manager's budget never ran out");
     }
     assert!(granted >= 60, "{granted}");
+}
+
+/// A queued message's sealed payload is bound to its row: copied onto another user's message
+/// (by someone who can write to the database but has no key), it does not open, so the row is
+/// not delivered; the message it came from still is.
+async fn a_sealed_message_cannot_be_moved_to_another_row(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__DELIVERY__ENABLED", "false")]).await;
+    let [ada, bob] = [
+        rekey.add_user(&rekey.org_id, "ada", None).await,
+        rekey.add_user(&rekey.org_id, "bob", None).await,
+    ];
+    for user in [&ada, &bob] {
+        let answer = rekey
+            .password_reset(Protocol::Rest, Some(&rekey.admin_token), user, json!({}))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let moved = rekey
+        .execute(&format!(
+            "UPDATE outbox SET payload = (SELECT payload FROM outbox WHERE user_id = '{bob}') \
+             WHERE user_id = '{ada}'"
+        ))
+        .await;
+    assert_eq!(moved, 1);
+    let again = Rekey::restart(rekey.stop(), &[]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while again.count("outbox WHERE status = 'pending'").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delivery did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        again
+            .count(&format!(
+                "outbox WHERE user_id = '{ada}' AND status = 'dead' \
+                 AND last_error LIKE '%cannot be opened%'"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(
+        again
+            .count(&format!(
+                "outbox WHERE user_id = '{bob}' AND status = 'sent'"
+            ))
+            .await,
+        1
+    );
+    let links = crate::smtp::links_in_mail_files(&again.dir.path().join("data/mail"), 1).await;
+    assert_eq!(links.len(), 1, "only bob's own message went out: {links:?}");
+    assert!(links[0].ends_with(&format!("userId={bob}")), "{links:?}");
+    for link in &links {
+        again.remember(link);
+    }
 }

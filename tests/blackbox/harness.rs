@@ -449,6 +449,20 @@ impl Rekey {
         }
     }
 
+    /// Runs one SQL statement (as an attacker with write access to the database would), on
+    /// whichever database this `rekey` uses; the number of rows it touched.
+    pub async fn execute(&self, statement: &str) -> u64 {
+        match &self.database_url {
+            None => diesel::sql_query(statement)
+                .execute(&mut self.sqlite())
+                .expect("execute") as u64,
+            Some(url) => {
+                let client = rekey_test_db::connect(url).await;
+                client.execute(statement, &[]).await.expect("execute")
+            }
+        }
+    }
+
     /// Everything the database holds, as bytes: for SQLite the files (database and WAL), for
     /// PostgreSQL every row of every table as text (bytea in hex).
     pub async fn database_dump(&self) -> Vec<u8> {
