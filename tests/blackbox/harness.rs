@@ -405,6 +405,36 @@ impl Rekey {
         }
     }
 
+    /// SetPassword on `protocol`; the new password is remembered as a secret the logs must
+    /// not show.
+    pub async fn set_password(
+        &self,
+        protocol: Protocol,
+        token: Option<&str>,
+        user_id: &str,
+        fields: Value,
+    ) -> Answer {
+        if let Some(password) = fields["newPassword"]["password"].as_str() {
+            self.remember(password);
+        }
+        match protocol {
+            Protocol::Rest => {
+                let path = format!("/v2/users/{}/password", urlencode(user_id));
+                self.post(&path, token, &fields.to_string()).await
+            }
+            Protocol::Connect => {
+                let mut body = fields;
+                body["userId"] = Value::from(user_id);
+                self.post(
+                    "/zitadel.user.v2.UserService/SetPassword",
+                    token,
+                    &body.to_string(),
+                )
+                .await
+            }
+        }
+    }
+
     /// A fresh reset code for `user`, returned to the admin (`returnCode`).
     pub async fn returned_code(&self, user: &str) -> String {
         let fields = serde_json::json!({ "returnCode": {} });
@@ -447,6 +477,37 @@ impl Rekey {
                 client.query_one(&query, &[]).await.expect("count").get(0)
             }
         }
+    }
+
+    /// Posts the reset page's form (with a matching CSRF cookie) setting `password`, optionally
+    /// as the client `forwarded_for` behind a proxy; the response and how long it took.
+    pub async fn post_reset_page(
+        &self,
+        user: &str,
+        code: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> (reqwest::Response, Duration) {
+        let fields = [
+            ("csrf", "tok"),
+            ("userId", user),
+            ("organization", self.org_id.as_str()),
+            ("lang", "en"),
+            ("code", code),
+            ("password", password),
+            ("confirm", password),
+        ];
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/ui/v2/login/password/set", self.base))
+            .header("cookie", "rekey_csrf=tok")
+            .timeout(Duration::from_secs(30))
+            .form(&fields);
+        if let Some(forwarded) = forwarded_for {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        let started = Instant::now();
+        let response = request.send().await.expect("the reset page answers");
+        (response, started.elapsed())
     }
 
     /// Runs one SQL statement (as an attacker with write access to the database would), on

@@ -215,11 +215,7 @@ async fn sms_goes_only_to_listed_countries_and_within_its_caps(backend: Backend)
 async fn set_with_code(rekey: &Rekey, user: &str, code: &str) -> Answer {
     let body = json!({ "newPassword": { "password": NEW }, "verificationCode": code });
     rekey
-        .post(
-            &format!("/v2/users/{user}/password"),
-            Some(&rekey.admin_token),
-            &body.to_string(),
-        )
+        .set_password(Protocol::Rest, Some(&rekey.admin_token), user, body)
         .await
 }
 
@@ -259,37 +255,9 @@ async fn twenty_wrong_codes_lock_out_the_right_code(backend: Backend) {
     rekey.assert_logs_clean();
 }
 
-/// Posts the reset page's form with a matching CSRF cookie; answers the response and its time.
-async fn post_page(
-    rekey: &Rekey,
-    user: &str,
-    code: &str,
-    forwarded_for: Option<&str>,
-) -> (reqwest::Response, Duration) {
-    let fields = [
-        ("csrf", "tok"),
-        ("userId", user),
-        ("organization", rekey.org_id.as_str()),
-        ("lang", "en"),
-        ("code", code),
-        ("password", NEW),
-        ("confirm", NEW),
-    ];
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/ui/v2/login/password/set", rekey.base))
-        .header("cookie", "rekey_csrf=tok")
-        .form(&fields);
-    if let Some(forwarded) = forwarded_for {
-        request = request.header("x-forwarded-for", forwarded);
-    }
-    let started = Instant::now();
-    let response = request.send().await.unwrap();
-    (response, started.elapsed())
-}
-
-/// [`post_page`]: status, body and time.
+/// The reset page's answer to a form: status, body and time.
 async fn submit(rekey: &Rekey, user: &str, code: &str) -> (u16, String, Duration) {
-    let (response, took) = post_page(rekey, user, code, None).await;
+    let (response, took) = rekey.post_reset_page(user, code, NEW, None).await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap(), took)
 }
@@ -363,7 +331,9 @@ async fn the_reset_page_limits_each_client_ip(backend: Backend) {
         let (status, _, _) = submit(&rekey, &user, "WRONG1").await;
         assert_eq!(status, 200);
     }
-    let (response, _) = post_page(&rekey, &user, "WRONG1", Some("198.51.100.7")).await;
+    let (response, _) = rekey
+        .post_reset_page(&user, "WRONG1", NEW, Some("198.51.100.7"))
+        .await;
     assert_eq!(
         response.status(),
         429,

@@ -3,7 +3,6 @@
 //! guessing codes on the public reset page.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -23,15 +22,8 @@ const ON: (&str, &str) = ("REKEY__LIMITS__ENABLED", "true");
 
 /// SetPassword over REST.
 async fn set(rekey: &Rekey, token: &str, user: &str, body: &Value) -> Answer {
-    if let Some(password) = body["newPassword"]["password"].as_str() {
-        rekey.remember(password);
-    }
     rekey
-        .post(
-            &format!("/v2/users/{user}/password"),
-            Some(token),
-            &body.to_string(),
-        )
+        .set_password(Protocol::Rest, Some(token), user, body.clone())
         .await
 }
 
@@ -302,24 +294,7 @@ async fn wrong_current_passwords_are_budgeted_and_never_confirmed(backend: Backe
 
 /// Posts the reset page's form as the client `ip` (through a trusted proxy).
 async fn page(rekey: &Rekey, ip: &str, user: &str, code: &str) -> (u16, String) {
-    let fields = [
-        ("csrf", "tok"),
-        ("userId", user),
-        ("organization", rekey.org_id.as_str()),
-        ("lang", "en"),
-        ("code", code),
-        ("password", NEW),
-        ("confirm", NEW),
-    ];
-    let response = reqwest::Client::new()
-        .post(format!("{}/ui/v2/login/password/set", rekey.base))
-        .header("cookie", "rekey_csrf=tok")
-        .header("x-forwarded-for", ip)
-        .timeout(Duration::from_secs(30))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let (response, _) = rekey.post_reset_page(user, code, NEW, Some(ip)).await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
 }

@@ -15,31 +15,9 @@ on_both_backends!(
 const NEW: &str = "N3w-Passw0rd!";
 
 async fn set(rekey: &Rekey, protocol: Protocol, token: &str, user: &str, fields: Value) -> Answer {
-    let mut body = fields;
-    if let Some(password) = body["newPassword"]["password"].as_str() {
-        rekey.remember(password);
-    }
-    match protocol {
-        Protocol::Rest => {
-            rekey
-                .post(
-                    &format!("/v2/users/{user}/password"),
-                    Some(token),
-                    &body.to_string(),
-                )
-                .await
-        }
-        Protocol::Connect => {
-            body["userId"] = Value::from(user);
-            rekey
-                .post(
-                    "/zitadel.user.v2.UserService/SetPassword",
-                    Some(token),
-                    &body.to_string(),
-                )
-                .await
-        }
-    }
+    rekey
+        .set_password(protocol, Some(token), user, fields)
+        .await
 }
 
 fn with_code(code: &str) -> Value {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{NotificationType, OrgId, Role, UserId};
+use crate::{HumanProfile, NotificationType, OrgId, Role, UserId};
 
 /// What happened. The serialized form of a variant (its fields, as a JSON object) is the
 /// event's payload; [`Event::event_type`] is its type.
@@ -109,6 +109,32 @@ pub enum Event {
 }
 
 impl Event {
+    /// `user.human.added` for a human with `profile`: whether a password was set with it, and
+    /// whether it starts in state Initial.
+    pub fn human_added(
+        username: String,
+        profile: &HumanProfile,
+        password_set: bool,
+        initial: bool,
+    ) -> Self {
+        Self::HumanAdded {
+            username,
+            given_name: profile.given_name.clone(),
+            family_name: profile.family_name.clone(),
+            display_name: profile.display_name.clone(),
+            preferred_language: profile
+                .preferred_language
+                .as_ref()
+                .map(|l| l.as_str().to_owned()),
+            email: profile.email.as_str().to_owned(),
+            email_verified: profile.email_verified,
+            phone: profile.phone.as_ref().map(|p| p.as_str().to_owned()),
+            phone_verified: profile.phone_verified,
+            password_set,
+            initial,
+        }
+    }
+
     /// The event type, e.g. `user.human.password.code.added`.
     pub fn event_type(&self) -> &'static str {
         match self {

@@ -185,22 +185,12 @@ pub async fn add_human<P: Ports>(
         password_change_required: password_hash.is_some() && input.password_change_required,
         password_changed: password_hash.as_ref().map(|_| now),
     };
-    let event = Event::HumanAdded {
-        username: username.clone(),
-        given_name: profile.given_name.clone(),
-        family_name: profile.family_name.clone(),
-        display_name: profile.display_name.clone(),
-        preferred_language: profile
-            .preferred_language
-            .as_ref()
-            .map(|l| l.as_str().to_owned()),
-        email: profile.email.as_str().to_owned(),
-        email_verified: profile.email_verified,
-        phone: profile.phone.as_ref().map(|p| p.as_str().to_owned()),
-        phone_verified: profile.phone_verified,
-        password_set: password_hash.is_some(),
-        initial: input.initial,
-    };
+    let event = Event::human_added(
+        username.clone(),
+        &profile,
+        password_hash.is_some(),
+        input.initial,
+    );
     let user = User {
         id: user_id(ports, input.user_id)?,
         org_id,

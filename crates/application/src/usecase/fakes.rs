@@ -168,22 +168,12 @@ impl Fake {
         };
         // The event the real `add_user` records for this kind of user.
         let event = match &user.kind {
-            UserKind::Human(profile) => rekey_domain::Event::HumanAdded {
-                username: user.username.clone(),
-                given_name: profile.given_name.clone(),
-                family_name: profile.family_name.clone(),
-                display_name: profile.display_name.clone(),
-                preferred_language: profile
-                    .preferred_language
-                    .as_ref()
-                    .map(|l| l.as_str().to_owned()),
-                email: profile.email.as_str().to_owned(),
-                email_verified: profile.email_verified,
-                phone: profile.phone.as_ref().map(|p| p.as_str().to_owned()),
-                phone_verified: profile.phone_verified,
-                password_set: false,
-                initial: user.state == UserState::Initial,
-            },
+            UserKind::Human(profile) => rekey_domain::Event::human_added(
+                user.username.clone(),
+                profile,
+                false,
+                user.state == UserState::Initial,
+            ),
             UserKind::Machine { name } => rekey_domain::Event::MachineAdded {
                 username: user.username.clone(),
                 name: name.clone(),
