@@ -120,6 +120,7 @@ fn binary() -> PathBuf {
 pub struct Rekey {
     child: Child,
     pub base: String,
+    grpc_base: String,
     pub dir: tempfile::TempDir,
     pub admin_token: String,
     pub org_id: String,
@@ -172,6 +173,10 @@ impl Rekey {
         let mut env = vec![
             ("REKEY__DATA_DIR".to_owned(), data.display().to_string()),
             ("REKEY__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            (
+                "REKEY__SERVER__GRPC_BIND".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ),
             ("REKEY__SERVER__WORKERS".to_owned(), "2".to_owned()),
             ("REKEY__LOG__FORMAT".to_owned(), "json".to_owned()),
             ("REKEY__LOG__LEVEL".to_owned(), "debug".to_owned()),
@@ -202,6 +207,7 @@ impl Rekey {
         let mut rekey = Self {
             child,
             base: String::new(),
+            grpc_base: String::new(),
             admin_token: String::new(),
             org_id: String::new(),
             dir,
@@ -212,8 +218,10 @@ impl Rekey {
             client: reqwest::Client::new(),
             secrets: Mutex::new(BTreeSet::new()),
         };
-        let addr = rekey.wait_for_listening(log_offset);
+        let addr = rekey.wait_for_listening(log_offset, "listening");
         rekey.base = format!("http://{addr}");
+        let grpc_addr = rekey.wait_for_listening(log_offset, "grpc listening");
+        rekey.grpc_base = format!("http://{grpc_addr}");
         // An instance joining a database another one bootstrapped has neither.
         let token = std::fs::read_to_string(data.join("admin.pat")).unwrap_or_default();
         rekey.admin_token = token.trim().to_owned();
@@ -247,8 +255,14 @@ impl Rekey {
         })
     }
 
-    /// The address in the first `listening` line written after byte `offset` of the log.
-    fn wait_for_listening(&mut self, offset: u64) -> String {
+    /// The gRPC listener's base URL (`http://127.0.0.1:41234`): native gRPC over h2c and
+    /// gRPC-Web over HTTP/1.1.
+    pub fn grpc_base(&self) -> &str {
+        &self.grpc_base
+    }
+
+    /// The address in the first line with `message` written after byte `offset` of the log.
+    fn wait_for_listening(&mut self, offset: u64, message: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let log = std::fs::read(self.log_path()).unwrap_or_default();
@@ -257,8 +271,7 @@ impl Rekey {
                 .unwrap_or_default();
             let addr = String::from_utf8_lossy(fresh).lines().find_map(|line| {
                 let line: Value = serde_json::from_str(line).ok()?;
-                (line["message"] == "listening")
-                    .then(|| line["addr"].as_str().map(str::to_owned))?
+                (line["message"] == message).then(|| line["addr"].as_str().map(str::to_owned))?
             });
             if let Some(addr) = addr {
                 return addr;
@@ -267,7 +280,10 @@ impl Rekey {
                 let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
                 panic!("rekey exited with {status} before listening:\n{log}");
             }
-            assert!(Instant::now() < deadline, "rekey did not start within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "rekey did not log {message:?} within 30 s"
+            );
             std::thread::park_timeout(Duration::from_millis(20));
         }
     }

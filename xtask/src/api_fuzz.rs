@@ -126,6 +126,8 @@ impl Server {
         let child = Command::new(root.join("target/debug/rekey"))
             .env("REKEY__DATA_DIR", data)
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
+            // The gRPC listener is not under test here: any free port, never a clash.
+            .env("REKEY__SERVER__GRPC_BIND", "127.0.0.1:0")
             .env("REKEY__LOG__FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?)

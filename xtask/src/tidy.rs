@@ -21,6 +21,10 @@ const XTASK: &str = "xtask";
 const PROTO: &str = "rekey-proto";
 /// The transport-neutral middle both adapters will share (issue 14); may speak the wire types.
 const API: &str = "rekey-api";
+/// Native gRPC and gRPC-Web: speaks the wire types, calls `rekey-api`, holds no business rule.
+const GRPC_ADAPTER: &str = "rekey-grpc-adapter";
+/// The workspace crates `rekey-grpc-adapter` may use (any other is a violation).
+const GRPC_ADAPTER_MAY_USE: &[&str] = &[DOMAIN, APPLICATION, PROTO, API];
 /// Test support (fresh PostgreSQL databases); only ever a dev-dependency.
 const TEST_DB: &str = "rekey-test-db";
 
@@ -278,6 +282,17 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                 ));
             }
         }
+        if name == GRPC_ADAPTER {
+            for dep in package
+                .normal_dependencies()
+                .filter(|dep| is_internal(dep) && !GRPC_ADAPTER_MAY_USE.contains(dep))
+            {
+                violations.push(format!(
+                    "{name} depends on `{dep}`: the gRPC adapter uses only {}",
+                    GRPC_ADAPTER_MAY_USE.join(", ")
+                ));
+            }
+        }
         if name == PROTO {
             // Any kind: generated code only, so the adapters and rekey-api can share it.
             for dep in package
@@ -297,13 +312,14 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
             ));
         }
         if name == TESTS || name == XTASK || name == TEST_DB {
-            // Any kind: black-box tests reach rekey over HTTP/SMTP only (plus the test-database
-            // support), xtask over cargo, and the test support knows no product crate.
+            // Any kind: black-box tests reach rekey over HTTP/gRPC/SMTP only (plus the
+            // test-database support and the wire types, to speak gRPC), xtask over cargo, and
+            // the test support knows no product crate.
             for dep in package
                 .dependencies
                 .iter()
                 .filter(|dep| is_internal(&dep.name))
-                .filter(|dep| !(name == TESTS && dep.name == TEST_DB))
+                .filter(|dep| !(name == TESTS && (dep.name == TEST_DB || dep.name == PROTO)))
             {
                 violations.push(format!(
                     "{name} depends on `{}`: it depends on no workspace crate",
@@ -826,6 +842,36 @@ mod tests {
                 ("prost", n),
             ],
         ));
+        assert_eq!(violations(workspace), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_grpc_adapter_uses_only_the_inner_crates_the_wire_types_and_the_api() {
+        let n = Value::Null;
+        let mut workspace = good_workspace();
+        workspace.push(private(
+            GRPC_ADAPTER,
+            &[
+                (DOMAIN, n.clone()),
+                (API, n.clone()),
+                ("rekey-http-adapter", n.clone()),
+                ("rekey-persistence-adapter", n.clone()),
+                ("rekey-test-db", json!("dev")),
+            ],
+        ));
+        let found = violations(workspace);
+        for bad in ["rekey-http-adapter", "rekey-persistence-adapter"] {
+            assert!(
+                found.iter().any(|v| v.starts_with(&format!(
+                    "rekey-grpc-adapter depends on `{bad}`: the gRPC adapter uses only"
+                ))),
+                "{found:?}"
+            );
+        }
+        let workspace = replace(
+            good_workspace(),
+            private(TESTS, &[(PROTO, json!("dev")), (TEST_DB, json!("dev"))]),
+        );
         assert_eq!(violations(workspace), Vec::<String>::new());
     }
 

@@ -1,9 +1,10 @@
-//! `rekey serve`: bootstrap on first start, then the HTTP server until SIGTERM/SIGINT.
+//! `rekey serve`: bootstrap on first start, then the HTTP and gRPC servers until SIGTERM/SIGINT.
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use rekey_application::usecase::bootstrap;
 use rekey_domain::{OrgName, Username};
+use rekey_grpc_adapter::GrpcSettings;
 use rekey_http_adapter::{HttpSettings, configure, configure_metrics, request_context};
 
 use crate::adapters::{Adapters, write_private};
@@ -38,6 +39,25 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         trusted_proxies: trusted_proxies(&settings.limits.trusted_proxies)?,
     };
     let purge = spawn_purge(ports.store().clone());
+    let grpc_listener = tokio::net::TcpListener::bind(settings.server.grpc_bind.trim())
+        .await
+        .map_err(|e| {
+            format!(
+                "binding server.grpc_bind {}: {e}",
+                settings.server.grpc_bind
+            )
+        })?;
+    let grpc_addr = grpc_listener
+        .local_addr()
+        .map_err(|e| format!("server.grpc_bind: {e}"))?;
+    let grpc_settings = GrpcSettings {
+        body_limit: settings.server.body_limit,
+        // No call outlives the shutdown window it would have to drain in.
+        call_timeout: settings.server.shutdown_timeout,
+        shutdown_timeout: settings.server.shutdown_timeout,
+        web_origins: settings.server.grpc_web_origins.clone(),
+    };
+    let grpc_ports = ports.clone().into_inner();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(ports.clone())
@@ -61,20 +81,63 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     // actix-web stops gracefully on SIGTERM and SIGINT: it stops accepting, lets in-flight
     // requests finish within shutdown_timeout, then returns. The metrics listener, if any,
-    // stops on the same signals.
-    let served = match metrics_server {
-        Some(metrics) => tokio::try_join!(server.run(), metrics).map(drop),
-        None => server.run().await,
-    }
-    .map_err(|e| format!("server: {e}"));
-    // The HTTP side has drained; let the delivery batch in flight finish too.
+    // and the gRPC listener stop on the same signals.
+    let http = server.run();
+    let http_handle = http.handle();
+    let (http_done, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = async move {
+        let served = match metrics_server {
+            Some(metrics) => tokio::try_join!(http, metrics).map(drop),
+            None => http.await,
+        }
+        .map_err(|e| format!("server: {e}"));
+        // However the HTTP side ended, the gRPC side follows.
+        let _ = http_done.send(());
+        served
+    };
+    let grpc_stop = async move {
+        tokio::select! {
+            () = stop_signal() => {}
+            _ = http_stopped => {}
+        }
+    };
+    let grpc = async move {
+        let served =
+            rekey_grpc_adapter::serve(grpc_listener, grpc_ports, grpc_settings, grpc_stop).await;
+        if served.is_err() {
+            // Half a service is worse than none: take the HTTP side down too.
+            http_handle.stop(true).await;
+        }
+        served
+    };
+    tracing::info!(addr = %grpc_addr, "grpc listening");
+    let (served, grpc_served) = tokio::join!(http, grpc);
+    // Both sides have drained; let the delivery batch in flight finish too.
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
     purge.abort();
     served?;
+    grpc_served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (what actix-web stops on). If the handlers cannot be
+/// installed it never completes, and the gRPC listener stops with the process.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("gRPC: cannot listen for SIGTERM/SIGINT; it stops only with the process");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }
 
 /// The listener of `server.metrics_bind`, if set: `/debug/metrics` alone, on one worker.

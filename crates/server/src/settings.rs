@@ -387,6 +387,50 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// A separate listen address for `/debug/metrics`; empty = the main one.
     pub metrics_bind: String,
+    /// Listen address of native gRPC (h2c) and gRPC-Web.
+    pub grpc_bind: String,
+    /// Browser origins allowed to call gRPC-Web across origins; empty = no CORS headers.
+    #[serde(deserialize_with = "list")]
+    pub grpc_web_origins: Vec<String>,
+}
+
+impl ServerSettings {
+    /// `grpc_bind` is `host:port` and differs from `bind`; each of `grpc_web_origins` is a bare
+    /// `http(s)://host[:port]` (what a browser sends as `Origin`).
+    fn validate(&self) -> Result<(), String> {
+        let grpc = self.grpc_bind.trim();
+        let port = grpc
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()));
+        if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {
+            return Err(format!(
+                "server.grpc_bind {:?} must be host:port (port 0 = any free port)",
+                self.grpc_bind
+            ));
+        }
+        if grpc == self.bind.trim() && !grpc.ends_with(":0") {
+            return Err(format!(
+                "server.grpc_bind {grpc:?} is the same address as server.bind"
+            ));
+        }
+        for origin in &self.grpc_web_origins {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = rest.is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            });
+            if !valid {
+                return Err(format!(
+                    "server.grpc_web_origins: {origin:?} must be an origin like https://app.example.com (no path, no trailing slash)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[database]`.
@@ -533,7 +577,7 @@ impl Settings {
                 self.public_url
             ));
         }
-        Ok(())
+        self.server.validate()
     }
 
     /// Replaces `{data_dir}` in paths and URLs.
@@ -638,6 +682,41 @@ mod tests {
             "[limits]\nuser_messages = [\"3 every 10m\"]\n",
             "[limits]\nuser_messages = [\"0 per 10m\"]\n",
             "[limits.sms]\ncountries = \"CH\"\n",
+        ] {
+            assert!(layered(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grpc_settings_are_checked() {
+        let layered = |toml: &str| {
+            let settings: Settings = Config::builder()
+                .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+                .add_source(File::from_str(toml, FileFormat::Toml))
+                .build()
+                .expect("layers")
+                .try_deserialize()
+                .expect("types");
+            settings.validate().map(|()| settings)
+        };
+        let defaults = layered("").expect("defaults");
+        assert_eq!(defaults.server.grpc_bind, "127.0.0.1:8081");
+        assert!(defaults.server.grpc_web_origins.is_empty());
+        let origins = layered(
+            "[server]\ngrpc_bind = \"[::1]:0\"\ngrpc_web_origins = \"https://a.example, http://localhost:3000\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            origins.server.grpc_web_origins,
+            ["https://a.example", "http://localhost:3000"]
+        );
+        for bad in [
+            "[server]\ngrpc_bind = \"8081\"\n",
+            "[server]\ngrpc_bind = \"127.0.0.1:http\"\n",
+            "[server]\ngrpc_bind = \"127.0.0.1:8080\"\n",
+            "[server]\ngrpc_web_origins = [\"https://a.example/\"]\n",
+            "[server]\ngrpc_web_origins = [\"a.example\"]\n",
+            "[server]\ngrpc_web_origins = [\"*\"]\n",
         ] {
             assert!(layered(bad).is_err(), "{bad}");
         }

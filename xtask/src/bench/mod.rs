@@ -235,6 +235,8 @@ impl Server {
         command
             .env("REKEY__DATA_DIR", data)
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
+            // The gRPC listener is not under test here: any free port, never a clash.
+            .env("REKEY__SERVER__GRPC_BIND", "127.0.0.1:0")
             .env("REKEY__LOG__FORMAT", "json")
             .env("REKEY__LOG__LEVEL", "warn,rekey=info")
             .stdout(Stdio::null())
