@@ -4,6 +4,7 @@
 
 mod delivery;
 mod faults;
+mod grpc;
 mod hardening;
 mod harness;
 mod limits;

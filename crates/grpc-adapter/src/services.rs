@@ -1,14 +1,237 @@
-//! The gRPC services: ZITADEL's user (v2, v2beta) and organization (v2) services.
+//! The gRPC services: ZITADEL's `zitadel.user.v2.UserService` (PasswordReset, SetPassword,
+//! AddHumanUser, GetUserByID), `zitadel.org.v2.OrganizationService` (AddOrganization) and
+//! `zitadel.user.v2beta.UserService` (PasswordReset, SetPassword).
+//!
+//! No business rule lives here: every method authenticates the caller, calls the one
+//! `rekey_api::rpc` function of its RPC (both on a worker, see `workers`), counts the outcome
+//! and maps the error.
 
 use std::sync::Arc;
 
 use rekey_application::Ports;
+use rekey_proto::zitadel::org::v2 as org_v2;
+use rekey_proto::zitadel::user::{v2, v2beta};
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response};
 
-/// Adds every service to `router`, each accepting messages up to `limit` bytes.
+use crate::status::{Failure, to_status};
+use crate::workers::Workers;
+
+/// Adds every service to `router`, each accepting messages up to `limit` bytes (gzip-compressed
+/// requests are accepted; answers are compressed when the client accepts gzip, as ZITADEL does).
 pub(crate) fn add<P: Ports, L>(
     router: tonic::transport::server::Router<L>,
-    _ports: &Arc<P>,
-    _limit: usize,
+    workers: &Arc<Workers<P>>,
+    limit: usize,
 ) -> tonic::transport::server::Router<L> {
+    use org_v2::organization_service_server::OrganizationServiceServer;
+    use v2::user_service_server::UserServiceServer;
+    use v2beta::user_service_server::UserServiceServer as BetaUserServiceServer;
+    let gzip = CompressionEncoding::Gzip;
     router
+        .add_service(
+            UserServiceServer::new(UserV2 {
+                workers: workers.clone(),
+            })
+            .max_decoding_message_size(limit)
+            .accept_compressed(gzip)
+            .send_compressed(gzip),
+        )
+        .add_service(
+            OrganizationServiceServer::new(OrganizationV2 {
+                workers: workers.clone(),
+            })
+            .max_decoding_message_size(limit)
+            .accept_compressed(gzip)
+            .send_compressed(gzip),
+        )
+        .add_service(
+            BetaUserServiceServer::new(UserV2beta {
+                workers: workers.clone(),
+            })
+            .max_decoding_message_size(limit)
+            .accept_compressed(gzip)
+            .send_compressed(gzip),
+        )
+}
+
+/// `rekey_api::Status` on the gRPC wire.
+pub(crate) fn to_tonic(status: &rekey_api::Status) -> tonic::Status {
+    to_status(&Failure {
+        code: status.code().number(),
+        id: status.id(),
+        message: status.message(),
+        retry_after: status.retry_after(),
+        cause: status.cause(),
+    })
+}
+
+/// One unary call: on a worker, authenticate from `authorization` and run `$call` (a
+/// `rekey_api::rpc` function); then count the outcome as `$rpc` and write the answer or the
+/// error.
+macro_rules! unary {
+    ($self:ident, $request:ident, $rpc:ident, $call:path) => {{
+        let authorization = $request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes().to_vec());
+        let message = $request.into_inner();
+        let result = $self
+            .workers
+            .run(move |ports| async move {
+                let ports = &*ports;
+                let caller = rekey_api::authenticate(ports, authorization.as_deref()).await?;
+                $call(ports, &caller, message).await
+            })
+            .await
+            .unwrap_or_else(|| {
+                Err(rekey_api::Status::unavailable(
+                    "no gRPC worker took the call",
+                ))
+            });
+        rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", &result);
+        result
+            .map(Response::new)
+            .map_err(|status| to_tonic(&status))
+    }};
+}
+
+/// `zitadel.user.v2.UserService`.
+#[derive(Debug)]
+pub(crate) struct UserV2<P> {
+    workers: Arc<Workers<P>>,
+}
+
+#[tonic::async_trait]
+impl<P: Ports> v2::user_service_server::UserService for UserV2<P> {
+    async fn password_reset(
+        &self,
+        request: Request<v2::PasswordResetRequest>,
+    ) -> Result<Response<v2::PasswordResetResponse>, tonic::Status> {
+        unary!(self, request, PasswordReset, rekey_api::rpc::password_reset)
+    }
+
+    async fn set_password(
+        &self,
+        request: Request<v2::SetPasswordRequest>,
+    ) -> Result<Response<v2::SetPasswordResponse>, tonic::Status> {
+        unary!(self, request, SetPassword, rekey_api::rpc::set_password)
+    }
+
+    async fn add_human_user(
+        &self,
+        request: Request<v2::AddHumanUserRequest>,
+    ) -> Result<Response<v2::AddHumanUserResponse>, tonic::Status> {
+        unary!(self, request, AddHumanUser, rekey_api::rpc::add_human_user)
+    }
+
+    async fn get_user_by_id(
+        &self,
+        request: Request<v2::GetUserByIdRequest>,
+    ) -> Result<Response<v2::GetUserByIdResponse>, tonic::Status> {
+        unary!(self, request, GetUserById, rekey_api::rpc::get_user_by_id)
+    }
+}
+
+/// `zitadel.org.v2.OrganizationService`.
+#[derive(Debug)]
+pub(crate) struct OrganizationV2<P> {
+    workers: Arc<Workers<P>>,
+}
+
+#[tonic::async_trait]
+impl<P: Ports> org_v2::organization_service_server::OrganizationService for OrganizationV2<P> {
+    async fn add_organization(
+        &self,
+        request: Request<org_v2::AddOrganizationRequest>,
+    ) -> Result<Response<org_v2::AddOrganizationResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            AddOrganization,
+            rekey_api::rpc::add_organization
+        )
+    }
+}
+
+/// `zitadel.user.v2beta.UserService`: the v2 calls, with the messages transcoded (same field
+/// numbers, other package).
+#[derive(Debug)]
+pub(crate) struct UserV2beta<P> {
+    workers: Arc<Workers<P>>,
+}
+
+async fn beta_password_reset<P: Ports>(
+    ports: &P,
+    caller: &rekey_domain::Principal,
+    request: v2beta::PasswordResetRequest,
+) -> Result<v2beta::PasswordResetResponse, rekey_api::Status> {
+    let request: v2::PasswordResetRequest = rekey_api::transcode(&request);
+    rekey_api::rpc::password_reset(ports, caller, request)
+        .await
+        .map(|response| rekey_api::transcode(&response))
+}
+
+async fn beta_set_password<P: Ports>(
+    ports: &P,
+    caller: &rekey_domain::Principal,
+    request: v2beta::SetPasswordRequest,
+) -> Result<v2beta::SetPasswordResponse, rekey_api::Status> {
+    let request: v2::SetPasswordRequest = rekey_api::transcode(&request);
+    rekey_api::rpc::set_password(ports, caller, request)
+        .await
+        .map(|response| rekey_api::transcode(&response))
+}
+
+#[tonic::async_trait]
+impl<P: Ports> v2beta::user_service_server::UserService for UserV2beta<P> {
+    async fn password_reset(
+        &self,
+        request: Request<v2beta::PasswordResetRequest>,
+    ) -> Result<Response<v2beta::PasswordResetResponse>, tonic::Status> {
+        unary!(self, request, PasswordReset, beta_password_reset)
+    }
+
+    async fn set_password(
+        &self,
+        request: Request<v2beta::SetPasswordRequest>,
+    ) -> Result<Response<v2beta::SetPasswordResponse>, tonic::Status> {
+        unary!(self, request, SetPassword, beta_set_password)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use rekey_api::{Code, Status};
+
+    use super::to_tonic;
+
+    #[test]
+    fn rekey_api_statuses_go_on_the_wire_as_zitadels() {
+        let status = Status::with_id(Code::NotFound, "COMMAND-SAF4f", "User could not be found");
+        let wire = to_tonic(&status);
+        assert_eq!(wire.code(), tonic::Code::NotFound);
+        assert_eq!(wire.message(), "User could not be found (COMMAND-SAF4f)");
+        assert_eq!(
+            Some(wire.details().to_vec()),
+            status.rpc_status(&status.full_message()),
+            "the same google.rpc.Status rekey-api builds"
+        );
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(wire.details()),
+            "CAUSJ1VzZXIgY291bGQgbm90IGJlIGZvdW5kIChDT01NQU5ELVNBRjRmKRpWCip0eXBlLmdvb2dsZWFwaXMuY29tL3ppdGFkZWwudjEuRXJyb3JEZXRhaWwSKAoNQ09NTUFORC1TQUY0ZhIXVXNlciBjb3VsZCBub3QgYmUgZm91bmQ"
+        );
+        let unavailable = to_tonic(&Status::unavailable("pool timed out at db-7:5432"));
+        assert_eq!(unavailable.code(), tonic::Code::Unavailable);
+        assert_eq!(unavailable.message(), "Service temporarily unavailable");
+        assert!(unavailable.details().is_empty(), "no id, no details");
+        assert_eq!(
+            unavailable
+                .metadata()
+                .get("retry-after")
+                .map(|v| v.to_str().ok()),
+            Some(Some("1"))
+        );
+    }
 }
