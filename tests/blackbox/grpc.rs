@@ -18,6 +18,8 @@ on_both_backends!(
     a_bad_url_template_is_an_invalid_argument,
     v2beta_password_reset_works,
     grpc_web_over_http1_gives_the_same_answers,
+    reflection_v1_and_v1alpha_describe_every_service,
+    sigterm_lets_an_inflight_call_finish_and_closes_idle_connections,
 );
 
 const UNKNOWN_USER: &str = "69629023906488334";
@@ -140,6 +142,50 @@ async fn password_reset_returns_a_code_with_details(backend: Backend) {
         "/zitadel.user.v2.UserService/PasswordReset"
     );
     assert_eq!(calls[0]["status"], "0");
+    // The same metrics as HTTP, labelled with the gRPC path, protocol and code.
+    let metrics = reqwest::get(format!("{}/debug/metrics", rekey.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let has = |metric: &str, labels: &[&str]| {
+        metrics
+            .lines()
+            .any(|line| line.starts_with(metric) && labels.iter().all(|l| line.contains(l)))
+    };
+    assert!(
+        has(
+            "rekey_http_requests_total",
+            &[
+                "route=\"/zitadel.user.v2.UserService/PasswordReset\"",
+                "protocol=\"grpc\"",
+                "status=\"0\""
+            ]
+        ),
+        "{metrics}"
+    );
+    assert!(
+        has(
+            "rekey_http_request_duration_seconds_count",
+            &[
+                "route=\"/zitadel.user.v2.UserService/SetPassword\"",
+                "protocol=\"grpc\""
+            ]
+        ),
+        "{metrics}"
+    );
+    assert!(
+        has(
+            "rekey_rpc_outcomes_total",
+            &[
+                "rpc=\"PasswordReset\"",
+                "protocol=\"grpc\"",
+                "outcome=\"ok\""
+            ]
+        ),
+        "{metrics}"
+    );
 }
 
 async fn an_unknown_user_is_not_found_with_zitadels_details(backend: Backend) {
@@ -439,4 +485,116 @@ async fn cors_answers_only_the_configured_origins() {
         "no origins configured: no CORS headers: {:?}",
         answer.headers()
     );
+}
+
+/// ListServices and the file declaring `zitadel.user.v2.UserService`, on one reflection
+/// version: the service names and how many file descriptors came back.
+macro_rules! reflect {
+    ($version:ident, $channel:expr) => {{
+        use tonic_reflection::pb::$version::ServerReflectionRequest;
+        use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+        let request = |message| ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(message),
+        };
+        let requests = vec![
+            request(MessageRequest::ListServices(String::new())),
+            request(MessageRequest::FileContainingSymbol(
+                "zitadel.user.v2.UserService".to_owned(),
+            )),
+        ];
+        let mut answers = ServerReflectionClient::new($channel)
+            .server_reflection_info(futures_util::stream::iter(requests))
+            .await
+            .expect("reflection")
+            .into_inner();
+        let (mut services, mut files) = (Vec::new(), 0);
+        while let Some(answer) = answers.message().await.expect("an answer") {
+            match answer.message_response {
+                Some(MessageResponse::ListServicesResponse(list)) => {
+                    services.extend(list.service.into_iter().map(|s| s.name));
+                }
+                Some(MessageResponse::FileDescriptorResponse(found)) => {
+                    files += found.file_descriptor_proto.len();
+                }
+                other => panic!("unexpected reflection answer {other:?}"),
+            }
+        }
+        (services, files)
+    }};
+}
+
+async fn reflection_v1_and_v1alpha_describe_every_service(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let channel = channel(&rekey).await;
+    for (version, (services, files)) in [
+        ("v1", reflect!(v1, channel.clone())),
+        ("v1alpha", reflect!(v1alpha, channel.clone())),
+    ] {
+        for service in [
+            "zitadel.user.v2.UserService",
+            "zitadel.user.v2beta.UserService",
+            "zitadel.org.v2.OrganizationService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ] {
+            assert!(
+                services.iter().any(|s| s == service),
+                "{version}: {service} missing from {services:?}"
+            );
+        }
+        assert!(files > 0, "{version}: the service's file and its imports");
+    }
+}
+
+/// A SetPassword whose hash takes a while is in flight when SIGTERM arrives: it finishes
+/// (within server.shutdown_timeout), and the idle h2c and HTTP/1.1 connections left open do not
+/// hold the process up.
+async fn sigterm_lets_an_inflight_call_finish_and_closes_idle_connections(backend: Backend) {
+    let mut rekey = Rekey::start(backend, &[("REKEY__PASSWORD__ARGON2_ITERATIONS", "80")]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let code = rekey.returned_code(&user).await;
+    rekey.remember(&code);
+    let password = "Grpc-Drain-4711!";
+    rekey.remember(password);
+    // An idle HTTP/1.1 keep-alive connection (gRPC-Web) and an idle h2c connection.
+    let web = grpc_web(&rekey, "/grpc.health.v1.Health/Check", None, &[]).await;
+    assert_eq!(web.grpc_status, "0");
+    let idle = channel(&rekey).await;
+    let mut client = users(channel(&rekey).await);
+    let request = with_token(
+        v2::SetPasswordRequest {
+            user_id: user,
+            new_password: Some(v2::Password {
+                password: password.to_owned(),
+                change_required: false,
+            }),
+            verification: Some(v2::set_password_request::Verification::VerificationCode(
+                code,
+            )),
+        },
+        Some(&rekey.admin_token),
+    );
+    let call = tokio::spawn(async move {
+        let answer = client.set_password(request).await;
+        (answer, std::time::Instant::now())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let terminated_at = std::time::Instant::now();
+    let exit = tokio::task::block_in_place(|| rekey.terminate());
+    assert_eq!(exit, Some(0), "a graceful stop exits 0");
+    let (answer, answered_at) = call.await.expect("the call task");
+    assert!(
+        answered_at > terminated_at,
+        "the call was still in flight when SIGTERM was sent (make the hash slower)"
+    );
+    let answer = answer
+        .expect("the in-flight SetPassword finished")
+        .into_inner();
+    assert!(answer.details.expect("details").sequence > 0);
+    assert_eq!(rekey.log_count("stopped"), 1);
+    drop(idle);
 }
