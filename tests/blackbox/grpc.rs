@@ -18,6 +18,8 @@ on_both_backends!(
     a_bad_url_template_is_an_invalid_argument,
     v2beta_password_reset_works,
     grpc_web_over_http1_gives_the_same_answers,
+    gzip_requests_are_read_and_answers_compressed,
+    an_organization_and_its_user_are_created_and_read_over_grpc,
     reflection_v1_and_v1alpha_describe_every_service,
     sigterm_lets_an_inflight_call_finish_and_closes_idle_connections,
 );
@@ -271,6 +273,109 @@ async fn v2beta_password_reset_works(backend: Backend) {
     let details = answer.details.expect("details");
     assert!(details.sequence > 0);
     assert_eq!(details.resource_owner, rekey.org_id);
+}
+
+/// AddOrganization, AddHumanUser (as ZITADEL's login app sends it) and GetUserByID, all over gRPC.
+async fn an_organization_and_its_user_are_created_and_read_over_grpc(backend: Backend) {
+    use rekey_proto::zitadel::object::v2::{Organization, organization::Org};
+    use rekey_proto::zitadel::org::v2 as org;
+    let rekey = Rekey::start(backend, &[]).await;
+    let channel = channel(&rekey).await;
+    let created = org::organization_service_client::OrganizationServiceClient::new(channel.clone())
+        .add_organization(with_token(
+            org::AddOrganizationRequest {
+                name: "Acme over gRPC".to_owned(),
+                ..Default::default()
+            },
+            Some(&rekey.admin_token),
+        ))
+        .await
+        .expect("AddOrganization")
+        .into_inner();
+    assert!(!created.organization_id.is_empty());
+    assert_eq!(
+        created.details.expect("details").resource_owner,
+        created.organization_id
+    );
+    let mut client = users(channel);
+    let added = client
+        .add_human_user(with_token(
+            v2::AddHumanUserRequest {
+                username: Some("grace@example.com".to_owned()),
+                organization: Some(Organization {
+                    org: Some(Org::OrgId(created.organization_id.clone())),
+                }),
+                profile: Some(v2::SetHumanProfile {
+                    given_name: "Grace".to_owned(),
+                    family_name: "Hopper".to_owned(),
+                    ..Default::default()
+                }),
+                email: Some(v2::SetHumanEmail {
+                    email: "grace@example.com".to_owned(),
+                    verification: Some(v2::set_human_email::Verification::IsVerified(false)),
+                }),
+                ..Default::default()
+            },
+            Some(&rekey.admin_token),
+        ))
+        .await
+        .expect("AddHumanUser")
+        .into_inner();
+    assert_eq!(
+        added.details.expect("details").resource_owner,
+        created.organization_id
+    );
+    let found = client
+        .get_user_by_id(with_token(
+            v2::GetUserByIdRequest {
+                user_id: added.user_id.clone(),
+            },
+            Some(&rekey.admin_token),
+        ))
+        .await
+        .expect("GetUserByID")
+        .into_inner();
+    let user = found.user.expect("user");
+    assert_eq!(user.username, "grace@example.com");
+    let Some(v2::user::Type::Human(human)) = user.r#type else {
+        panic!("a human user: {user:?}");
+    };
+    assert_eq!(human.profile.expect("profile").given_name, "Grace");
+    assert_eq!(
+        found.details.expect("details").resource_owner,
+        created.organization_id
+    );
+}
+
+/// gzip both ways, as connect-es asks for it (GRPC.md §4, trap 16): a compressed request is
+/// read, and the answer comes compressed.
+async fn gzip_requests_are_read_and_answers_compressed(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "bea", None).await;
+    let mut client = users(channel(&rekey).await)
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let response = client
+        .get_user_by_id(with_token(
+            v2::GetUserByIdRequest {
+                user_id: user.clone(),
+            },
+            Some(&rekey.admin_token),
+        ))
+        .await
+        .expect("GetUserByID, gzip");
+    assert_eq!(
+        response
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    let found = response.into_inner().user.expect("user");
+    assert_eq!(
+        (found.user_id.as_str(), found.username.as_str()),
+        (user.as_str(), "bea")
+    );
 }
 
 /// One gRPC-Web call over HTTP/1.1: the status (from the trailer frame, or the headers of a

@@ -1,7 +1,8 @@
 //! Per-call context, the gRPC twin of the HTTP adapter's `request_context`: an id for every
 //! call (echoed as `x-request-id`), a tracing span carrying it, one access-log line and the
 //! request metrics. It also writes the answer's `grpc-message` as ZITADEL does (tonic escapes
-//! spaces; connect-go does not) and echoes the request's `application/grpc+proto`.
+//! spaces; connect-go does not) and echoes the request's spelling of the content type
+//! (`application/grpc+proto`, as connect-es sends it).
 //!
 //! Never logged: the message bodies and any header but the id (the token is in `authorization`).
 
@@ -93,6 +94,31 @@ fn status_label<B>(response: &Response<B>) -> String {
     }
 }
 
+/// The protobuf content types of gRPC and gRPC-Web, as a client may spell them.
+const PROTO_TYPES: &[&str] = &[
+    "application/grpc",
+    "application/grpc+proto",
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+];
+
+/// The request's content type, when the answer has the same one in the other spelling
+/// (`application/grpc` for `application/grpc+proto`): connect-go echoes the request's.
+fn echoed_type(
+    request: Option<HeaderValue>,
+    response: Option<&HeaderValue>,
+) -> Option<HeaderValue> {
+    let request = request?;
+    let asked = request.to_str().ok()?;
+    let answered = response?.to_str().ok()?;
+    let same = PROTO_TYPES.contains(&asked)
+        && asked != answered
+        && asked.trim_end_matches("+proto") == answered.trim_end_matches("+proto");
+    same.then_some(request)
+}
+
 /// Rewrites tonic's `grpc-message` (which escapes spaces and more) in ZITADEL's encoding.
 fn reencode_message(headers: &mut http::HeaderMap) {
     let Some(sent) = headers.get(&GRPC_MESSAGE) else {
@@ -142,10 +168,7 @@ where
         let id = request_id(request.headers());
         let route = route(request.uri().path());
         let protocol = protocol(request.headers());
-        let grpc_proto = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .is_some_and(|v| v == "application/grpc+proto");
+        let request_type = request.headers().get(CONTENT_TYPE).cloned();
         let span = tracing::info_span!("call", request.id = %id, %route, %protocol);
         let started = Instant::now();
         Box::pin(
@@ -157,15 +180,8 @@ where
                     headers.insert(X_REQUEST_ID, value);
                 }
                 reencode_message(headers);
-                if grpc_proto
-                    && headers
-                        .get(CONTENT_TYPE)
-                        .is_some_and(|v| v == "application/grpc")
-                {
-                    headers.insert(
-                        CONTENT_TYPE,
-                        HeaderValue::from_static("application/grpc+proto"),
-                    );
+                if let Some(echo) = echoed_type(request_type, headers.get(CONTENT_TYPE)) {
+                    headers.insert(CONTENT_TYPE, echo);
                 }
                 let status = status_label(&response);
                 tracing::info!(%status, latency_ms = elapsed.as_secs_f64() * 1e3, "call");
@@ -274,6 +290,31 @@ mod tests {
         assert_eq!(
             response.headers().get(CONTENT_TYPE).expect("type"),
             "application/grpc+proto"
+        );
+    }
+
+    #[test]
+    fn the_request_spelling_of_the_content_type_is_echoed() {
+        let echo = |asked: &'static str, answered: &'static str| {
+            echoed_type(
+                Some(HeaderValue::from_static(asked)),
+                Some(&HeaderValue::from_static(answered)),
+            )
+        };
+        assert_eq!(
+            echo("application/grpc+proto", "application/grpc").as_ref(),
+            Some(&HeaderValue::from_static("application/grpc+proto"))
+        );
+        assert_eq!(
+            echo("application/grpc-web", "application/grpc-web+proto").as_ref(),
+            Some(&HeaderValue::from_static("application/grpc-web"))
+        );
+        assert_eq!(echo("application/grpc", "application/grpc"), None);
+        assert_eq!(echo("application/grpc+json", "application/grpc"), None);
+        assert_eq!(echo("application/grpc-web+proto", "application/grpc"), None);
+        assert_eq!(
+            echoed_type(None, Some(&HeaderValue::from_static("application/grpc"))),
+            None
         );
     }
 
