@@ -15,7 +15,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response};
 
 use crate::status::{Failure, to_status};
-use crate::workers::Workers;
+use crate::workers::{Lost, Workers};
 
 /// Adds every service to `router`, each accepting messages up to `limit` bytes (gzip-compressed
 /// requests are accepted; answers are compressed when the client accepts gzip, as ZITADEL does).
@@ -66,6 +66,15 @@ pub(crate) fn to_tonic(status: &rekey_api::Status) -> tonic::Status {
     })
 }
 
+/// The status of a call no worker answered.
+fn lost_call(lost: Lost) -> rekey_api::Status {
+    match lost {
+        Lost::NoWorker => rekey_api::Status::unavailable("no gRPC worker took the call"),
+        // ZITADEL answers a panic with Internal too.
+        Lost::Panicked => rekey_api::Status::internal("the call panicked"),
+    }
+}
+
 /// One unary call: on a worker, authenticate from `authorization` and run `$call` (a
 /// `rekey_api::rpc` function); then count the outcome as `$rpc` and write the answer or the
 /// error.
@@ -84,11 +93,7 @@ macro_rules! unary {
                 $call(ports, &caller, message).await
             })
             .await
-            .unwrap_or_else(|| {
-                Err(rekey_api::Status::unavailable(
-                    "no gRPC worker took the call",
-                ))
-            });
+            .unwrap_or_else(|lost| Err(lost_call(lost)));
         rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", &result);
         result
             .map(Response::new)

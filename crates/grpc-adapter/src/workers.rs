@@ -73,10 +73,13 @@ impl<P: Send + Sync + 'static> Workers<P> {
         })
     }
 
-    /// Runs the future `make` builds from the ports on a worker, in the caller's span; `None`
-    /// if no worker takes it. Dropping the returned future (the client went away) drops the
-    /// call on the worker.
-    pub(crate) async fn run<T, F, Fut>(&self, make: F) -> Option<T>
+    /// Runs the future `make` builds from the ports on a worker, in the caller's span.
+    /// Dropping the returned future (the client went away) drops the call on the worker.
+    ///
+    /// # Errors
+    /// [`Lost::NoWorker`] when no worker takes the call (they have stopped);
+    /// [`Lost::Panicked`] when the call ended without an answer (it panicked).
+    pub(crate) async fn run<T, F, Fut>(&self, make: F) -> Result<T, Lost>
     where
         F: FnOnce(Arc<P>) -> Fut + Send + 'static,
         Fut: Future<Output = T> + 'static,
@@ -101,9 +104,19 @@ impl<P: Send + Sync + 'static> Workers<P> {
             )
         });
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
-        self.queues.get(index)?.send(job).await.ok()?;
-        answered.await.ok()
+        let queue = self.queues.get(index).ok_or(Lost::NoWorker)?;
+        queue.send(job).await.map_err(|_| Lost::NoWorker)?;
+        answered.await.map_err(|_| Lost::Panicked)
     }
+}
+
+/// Why a call sent to a worker brought no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// No worker took it.
+    NoWorker,
+    /// It ended without an answer: it panicked (tokio caught it; the worker lives on).
+    Panicked,
 }
 
 #[cfg(test)]
@@ -124,8 +137,22 @@ mod tests {
                     *local + 2
                 })
                 .await;
-            assert_eq!(answer, Some(42));
+            assert_eq!(answer, Ok(42));
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_call_is_lost_and_the_worker_lives_on() {
+        let workers = Workers::start(&Arc::new(()), 1).expect("workers");
+        let lost = workers
+            .run(|_ports| async move {
+                if std::hint::black_box(true) {
+                    panic!("a bug in a use case");
+                }
+            })
+            .await;
+        assert_eq!(lost, Err(Lost::Panicked));
+        assert_eq!(workers.run(|_ports| async move { 7 }).await, Ok(7));
     }
 
     #[tokio::test]
