@@ -43,6 +43,18 @@ const IO_CRATES: &[&str] = &[
     "sqlx",
 ];
 
+/// The transports' frameworks: rekey-api decides what every transport says, so it takes none
+/// of them (the adapters frame).
+const TRANSPORT_CRATES: &[&str] = &[
+    "actix-web",
+    "actix-http",
+    "tonic",
+    "tonic-web",
+    "hyper",
+    "axum",
+    "tower",
+];
+
 /// The protobuf and gRPC crates: like `rekey-proto`, the wire format; `domain` and `application`
 /// take none of them.
 const WIRE_CRATES: &[&str] = &["prost", "prost-types", "tonic", "tonic-prost"];
@@ -276,6 +288,20 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                     adapters.len(),
                     adapters.join(", ")
                 ));
+            }
+        }
+        if name == API {
+            for dep in package.normal_dependencies() {
+                if TRANSPORT_CRATES.contains(&dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the middle knows no transport; the adapters frame"
+                    ));
+                }
+                if is_adapter(dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the adapters depend on the middle, not the reverse"
+                    ));
+                }
             }
         }
         if name == PROTO {
@@ -827,6 +853,31 @@ mod tests {
             ],
         ));
         assert_eq!(violations(workspace), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_api_knows_no_transport_and_no_adapter() {
+        let n = Value::Null;
+        let mut workspace = good_workspace();
+        workspace.push(private(
+            API,
+            &[
+                (APPLICATION, n.clone()),
+                (PROTO, n.clone()),
+                ("actix-web", n.clone()),
+                ("tonic", n.clone()),
+                ("rekey-http-adapter", n),
+                ("tower", json!("dev")),
+            ],
+        ));
+        assert_eq!(
+            violations(workspace),
+            [
+                "rekey-api depends on `actix-web`: the middle knows no transport; the adapters frame",
+                "rekey-api depends on `tonic`: the middle knows no transport; the adapters frame",
+                "rekey-api depends on `rekey-http-adapter`: the adapters depend on the middle, not the reverse",
+            ]
+        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
 const MICRO_BENCHES: [(&str, &str); 3] = [
     ("rekey-crypto-adapter", "codes"),
     ("rekey-notifier-adapter", "links"),
-    ("rekey-http-adapter", "json"),
+    ("rekey-api", "codec"),
 ];
 
 fn micro(args: &[String]) -> Result<(), Failure> {
