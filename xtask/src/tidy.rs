@@ -323,13 +323,14 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
             ));
         }
         if name == TESTS || name == XTASK || name == TEST_DB {
-            // Any kind: black-box tests reach rekey over HTTP/SMTP only (plus the test-database
-            // support), xtask over cargo, and the test support knows no product crate.
+            // Any kind: black-box tests reach rekey over the network only (plus the test-database
+            // support, and the wire types a gRPC client needs, which hold no logic), xtask over
+            // cargo, and the test support knows no product crate.
             for dep in package
                 .dependencies
                 .iter()
                 .filter(|dep| is_internal(&dep.name))
-                .filter(|dep| !(name == TESTS && dep.name == TEST_DB))
+                .filter(|dep| !(name == TESTS && (dep.name == TEST_DB || dep.name == PROTO)))
             {
                 violations.push(format!(
                     "{name} depends on `{}`: it depends on no workspace crate",
@@ -916,6 +917,20 @@ mod tests {
         assert_eq!(
             found,
             ["rekey-proto depends on `rekey-domain`: the wire types depend on no workspace crate"]
+        );
+    }
+
+    #[test]
+    fn black_box_tests_may_speak_the_wire_types_but_not_call_the_product() {
+        let workspace = replace(
+            good_workspace(),
+            private(TESTS, &[(PROTO, json!("dev")), ("tonic", json!("dev"))]),
+        );
+        assert_eq!(violations(workspace.clone()), Vec::<String>::new());
+        let workspace = replace(workspace, private(TESTS, &[(API, json!("dev"))]));
+        assert_eq!(
+            violations(workspace),
+            ["rekey-tests depends on `rekey-api`: it depends on no workspace crate"]
         );
     }
 
