@@ -293,7 +293,7 @@ pub(crate) fn api_md(current: &str, document: &Value) -> Option<String> {
 /// Every operation of the document: method, REST path, Connect path, summary, answers.
 fn routes_table(document: &Value) -> String {
     let mut table = String::from(
-        "| RPC | REST | Connect (POST, JSON) | what | answers |\n|---|---|---|---|---|\n",
+        "| RPC | REST | Connect path and gRPC method | what | answers |\n|---|---|---|---|---|\n",
     );
     let Some(paths) = document["paths"].as_object() else {
         return table;
