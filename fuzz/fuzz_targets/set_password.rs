@@ -1,6 +1,6 @@
 //! The JSON body of SetPassword: decode, field validation and the use case (see `rekey_fuzz::request_body`).
 #![no_main]
 
-use rekey_http_adapter::fuzzing::Rpc;
+use rekey_api::Rpc;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| rekey_fuzz::request_body(Rpc::SetPassword, data));

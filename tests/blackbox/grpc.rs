@@ -181,7 +181,7 @@ async fn password_reset_returns_a_code_with_details(backend: Backend) {
         has(
             "rekey_rpc_outcomes_total",
             &[
-                "rpc=\"PasswordReset\"",
+                "rpc=\"password_reset\"",
                 "protocol=\"grpc\"",
                 "outcome=\"ok\""
             ]

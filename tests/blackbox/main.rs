@@ -2,6 +2,7 @@
 //! spoken to over HTTP exactly as a client would.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::missing_panics_doc)]
 
+mod connect;
 mod delivery;
 mod faults;
 mod grpc;

@@ -415,9 +415,19 @@ async fn not_found_body_is_zitadels_to_the_letter(backend: Backend) {
             json!({}),
         )
         .await;
+    // connect-go's shape: the detail's type without its URL prefix, its bytes in unpadded
+    // base64, and their protojson under `debug` (ZITADEL's exact body for this error).
     assert_eq!(
         answer.body,
-        json!({ "code": "not_found", "message": "User could not be found (COMMAND-SAF4f)" })
+        json!({
+            "code": "not_found",
+            "message": "User could not be found (COMMAND-SAF4f)",
+            "details": [{
+                "type": "zitadel.v1.ErrorDetail",
+                "value": "Cg1DT01NQU5ELVNBRjRmEhdVc2VyIGNvdWxkIG5vdCBiZSBmb3VuZA",
+                "debug": {"id": "COMMAND-SAF4f", "message": "User could not be found"}
+            }]
+        })
     );
     assert!(answer.headers.contains_key("x-request-id"));
 }

@@ -47,6 +47,18 @@ const IO_CRATES: &[&str] = &[
     "sqlx",
 ];
 
+/// The transports' frameworks: rekey-api decides what every transport says, so it takes none
+/// of them (the adapters frame).
+const TRANSPORT_CRATES: &[&str] = &[
+    "actix-web",
+    "actix-http",
+    "tonic",
+    "tonic-web",
+    "hyper",
+    "axum",
+    "tower",
+];
+
 /// The protobuf and gRPC crates: like `rekey-proto`, the wire format; `domain` and `application`
 /// take none of them.
 const WIRE_CRATES: &[&str] = &["prost", "prost-types", "tonic", "tonic-prost"];
@@ -293,6 +305,20 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
                 ));
             }
         }
+        if name == API {
+            for dep in package.normal_dependencies() {
+                if TRANSPORT_CRATES.contains(&dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the middle knows no transport; the adapters frame"
+                    ));
+                }
+                if is_adapter(dep) {
+                    violations.push(format!(
+                        "{name} depends on `{dep}`: the adapters depend on the middle, not the reverse"
+                    ));
+                }
+            }
+        }
         if name == PROTO {
             // Any kind: generated code only, so the adapters and rekey-api can share it.
             for dep in package
@@ -312,14 +338,15 @@ pub fn check_dependencies(packages: &[Package]) -> Vec<String> {
             ));
         }
         if name == TESTS || name == XTASK || name == TEST_DB {
-            // Any kind: black-box tests reach rekey over HTTP/gRPC/SMTP only (plus the
-            // test-database support and the wire types, to speak gRPC), xtask over cargo, and
-            // the test support knows no product crate.
+            // Any kind: black-box tests reach rekey over the network only (plus the test-database
+            // support), xtask over cargo, and the test support knows no product crate. Tests and
+            // xtask's bench may use the wire types a gRPC client needs, which hold no logic.
             for dep in package
                 .dependencies
                 .iter()
                 .filter(|dep| is_internal(&dep.name))
-                .filter(|dep| !(name == TESTS && (dep.name == TEST_DB || dep.name == PROTO)))
+                .filter(|dep| !(name == TESTS && dep.name == TEST_DB))
+                .filter(|dep| !(name != TEST_DB && dep.name == PROTO))
             {
                 violations.push(format!(
                     "{name} depends on `{}`: it depends on no workspace crate",
@@ -876,6 +903,31 @@ mod tests {
     }
 
     #[test]
+    fn the_api_knows_no_transport_and_no_adapter() {
+        let n = Value::Null;
+        let mut workspace = good_workspace();
+        workspace.push(private(
+            API,
+            &[
+                (APPLICATION, n.clone()),
+                (PROTO, n.clone()),
+                ("actix-web", n.clone()),
+                ("tonic", n.clone()),
+                ("rekey-http-adapter", n),
+                ("tower", json!("dev")),
+            ],
+        ));
+        assert_eq!(
+            violations(workspace),
+            [
+                "rekey-api depends on `actix-web`: the middle knows no transport; the adapters frame",
+                "rekey-api depends on `tonic`: the middle knows no transport; the adapters frame",
+                "rekey-api depends on `rekey-http-adapter`: the adapters depend on the middle, not the reverse",
+            ]
+        );
+    }
+
+    #[test]
     fn domain_and_application_never_see_the_wire_types() {
         let workspace = replace(
             good_workspace(),
@@ -911,6 +963,20 @@ mod tests {
         assert_eq!(
             found,
             ["rekey-proto depends on `rekey-domain`: the wire types depend on no workspace crate"]
+        );
+    }
+
+    #[test]
+    fn black_box_tests_may_speak_the_wire_types_but_not_call_the_product() {
+        let workspace = replace(
+            good_workspace(),
+            private(TESTS, &[(PROTO, json!("dev")), ("tonic", json!("dev"))]),
+        );
+        assert_eq!(violations(workspace.clone()), Vec::<String>::new());
+        let workspace = replace(workspace, private(TESTS, &[(API, json!("dev"))]));
+        assert_eq!(
+            violations(workspace),
+            ["rekey-tests depends on `rekey-api`: it depends on no workspace crate"]
         );
     }
 

@@ -94,7 +94,7 @@ macro_rules! unary {
             })
             .await
             .unwrap_or_else(|lost| Err(lost_call(lost)));
-        rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", &result);
+        rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", result.as_ref().map(|_| ()));
         result
             .map(Response::new)
             .map_err(|status| to_tonic(&status))

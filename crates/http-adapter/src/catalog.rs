@@ -236,6 +236,14 @@ pub(crate) const CONNECT_PATHS: &[(&str, &str)] = &[
         "AddOrganization",
         "/zitadel.org.v2.OrganizationService/AddOrganization",
     ),
+    (
+        "PasswordResetV2beta",
+        "/zitadel.user.v2beta.UserService/PasswordReset",
+    ),
+    (
+        "SetPasswordV2beta",
+        "/zitadel.user.v2beta.UserService/SetPassword",
+    ),
 ];
 
 /// The catalogue as the OpenAPI document's `x-rekey-errors` extension.
@@ -247,7 +255,7 @@ pub(crate) fn errors_json() -> Value {
                 "id": e.id,
                 "code": e.code.number(),
                 "connectCode": e.code.name(),
-                "httpStatus": e.code.status().as_u16(),
+                "httpStatus": e.code.http_status(),
                 "rpcs": e.rpcs,
                 "when": e.when,
             })
@@ -285,7 +293,7 @@ pub(crate) fn api_md(current: &str, document: &Value) -> Option<String> {
 /// Every operation of the document: method, REST path, Connect path, summary, answers.
 fn routes_table(document: &Value) -> String {
     let mut table = String::from(
-        "| RPC | REST | Connect (POST, JSON) | what | answers |\n|---|---|---|---|---|\n",
+        "| RPC | REST | Connect path and gRPC method | what | answers |\n|---|---|---|---|---|\n",
     );
     let Some(paths) = document["paths"].as_object() else {
         return table;
@@ -374,7 +382,7 @@ mod tests {
     #[test]
     fn every_error_id_in_the_sources_is_in_the_catalogue() {
         let mut found = BTreeSet::new();
-        for krate in ["domain", "application", "http-adapter"] {
+        for krate in ["domain", "application", "api", "http-adapter"] {
             ids_in(&root().join("crates").join(krate).join("src"), &mut found);
         }
         let listed: BTreeSet<String> = ERRORS.iter().map(|e| e.id.to_owned()).collect();

@@ -1,14 +1,15 @@
-//! The one error type of the HTTP layer and the two wire shapes it is written in.
+//! A refusal as HTTP answers it: rekey-api's [`Status`] framed in one of two JSON shapes.
 //!
 //! REST bodies follow grpc-gateway (`{code, message, details}`), Connect bodies follow the
-//! Connect protocol (`{code: "not_found", message}`). A 5xx body never carries internal text:
-//! the cause is logged once, here, and the body says only what failed and the request id.
+//! Connect protocol (`{code: "not_found", message, details}`), whatever the request's format. A
+//! 5xx body never carries internal text: the cause is logged once, here, and the body says only
+//! what failed and the request id.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use rekey_application::usecase::limits::Exhausted;
-use serde_json::json;
+pub use rekey_api::Code;
+use rekey_api::Status;
 
 use crate::middleware::current_request_id;
 
@@ -17,155 +18,40 @@ use crate::middleware::current_request_id;
 pub enum Protocol {
     /// grpc-gateway style REST.
     Rest,
-    /// Connect unary JSON.
+    /// Connect unary, JSON or binary.
     Connect,
 }
 
-/// gRPC status codes used by rekey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    /// 3.
-    InvalidArgument,
-    /// 5.
-    NotFound,
-    /// 6.
-    AlreadyExists,
-    /// 7.
-    PermissionDenied,
-    /// 8.
-    ResourceExhausted,
-    /// 9.
-    FailedPrecondition,
-    /// 12.
-    Unimplemented,
-    /// 13.
-    Internal,
-    /// 14.
-    Unavailable,
-    /// 16.
-    Unauthenticated,
-}
-
-impl Code {
-    pub(crate) fn number(self) -> u8 {
-        match self {
-            Self::InvalidArgument => 3,
-            Self::NotFound => 5,
-            Self::AlreadyExists => 6,
-            Self::PermissionDenied => 7,
-            Self::ResourceExhausted => 8,
-            Self::FailedPrecondition => 9,
-            Self::Unimplemented => 12,
-            Self::Internal => 13,
-            Self::Unavailable => 14,
-            Self::Unauthenticated => 16,
-        }
-    }
-
-    /// The name in lower snake case, as Connect spells it (`not_found`).
-    pub fn name(self) -> &'static str {
-        self.connect_name()
-    }
-
-    fn connect_name(self) -> &'static str {
-        match self {
-            Self::InvalidArgument => "invalid_argument",
-            Self::NotFound => "not_found",
-            Self::AlreadyExists => "already_exists",
-            Self::PermissionDenied => "permission_denied",
-            Self::ResourceExhausted => "resource_exhausted",
-            Self::FailedPrecondition => "failed_precondition",
-            Self::Unimplemented => "unimplemented",
-            Self::Internal => "internal",
-            Self::Unavailable => "unavailable",
-            Self::Unauthenticated => "unauthenticated",
-        }
-    }
-
-    pub(crate) fn status(self) -> StatusCode {
-        match self {
-            Self::InvalidArgument | Self::FailedPrecondition => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::AlreadyExists => StatusCode::CONFLICT,
-            Self::PermissionDenied => StatusCode::FORBIDDEN,
-            Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-        }
-    }
-}
-
-/// An error answer: a gRPC code, an optional ZITADEL-style id, a message for the client, and
-/// (for 5xx) a cause for the log only.
+/// An error answer: the transport-neutral status, the protocol whose shape it is written in,
+/// and what HTTP adds (a status other than the code's, headers such as `Allow`).
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    code: Code,
-    id: Option<&'static str>,
-    message: String,
+    status: Status,
     protocol: Protocol,
-    status: Option<StatusCode>,
-    cause: Option<String>,
+    http_status: Option<StatusCode>,
     headers: Vec<(header::HeaderName, &'static str)>,
-    retry_after: Option<i64>,
+}
+
+impl From<Status> for ApiError {
+    fn from(status: Status) -> Self {
+        Self {
+            status,
+            protocol: Protocol::Rest,
+            http_status: None,
+            headers: Vec::new(),
+        }
+    }
 }
 
 impl ApiError {
     /// An error with `code` and a client-facing `message`.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            id: None,
-            message: message.into(),
-            protocol: Protocol::Rest,
-            status: None,
-            cause: None,
-            headers: Vec::new(),
-            retry_after: None,
-        }
-    }
-
-    /// 429 code 8 for a spent budget, with `Retry-After`.
-    pub fn exhausted(exhausted: &Exhausted) -> Self {
-        Self {
-            retry_after: Some(exhausted.retry_after_seconds()),
-            ..Self::with_id(
-                Code::ResourceExhausted,
-                "REKEY-Limit",
-                exhausted.to_string(),
-            )
-        }
-    }
-
-    /// An error with a ZITADEL-style id (`COMMAND-SAF4f`), rendered as `message (id)`.
-    pub fn with_id(code: Code, id: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            id: Some(id),
-            ..Self::new(code, message)
-        }
+        Status::new(code, message).into()
     }
 
     /// 400 code 3, for a field that failed validation.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(Code::InvalidArgument, message)
-    }
-
-    /// 500: `cause` goes to the log, never to the client.
-    pub fn internal(cause: impl Into<String>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            ..Self::new(Code::Internal, "Internal error")
-        }
-    }
-
-    /// 503 with `Retry-After: 1`: `cause` goes to the log, never to the client.
-    pub fn unavailable(cause: impl Into<String>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            retry_after: Some(1),
-            ..Self::new(Code::Unavailable, "Service temporarily unavailable")
-        }
+        Status::invalid(message).into()
     }
 
     /// The same error, to be written in `protocol`'s shape.
@@ -178,7 +64,7 @@ impl ApiError {
     /// Overrides the HTTP status (e.g. 405, 413, 415) while keeping the gRPC code.
     #[must_use]
     pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = Some(status);
+        self.http_status = Some(status);
         self
     }
 
@@ -189,27 +75,20 @@ impl ApiError {
         self
     }
 
-    /// The gRPC code.
-    pub fn code(&self) -> Code {
-        self.code
+    /// The transport-neutral status.
+    pub fn status(&self) -> &Status {
+        &self.status
     }
 
-    /// The ZITADEL-style error id, if it has one.
-    pub fn id(&self) -> Option<&'static str> {
-        self.id
-    }
-
+    /// `"<text> (<ID>)"`, and for a 5xx the request id, so an operator can find the log line.
     fn full_message(&self) -> String {
-        let mut message = self.message.clone();
-        if let Some(id) = self.id {
-            message = format!("{message} ({id})");
+        let message = self.status.full_message();
+        match current_request_id() {
+            Some(request_id) if self.status_code().is_server_error() => {
+                format!("{message} (request id {request_id})")
+            }
+            _ => message,
         }
-        if self.status_code().is_server_error()
-            && let Some(request_id) = current_request_id()
-        {
-            message = format!("{message} (request id {request_id})");
-        }
-        message
     }
 }
 
@@ -221,41 +100,35 @@ impl std::fmt::Display for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status.unwrap_or_else(|| self.code.status())
+        self.http_status.unwrap_or_else(|| {
+            StatusCode::from_u16(self.status.code().http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        })
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
+        let http_status = self.status_code();
+        let code = self.status.code().number();
+        if http_status.is_server_error() {
             // The one place a failure is logged; the cause never reaches the body.
-            let cause = self.cause.as_deref().unwrap_or("");
-            tracing::error!(code = self.code.number(), %status, cause, "request failed");
+            let cause = self.status.cause().unwrap_or("");
+            tracing::error!(code, status = %http_status, cause, "request failed");
         } else {
-            tracing::debug!(code = self.code.number(), %status, id = self.id, "request refused");
+            tracing::debug!(code, status = %http_status, id = self.status.id(), "request refused");
         }
         let message = self.full_message();
         let body = match self.protocol {
-            Protocol::Rest => {
-                let mut body = json!({ "code": self.code.number(), "message": message });
-                if let Some(id) = self.id {
-                    body["details"] = json!([{
-                        "@type": "type.googleapis.com/zitadel.v1.ErrorDetail",
-                        "id": id,
-                        "message": self.message,
-                    }]);
-                }
-                body
-            }
-            Protocol::Connect => json!({ "code": self.code.connect_name(), "message": message }),
+            Protocol::Rest => self.status.rest_body(&message),
+            Protocol::Connect => self.status.connect_body(&message),
         };
-        let mut response = HttpResponse::build(status);
+        let mut response = HttpResponse::build(http_status);
         for (name, value) in &self.headers {
             response.insert_header((name.clone(), HeaderValue::from_static(value)));
         }
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = self.status.retry_after() {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if self.code == Code::Unauthenticated {
+        if self.status.code() == Code::Unauthenticated {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"rekey\""),

@@ -79,7 +79,7 @@ pub async fn request_context(
 
 /// The protocol label of a route pattern: `rest`, `connect`, `page` or `other`.
 fn protocol_of(route: &str) -> &'static str {
-    if route.starts_with("/v2/") {
+    if route.starts_with("/v2/") || route.starts_with("/v2beta/") {
         "rest"
     } else if route.starts_with("/zitadel.") {
         "connect"

@@ -1,9 +1,10 @@
-//! The OpenAPI 3.1 document of the REST routes, built by utoipa from the handlers'
-//! `#[utoipa::path]` attributes (in `routes.rs`) and the wire schemas below.
+//! The OpenAPI 3.1 document of the REST routes, built by utoipa from the operations and the
+//! wire schemas below. The operations are described here, on stubs, rather than on the
+//! handlers: the routes serve every RPC with the same two generic handlers.
 //!
 //! The schemas describe the JSON as docs/API.md has it: camelCase names, int64 as strings,
 //! enums with their exact names, both oneofs, the grpc-gateway error body. They are written
-//! for the document only: decoding is protojson-lenient (`rpc.rs`), so what it accepts is a
+//! for the document only: decoding is protojson-lenient (`rekey_api::json`), so what it accepts is a
 //! superset of what the document promises.
 #![allow(dead_code)] // the structs exist for their schemas
 
@@ -17,25 +18,29 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "rekey",
         description = "Self-hosted password reset, compatible with ZITADEL's User Service v2. \
-            Every RPC is also served on its Connect path (POST, JSON), which this document does \
-            not list.",
+            Every RPC is also served on its Connect path (`x-connect-path`; POST, \
+            application/json or application/proto) and over gRPC and gRPC-Web on \
+            server.grpc_bind, which this document does not list.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
-        crate::routes::rest_password_reset,
-        crate::routes::rest_set_password,
-        crate::routes::rest_add_human_user,
-        crate::routes::rest_get_user,
-        crate::routes::rest_add_organization,
-        crate::routes::healthz,
-        crate::routes::ready,
-        crate::routes::metrics,
+        password_reset,
+        set_password,
+        add_human_user,
+        get_user,
+        add_organization,
+        password_reset_v2beta,
+        set_password_v2beta,
+        healthz,
+        ready,
+        metrics,
     ),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
         (name = "UserService", description = "zitadel.user.v2.UserService"),
         (name = "OrganizationService", description = "zitadel.org.v2.OrganizationService"),
+        (name = "UserService v2beta", description = "zitadel.user.v2beta.UserService: the deprecated twins of PasswordReset and SetPassword, with the same messages"),
         (name = "Operations", description = "Health and metrics"),
     ),
 )]
@@ -60,6 +65,163 @@ impl Modify for BearerScheme {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/// The path parameter every user route takes.
+const USER_ID: &str = "The user's id (1 to 200 characters); it wins over a userId in the body";
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/password_reset",
+    tag = "UserService",
+    operation_id = "PasswordReset",
+    summary = "Request a code to reset a password",
+    params(("userId" = String, Path, description = USER_ID)),
+    request_body = PasswordResetDoc,
+    responses(
+        (status = 200, description = "A code was issued (and returned, for returnCode)", body = PasswordResetResponseDoc),
+        CommonErrors,
+        (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+    ),
+)]
+fn password_reset() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2beta/users/{userId}/password_reset",
+    tag = "UserService v2beta",
+    operation_id = "PasswordResetV2beta",
+    summary = "Request a code to reset a password (v2beta, deprecated: use PasswordReset)",
+    params(("userId" = String, Path, description = USER_ID)),
+    request_body = PasswordResetDoc,
+    responses(
+        (status = 200, description = "A code was issued (and returned, for returnCode)", body = PasswordResetResponseDoc),
+        CommonErrors,
+        (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+    ),
+)]
+#[deprecated = "v2beta: use PasswordReset"]
+fn password_reset_v2beta() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/password",
+    tag = "UserService",
+    operation_id = "SetPassword",
+    summary = "Change the password of a user",
+    params(("userId" = String, Path, description = USER_ID)),
+    request_body = SetPasswordDoc,
+    responses(
+        (status = 200, description = "The password was changed", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 429, description = "Too many current passwords tried for this user or by this caller (code 8, limits.wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+    ),
+)]
+fn set_password() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2beta/users/{userId}/password",
+    tag = "UserService v2beta",
+    operation_id = "SetPasswordV2beta",
+    summary = "Change the password of a user (v2beta, deprecated: use SetPassword)",
+    params(("userId" = String, Path, description = USER_ID)),
+    request_body = SetPasswordDoc,
+    responses(
+        (status = 200, description = "The password was changed", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 429, description = "Too many current passwords tried for this user or by this caller (code 8, limits.wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+    ),
+)]
+#[deprecated = "v2beta: use SetPassword"]
+fn set_password_v2beta() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/users/{userId}",
+    tag = "UserService",
+    operation_id = "GetUserByID",
+    summary = "Get a user by its id",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user", body = GetUserResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn get_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/human",
+    tag = "UserService",
+    operation_id = "AddHumanUser",
+    summary = "Create a human user",
+    request_body = AddHumanUserDoc,
+    responses(
+        (status = 200, description = "The user was created", body = AddHumanUserResponseDoc),
+        CommonErrors,
+        (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
+    ),
+)]
+fn add_human_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/organizations",
+    tag = "OrganizationService",
+    operation_id = "AddOrganization",
+    summary = "Create an organization",
+    request_body = AddOrganizationDoc,
+    responses(
+        (status = 200, description = "The organization was created", body = AddOrganizationResponseDoc),
+        CommonErrors,
+        (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
+    ),
+)]
+fn add_organization() {}
+
+/// Whether the process answers.
+#[utoipa::path(
+    get,
+    path = "/debug/healthz",
+    tag = "Operations",
+    security(()),
+    responses((status = 200, description = "The process answers", body = StatusDoc)),
+)]
+fn healthz() {}
+
+/// Ready when the database answers. The cause of not being ready is logged, not shown.
+#[utoipa::path(
+    get,
+    path = "/debug/ready",
+    tag = "Operations",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers", body = StatusDoc),
+        (status = 503, description = "The database does not answer", body = StatusDoc),
+    ),
+)]
+fn ready() {}
+
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/debug/metrics",
+    tag = "Operations",
+    security(()),
+    responses(
+        (
+            status = 200,
+            description = "Counters, gauges and histograms (`rekey_…`)",
+            body = String,
+            content_type = "text/plain; version=0.0.4"
+        ),
+        (status = 404, description = "Served only on server.metrics_bind, which is set (code 5)", body = ErrorDoc),
+    ),
+)]
+fn metrics() {}
 
 /// What an id accepts: 1 to 200 characters, none of them a control character.
 const ID_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$";
@@ -92,6 +254,7 @@ fn refine(document: &mut serde_json::Value) {
         ("AddHumanUserRequest", "userId"),
         ("Organization", "orgId"),
         ("AddOrganizationRequest", "orgId"),
+        ("AddOrganizationRequest", "organizationId"),
     ] {
         schemas[schema]["properties"][field]["pattern"] = json!(ID_PATTERN);
     }
@@ -145,6 +308,10 @@ pub(crate) struct DetailsDoc {
     /// The organization the aggregate belongs to.
     #[schema(example = "69629023906488334")]
     resource_owner: String,
+    /// When the aggregate was created: RFC 3339, UTC. Set on reads (GetUserByID), not on
+    /// command responses.
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z", nullable = false)]
+    creation_date: Option<String>,
 }
 
 /// The grpc-gateway error body.
@@ -505,8 +672,12 @@ pub(crate) struct GetUserResponseDoc {
 pub(crate) struct AddOrganizationDoc {
     #[schema(min_length = 1, max_length = 200, example = "acme")]
     name: String,
+    /// The id to give the organization (deprecated upstream: prefer `organizationId`).
     #[schema(min_length = 1, max_length = 200)]
     org_id: Option<String>,
+    /// The id to give the organization; wins over `orgId`. Default: a generated id.
+    #[schema(min_length = 1, max_length = 200)]
+    organization_id: Option<String>,
 }
 
 /// `AddOrganizationResponse`.

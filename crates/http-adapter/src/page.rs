@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::HttpSettings;
+use crate::body::read_body;
 use crate::error::{ApiError, Code};
-use crate::json::read_body;
 
 const CSRF_COOKIE: &str = "rekey_csrf";
 const PAGE: &str = include_str!("../templates/page.html.hbs");

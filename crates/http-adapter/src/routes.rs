@@ -1,27 +1,30 @@
-//! The routes: each RPC on its REST path and its Connect path, health, and the answers for
-//! unknown routes (404 code 5) and wrong methods (405 code 12).
+//! The routes: each RPC on its REST path (v2, and v2beta for the two it has) and its Connect
+//! path (JSON or binary), health, and the answers for unknown routes (404 code 5) and wrong
+//! methods (405 code 12).
+//!
+//! Every RPC is served by the same two generic handlers, [`rest`] and [`connect`], which only
+//! frame: they authenticate, read and decode the body, call the RPC of `rekey-api`, and write
+//! the response or the refusal in their protocol's shape.
 
 use std::future::Future;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
-use actix_web::web::{self, Data, Payload, ServiceConfig};
+use actix_web::http::header::{ALLOW, CONTENT_TYPE};
+use actix_web::web::{self, Bytes, Data, Payload, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
+use prost::Message;
+use rekey_api::json::{JsonRequest, JsonResponse};
+use rekey_api::{Rpc, Status};
 use rekey_application::Ports;
 use rekey_application::ports::UserStore;
 use rekey_domain::Principal;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use rekey_proto::zitadel::org::v2 as org;
+use rekey_proto::zitadel::user::v2 as user;
+use serde_json::json;
 
+use crate::auth;
+use crate::body::read_body;
 use crate::error::{ApiError, Code, Protocol};
-use crate::json::{decode, read_body};
-#[allow(unused_imports)] // the `#[utoipa::path]` attributes name these
-use crate::openapi::{
-    AddHumanUserDoc, AddHumanUserResponseDoc, AddOrganizationDoc, AddOrganizationResponseDoc,
-    CommonErrors, DetailsResponseDoc, ErrorDoc, GetUserResponseDoc, PasswordResetDoc,
-    PasswordResetResponseDoc, SetPasswordDoc, StatusDoc,
-};
-use crate::{auth, rpc};
 
 /// Settings of the HTTP layer.
 #[derive(Clone)]
@@ -91,53 +94,50 @@ pub fn configure_metrics(renderer: MetricsRenderer) -> impl FnOnce(&mut ServiceC
 pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg| {
         cfg.app_data(Data::new(settings))
-            .service(
-                web::resource("/v2/users/{userId}/password_reset")
-                    .route(web::post().to(rest_password_reset::<P>))
-                    .default_service(web::to(|| method_not_allowed("POST"))),
-            )
-            .service(
-                web::resource("/v2/users/{userId}/password")
-                    .route(web::post().to(rest_set_password::<P>))
-                    .default_service(web::to(|| method_not_allowed("POST"))),
-            )
+            .service(rest_route::<P, PasswordReset>(
+                "/v2/users/{userId}/password_reset",
+            ))
+            .service(rest_route::<P, SetPassword>("/v2/users/{userId}/password"))
+            .service(rest_route::<P, PasswordReset>(
+                "/v2beta/users/{userId}/password_reset",
+            ))
+            .service(rest_route::<P, SetPassword>(
+                "/v2beta/users/{userId}/password",
+            ))
             // Before `/v2/users/{userId}`, so AddHumanUser has a route (and metrics label) of its
             // own. A GET of `/v2/users/human` is GetUserByID of a user whose id is "human".
             .service(
                 web::resource("/v2/users/human")
-                    .route(web::post().to(rest_add_human_user::<P>))
-                    .route(web::get().to(rest_get_user::<P>))
+                    .route(web::post().to(rest::<P, AddHumanUser>))
+                    .route(web::get().to(rest::<P, GetUserById>))
                     .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(
                 web::resource("/v2/users/{userId}")
-                    .route(web::get().to(rest_get_user::<P>))
+                    .route(web::get().to(rest::<P, GetUserById>))
                     .default_service(web::to(|| method_not_allowed("GET"))),
             )
-            .service(
-                web::resource("/v2/organizations")
-                    .route(web::post().to(rest_add_organization::<P>))
-                    .default_service(web::to(|| method_not_allowed("POST"))),
-            )
-            .service(connect(
+            .service(rest_route::<P, AddOrganization>("/v2/organizations"))
+            .service(connect_route::<P, PasswordReset>(
                 "/zitadel.user.v2.UserService/PasswordReset",
-                connect_password_reset::<P>,
             ))
-            .service(connect(
+            .service(connect_route::<P, SetPassword>(
                 "/zitadel.user.v2.UserService/SetPassword",
-                connect_set_password::<P>,
             ))
-            .service(connect(
+            .service(connect_route::<P, GetUserById>(
                 "/zitadel.user.v2.UserService/GetUserByID",
-                connect_get_user::<P>,
             ))
-            .service(connect(
+            .service(connect_route::<P, AddHumanUser>(
                 "/zitadel.user.v2.UserService/AddHumanUser",
-                connect_add_human_user::<P>,
             ))
-            .service(connect(
+            .service(connect_route::<P, AddOrganization>(
                 "/zitadel.org.v2.OrganizationService/AddOrganization",
-                connect_add_organization::<P>,
+            ))
+            .service(connect_route::<P, PasswordReset>(
+                "/zitadel.user.v2beta.UserService/PasswordReset",
+            ))
+            .service(connect_route::<P, SetPassword>(
+                "/zitadel.user.v2beta.UserService/SetPassword",
             ))
             .service(
                 web::resource("/ui/v2/login/password/set")
@@ -178,19 +178,103 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
     }
 }
 
-fn connect<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
+/// One RPC as the routes serve it: its messages and its call in `rekey-api`.
+pub(crate) trait Unary: 'static {
+    /// Which RPC, for the outcome metric.
+    const RPC: Rpc;
+    /// The request message, decoded from JSON or protobuf.
+    type Request: JsonRequest + Message + Default;
+    /// The response message, written as JSON or protobuf.
+    type Response: JsonResponse + Message;
+
+    /// Puts the REST path's `userId` into the request: it wins over the body's.
+    fn set_user_id(request: &mut Self::Request, user_id: String);
+
+    /// Runs the RPC for `caller`.
+    fn call<P: Ports>(
+        ports: &P,
+        caller: &Principal,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, Status>>;
+}
+
+/// Declares a [`Unary`]: the RPC, its two messages, where the path's user id goes, and its call.
+macro_rules! unary {
+    ($name:ident, $request:ty, $response:ty, $call:path, |$message:ident, $id:ident| $set:expr) => {
+        pub(crate) struct $name;
+
+        impl Unary for $name {
+            const RPC: Rpc = Rpc::$name;
+            type Request = $request;
+            type Response = $response;
+
+            fn set_user_id($message: &mut $request, $id: String) {
+                $set
+            }
+
+            fn call<P: Ports>(
+                ports: &P,
+                caller: &Principal,
+                request: $request,
+            ) -> impl Future<Output = Result<$response, Status>> {
+                $call(ports, caller, request)
+            }
+        }
+    };
+}
+
+unary!(
+    PasswordReset,
+    user::PasswordResetRequest,
+    user::PasswordResetResponse,
+    rekey_api::rpc::password_reset,
+    |message, id| message.user_id = id
+);
+unary!(
+    SetPassword,
+    user::SetPasswordRequest,
+    user::SetPasswordResponse,
+    rekey_api::rpc::set_password,
+    |message, id| message.user_id = id
+);
+unary!(
+    GetUserById,
+    user::GetUserByIdRequest,
+    user::GetUserByIdResponse,
+    rekey_api::rpc::get_user_by_id,
+    |message, id| message.user_id = id
+);
+unary!(
+    AddHumanUser,
+    user::AddHumanUserRequest,
+    user::AddHumanUserResponse,
+    rekey_api::rpc::add_human_user,
+    |_message, _id| ()
+);
+unary!(
+    AddOrganization,
+    org::AddOrganizationRequest,
+    org::AddOrganizationResponse,
+    rekey_api::rpc::add_organization,
+    |_message, _id| ()
+);
+
+/// A REST resource: POST runs `R`, any other method is 405.
+fn rest_route<P: Ports, R: Unary>(path: &str) -> actix_web::Resource {
     web::resource(path)
-        .route(web::post().to(handler))
+        .route(web::post().to(rest::<P, R>))
+        .default_service(web::to(|| method_not_allowed("POST")))
+}
+
+/// A Connect procedure: POST runs `R`, any other method is 405 in Connect's shape.
+fn connect_route<P: Ports, R: Unary>(path: &str) -> actix_web::Resource {
+    web::resource(path)
+        .route(web::post().to(connect::<P, R>))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(
                 ApiError::new(Code::Unimplemented, "Method Not Allowed")
                     .with_status(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_header(actix_web::http::header::ALLOW, "POST")
+                    .with_header(ALLOW, "POST")
                     .in_protocol(Protocol::Connect),
             )
         }))
@@ -200,8 +284,8 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::NotFound, "Not Found"))
 }
 
-/// An unknown route: 404 code 5 (CONTRACT.md §5); under `/zitadel.` (a Connect procedure
-/// rekey does not serve) in Connect's shape, `{"code": "not_found", …}`.
+/// An unknown route: 404 code 5 (docs/API.md); under `/zitadel.` (a Connect procedure rekey
+/// does not serve) in Connect's shape, `{"code": "not_found", …}`.
 async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let error = ApiError::new(Code::NotFound, "Not Found");
     Err(if req.path().starts_with("/zitadel.") {
@@ -215,69 +299,17 @@ async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 async fn method_not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::Unimplemented, "Method Not Allowed")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
-        .with_header(actix_web::http::header::ALLOW, allow))
+        .with_header(ALLOW, allow))
 }
 
-/// One unary call: authenticate, read and decode the body, let `prepare` adjust the message
-/// (a path parameter wins over the body), run `rpc`, and answer in `protocol`'s shape.
-async fn unary<P, R, F, Fut>(
-    ports: &P,
-    req: &HttpRequest,
-    body: Payload,
-    protocol: Protocol,
-    prepare: impl FnOnce(&mut R),
-    rpc: F,
-) -> Result<HttpResponse, ApiError>
-where
-    P: Ports,
-    R: DeserializeOwned,
-    F: FnOnce(Principal, R) -> Fut,
-    Fut: Future<Output = Result<Value, ApiError>>,
-{
-    let result = async {
-        if protocol == Protocol::Connect {
-            let json = req
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| {
-                    v.trim_start()
-                        .to_ascii_lowercase()
-                        .starts_with("application/json")
-                });
-            if !json {
-                return Err(ApiError::new(
-                    Code::InvalidArgument,
-                    "unsupported content type: rekey's Connect endpoints speak application/json",
-                )
-                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-            }
-        }
-        let caller = auth::principal(ports, req).await?;
-        let (limit, timeout) = req
-            .app_data::<Data<HttpSettings>>()
-            .map_or((64 * 1024, std::time::Duration::from_secs(10)), |s| {
-                (s.body_limit, s.body_timeout)
-            });
-        let mut message: R = decode(&read_body(body, limit, timeout).await?)?;
-        prepare(&mut message);
-        rpc(caller, message).await
-    }
-    .await;
-    result
-        .map(|value| HttpResponse::Ok().json(value))
-        .map_err(|e| e.in_protocol(protocol))
-}
-
-/// `rekey_rpc_outcomes_total{rpc, outcome}`: `ok`, or the error's id (`COMMAND-SAF4f`), or its
-/// code's name when it has no id.
-fn count_outcome(rpc_path: &'static str, result: &Result<HttpResponse, ApiError>) {
-    let rpc = rpc_path.rsplit("::").next().unwrap_or(rpc_path).trim();
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(error) => error.id().unwrap_or_else(|| error.code().name()),
-    };
-    metrics::counter!("rekey_rpc_outcomes_total", "rpc" => rpc, "outcome" => outcome).increment(1);
+/// The body, within the configured size and time limits.
+async fn read(req: &HttpRequest, body: Payload) -> Result<Bytes, ApiError> {
+    let (limit, timeout) = req
+        .app_data::<Data<HttpSettings>>()
+        .map_or((64 * 1024, std::time::Duration::from_secs(10)), |s| {
+            (s.body_limit, s.body_timeout)
+        });
+    read_body(body, limit, timeout).await
 }
 
 /// The path's `userId`; on the `/v2/users/human` route (GetUserByID by GET), "human".
@@ -288,213 +320,106 @@ fn path_user_id(req: &HttpRequest) -> Option<String> {
         .or_else(|| (req.path() == "/v2/users/human").then(|| "human".to_owned()))
 }
 
-/// Declares a handler for one RPC on one protocol. `$prepare` turns the request into the
-/// adjustment of the decoded message (for REST, the path's `userId` wins over the body's).
-macro_rules! handler {
-    ($(#[$doc:meta])* $name:ident, $protocol:expr, $message:ty, $rpc:path, $prepare:expr) => {
-        $(#[$doc])*
-        pub(crate) async fn $name<P: Ports>(
-            ports: Data<P>,
-            req: HttpRequest,
-            body: Payload,
-        ) -> Result<HttpResponse, ApiError> {
-            let prepare = $prepare(&req);
-            let rpc_ports = ports.clone();
-            let rpc = move |caller: Principal, message: $message| async move {
-                $rpc(rpc_ports.get_ref(), &caller, message).await
-            };
-            let result = unary(ports.get_ref(), &req, body, $protocol, prepare, rpc).await;
-            count_outcome(stringify!($rpc), &result);
-            result
+/// Counts the call's outcome (`rekey_rpc_outcomes_total`).
+fn count(rpc: Rpc, protocol: &'static str, result: &Result<HttpResponse, ApiError>) {
+    rekey_api::count_outcome(
+        rpc,
+        protocol,
+        result.as_ref().map(drop).map_err(ApiError::status),
+    );
+}
+
+/// `R` over REST: a JSON body, the path's `userId` winning over the body's, a JSON answer and
+/// grpc-gateway's error shape.
+async fn rest<P: Ports, R: Unary>(
+    ports: Data<P>,
+    req: HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let result = async {
+        let caller = auth::principal(ports.get_ref(), &req).await?;
+        let mut request: R::Request = rekey_api::json::decode(&read(&req, body).await?)?;
+        if let Some(user_id) = path_user_id(&req) {
+            R::set_user_id(&mut request, user_id);
         }
-    };
+        let response = R::call(ports.get_ref(), &caller, request).await?;
+        Ok(HttpResponse::Ok().json(response.to_json()))
+    }
+    .await;
+    count(R::RPC, "rest", &result);
+    result
 }
 
-fn path_wins_reset(req: &HttpRequest) -> impl FnOnce(&mut rpc::PasswordResetRequest) {
-    let user_id = path_user_id(req);
-    move |message| message.user_id = user_id
+/// How a Connect request is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `application/json`.
+    Json,
+    /// `application/proto`.
+    Binary,
 }
 
-fn path_wins_get(req: &HttpRequest) -> impl FnOnce(&mut rpc::GetUserRequest) {
-    let user_id = path_user_id(req);
-    move |message| message.user_id = user_id
+fn connect_format(req: &HttpRequest) -> Result<Format, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/json" => Ok(Format::Json),
+        "application/proto" => Ok(Format::Binary),
+        _ => Err(ApiError::new(
+            Code::InvalidArgument,
+            "unsupported content type: rekey's Connect endpoints speak application/json and \
+             application/proto",
+        )
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
+    }
 }
 
-fn path_wins_set(req: &HttpRequest) -> impl FnOnce(&mut rpc::SetPasswordRequest) {
-    let user_id = path_user_id(req);
-    move |message| message.user_id = user_id
+/// `R` over Connect unary: a JSON or protobuf body, answered in the same format; refusals are
+/// Connect's JSON error body whatever the format, as the Connect protocol has it.
+async fn connect<P: Ports, R: Unary>(
+    ports: Data<P>,
+    req: HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let result = async {
+        let format = connect_format(&req)?;
+        let caller = auth::principal(ports.get_ref(), &req).await?;
+        let bytes = read(&req, body).await?;
+        let request = match format {
+            Format::Json => rekey_api::json::decode::<R::Request>(&bytes)?,
+            Format::Binary => R::Request::decode(bytes)
+                .map_err(|e| ApiError::invalid(format!("invalid request: {e}")))?,
+        };
+        let response = R::call(ports.get_ref(), &caller, request).await?;
+        Ok(match format {
+            Format::Json => HttpResponse::Ok().json(response.to_json()),
+            Format::Binary => HttpResponse::Ok()
+                .content_type("application/proto")
+                .body(response.encode_to_vec()),
+        })
+    }
+    .await
+    .map_err(|e: ApiError| e.in_protocol(Protocol::Connect));
+    count(R::RPC, "connect", &result);
+    result
 }
-
-fn as_sent<M>(_: &HttpRequest) -> impl FnOnce(&mut M) {
-    |_| {}
-}
-
-use rpc::{
-    AddHumanUserRequest, AddOrganizationRequest, GetUserRequest, PasswordResetRequest,
-    SetPasswordRequest,
-};
-
-handler!(
-    #[utoipa::path(
-        post,
-        path = "/v2/users/{userId}/password",
-        tag = "UserService",
-        operation_id = "SetPassword",
-        summary = "Change the password of a user",
-        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
-        request_body = SetPasswordDoc,
-        responses(
-            (status = 200, description = "The password was changed", body = DetailsResponseDoc),
-            CommonErrors,
-            (status = 429, description = "Too many current passwords tried for this user or by this caller (code 8, limits.wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
-        ),
-    )]
-    rest_set_password,
-    Protocol::Rest,
-    SetPasswordRequest,
-    rpc::set_password,
-    path_wins_set
-);
-handler!(
-    connect_set_password,
-    Protocol::Connect,
-    SetPasswordRequest,
-    rpc::set_password,
-    as_sent
-);
-handler!(
-    #[utoipa::path(
-        post,
-        path = "/v2/users/{userId}/password_reset",
-        tag = "UserService",
-        operation_id = "PasswordReset",
-        summary = "Request a code to reset a password",
-        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
-        request_body = PasswordResetDoc,
-        responses(
-            (status = 200, description = "A code was issued (and returned, for returnCode)", body = PasswordResetResponseDoc),
-            CommonErrors,
-            (status = 429, description = "A budget is spent (code 8); nothing was issued", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
-        ),
-    )]
-    rest_password_reset,
-    Protocol::Rest,
-    PasswordResetRequest,
-    rpc::password_reset,
-    path_wins_reset
-);
-handler!(
-    connect_password_reset,
-    Protocol::Connect,
-    PasswordResetRequest,
-    rpc::password_reset,
-    as_sent
-);
-handler!(
-    #[utoipa::path(
-        get,
-        path = "/v2/users/{userId}",
-        tag = "UserService",
-        operation_id = "GetUserByID",
-        summary = "Get a user by its id",
-        params(("userId" = String, Path, description = "The user's id (1 to 200 characters); it wins over a userId in the body")),
-        responses(
-            (status = 200, description = "The user", body = GetUserResponseDoc),
-            CommonErrors,
-        ),
-    )]
-    rest_get_user,
-    Protocol::Rest,
-    GetUserRequest,
-    rpc::get_user,
-    path_wins_get
-);
-handler!(
-    connect_get_user,
-    Protocol::Connect,
-    GetUserRequest,
-    rpc::get_user,
-    as_sent
-);
-handler!(
-    #[utoipa::path(
-        post,
-        path = "/v2/users/human",
-        tag = "UserService",
-        operation_id = "AddHumanUser",
-        summary = "Create a human user",
-        request_body = AddHumanUserDoc,
-        responses(
-            (status = 200, description = "The user was created", body = AddHumanUserResponseDoc),
-            CommonErrors,
-            (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
-        ),
-    )]
-    rest_add_human_user,
-    Protocol::Rest,
-    AddHumanUserRequest,
-    rpc::add_human_user,
-    as_sent
-);
-handler!(
-    connect_add_human_user,
-    Protocol::Connect,
-    AddHumanUserRequest,
-    rpc::add_human_user,
-    as_sent
-);
-handler!(
-    #[utoipa::path(
-        post,
-        path = "/v2/organizations",
-        tag = "OrganizationService",
-        operation_id = "AddOrganization",
-        summary = "Create an organization",
-        request_body = AddOrganizationDoc,
-        responses(
-            (status = 200, description = "The organization was created", body = AddOrganizationResponseDoc),
-            CommonErrors,
-            (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
-        ),
-    )]
-    rest_add_organization,
-    Protocol::Rest,
-    AddOrganizationRequest,
-    rpc::add_organization,
-    as_sent
-);
-handler!(
-    connect_add_organization,
-    Protocol::Connect,
-    AddOrganizationRequest,
-    rpc::add_organization,
-    as_sent
-);
 
 /// Whether the process answers.
-#[utoipa::path(
-    get,
-    path = "/debug/healthz",
-    tag = "Operations",
-    security(()),
-    responses((status = 200, description = "The process answers", body = StatusDoc)),
-)]
-pub(crate) async fn healthz() -> HttpResponse {
+async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers. The cause of not being ready is logged, not shown.
-#[utoipa::path(
-    get,
-    path = "/debug/ready",
-    tag = "Operations",
-    security(()),
-    responses(
-        (status = 200, description = "The database answers", body = StatusDoc),
-        (status = 503, description = "The database does not answer", body = StatusDoc),
-    ),
-)]
-pub(crate) async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
+async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
     match ports.users().ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(failure) => {
@@ -505,22 +430,7 @@ pub(crate) async fn ready<P: Ports>(ports: Data<P>) -> HttpResponse {
 }
 
 /// Prometheus metrics, in the text exposition format.
-#[utoipa::path(
-    get,
-    path = "/debug/metrics",
-    tag = "Operations",
-    security(()),
-    responses(
-        (
-            status = 200,
-            description = "Counters, gauges and histograms (`rekey_…`)",
-            body = String,
-            content_type = "text/plain; version=0.0.4"
-        ),
-        (status = 404, description = "Served only on server.metrics_bind, which is set (code 5)", body = ErrorDoc),
-    ),
-)]
-pub(crate) async fn metrics(settings: Data<HttpSettings>) -> Result<HttpResponse, ApiError> {
+async fn metrics(settings: Data<HttpSettings>) -> Result<HttpResponse, ApiError> {
     let Some(render) = &settings.metrics else {
         return not_found().await;
     };

@@ -135,7 +135,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
 const MICRO_BENCHES: [(&str, &str); 3] = [
     ("rekey-crypto-adapter", "codes"),
     ("rekey-notifier-adapter", "links"),
-    ("rekey-http-adapter", "json"),
+    ("rekey-api", "codec"),
 ];
 
 fn micro(args: &[String]) -> Result<(), Failure> {
@@ -202,6 +202,8 @@ fn psql(url: &str, sql: &str) -> Result<String, String> {
 struct Server {
     child: Child,
     base: String,
+    /// The gRPC listener (`server.grpc_bind`), `http://127.0.0.1:<port>`.
+    grpc_base: String,
     token: String,
     data: PathBuf,
 }
@@ -227,16 +229,18 @@ impl Server {
         let log = data.join("rekey.log");
         let _ = std::fs::remove_file(&log);
         std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(|e| e.to_string())
+        };
+        let (port, grpc_port) = (free_port()?, free_port()?);
         let mut command = Command::new(root.join("target/release/rekey"));
         command
             .env("REKEY__DATA_DIR", data)
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
-            // The gRPC listener is not under test here: any free port, never a clash.
-            .env("REKEY__SERVER__GRPC_BIND", "127.0.0.1:0")
+            .env("REKEY__SERVER__GRPC_BIND", format!("127.0.0.1:{grpc_port}"))
             .env("REKEY__LOG__FORMAT", "json")
             .env("REKEY__LOG__LEVEL", "warn,rekey=info")
             .stdout(Stdio::null())
@@ -247,7 +251,9 @@ impl Server {
         let child = command.spawn().map_err(|e| format!("rekey: {e}"))?;
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", grpc_port)).is_err()
+        {
             if Instant::now() > deadline {
                 return Err(format!(
                     "rekey did not start: {}",
@@ -261,6 +267,7 @@ impl Server {
         Ok(Self {
             child,
             base,
+            grpc_base: format!("http://127.0.0.1:{grpc_port}"),
             token: token.trim().to_owned(),
             data: data.to_owned(),
         })
@@ -414,6 +421,50 @@ async fn resets(
     .await
 }
 
+/// PasswordReset returnCode over native gRPC (h2c) for random seeded users, from `concurrency`
+/// workers sharing one tonic channel, as a Go or Node client would.
+async fn grpc_resets(
+    server: &Server,
+    concurrency: usize,
+    (warmup, duration): (Duration, Duration),
+    users: usize,
+) -> Result<load::Measured, String> {
+    use rekey_proto::zitadel::user::v2::password_reset_request::Medium;
+    use rekey_proto::zitadel::user::v2::user_service_client::UserServiceClient;
+    use rekey_proto::zitadel::user::v2::{PasswordResetRequest, ReturnPasswordResetCode};
+
+    let channel = tonic::transport::Channel::from_shared(server.grpc_base.clone())
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("gRPC channel to {}: {e}", server.grpc_base))?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", server.token)
+        .parse()
+        .map_err(|_| "the token is not valid metadata".to_owned())?;
+    let client = UserServiceClient::new(channel);
+    Ok(load::run(
+        "PasswordReset returnCode (gRPC)",
+        concurrency,
+        warmup,
+        duration,
+        move |w, n| {
+            let (mut client, bearer) = (client.clone(), bearer.clone());
+            let mut request = tonic::Request::new(PasswordResetRequest {
+                user_id: format!("bench-{}", pick(w, n, users)),
+                medium: Some(Medium::ReturnCode(ReturnPasswordResetCode {})),
+            });
+            request.metadata_mut().insert("authorization", bearer);
+            async move {
+                client
+                    .password_reset(request)
+                    .await
+                    .is_ok_and(|r| r.get_ref().verification_code.is_some())
+            }
+        },
+    )
+    .await)
+}
+
 struct Probe {
     cpu: f64,
     at: Instant,
@@ -535,6 +586,18 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 &since,
             )
         };
+        let grpc_reset = {
+            let since = probe(&server);
+            let measured = grpc_resets(&server, c, (warmup, duration), users).await?;
+            row(
+                "postgres",
+                "PasswordReset returnCode (gRPC)",
+                c,
+                &measured,
+                &server,
+                &since,
+            )
+        };
         let floor = pgbench(&url, c, users, warmup + duration)?;
         println!(
             "    postgres pgbench floor            c={c:<3} {:8.0}/s  p99 {:6.2} ms",
@@ -559,6 +622,8 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
             row("postgres", "GetUserByID", c, &measured, &server, &since)
         };
         rows.push(healthz.clone());
+        // gRPC against REST in the same run: it must not be slower.
+        rows.push(grpc_reset.with_floor("REST (same run)", reset.throughput, Some(reset.p99)));
         rows.push(reset.with_floor("pgbench (same SQL)", floor.0, Some(floor.1)));
         rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
     }

@@ -46,7 +46,7 @@ impl Rpc {
         Self::AddOrganization,
     ];
 
-    /// The method name, as in the gRPC path and the metrics' `rpc` label.
+    /// The method name, as in the gRPC path.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -57,18 +57,30 @@ impl Rpc {
             Self::AddOrganization => "AddOrganization",
         }
     }
+
+    /// The metrics' `rpc` label: the use case's name in snake case.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::SetPassword => "set_password",
+            Self::GetUserById => "get_user",
+            Self::AddHumanUser => "add_human_user",
+            Self::AddOrganization => "add_organization",
+        }
+    }
 }
 
 /// `rekey_rpc_outcomes_total{rpc, protocol, outcome}`: `ok`, or the error's id
 /// (`COMMAND-SAF4f`), or its code's name when it has no id.
-pub fn count_outcome<T>(rpc: Rpc, protocol: &'static str, result: &Result<T, Status>) {
+pub fn count_outcome(rpc: Rpc, protocol: &'static str, result: Result<(), &Status>) {
     let outcome = match result {
-        Ok(_) => "ok",
+        Ok(()) => "ok",
         Err(status) => status.id().unwrap_or_else(|| status.code().name()),
     };
     metrics::counter!(
         "rekey_rpc_outcomes_total",
-        "rpc" => rpc.name(),
+        "rpc" => rpc.label(),
         "protocol" => protocol,
         "outcome" => outcome,
     )
