@@ -15,6 +15,7 @@ on_both_backends!(
     password_reset_returns_a_code_with_details,
     an_unknown_user_is_not_found_with_zitadels_details,
     no_token_is_unauthenticated,
+    a_message_over_the_body_limit_is_refused_before_any_work,
     a_bad_url_template_is_an_invalid_argument,
     v2beta_password_reset_works,
     grpc_web_over_http1_gives_the_same_answers,
@@ -228,6 +229,24 @@ async fn no_token_is_unauthenticated(backend: Backend) {
         .password_reset(with_token(return_code(UNKNOWN_USER), Some("not-a-token")))
         .await
         .expect_err("a wrong token");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+}
+
+/// `server.body_limit` bounds gRPC messages too: a bigger one is refused by the decoder (tonic
+/// says OutOfRange), before authentication or any use case, and the connection serves on.
+async fn a_message_over_the_body_limit_is_refused_before_any_work(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__SERVER__BODY_LIMIT", "1024")]).await;
+    let mut client = users(channel(&rekey).await);
+    let status = client
+        .password_reset(with_token(return_code(&"9".repeat(2000)), None))
+        .await
+        .expect_err("too big");
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    // The same connection, a message under the limit: now authentication answers.
+    let status = client
+        .password_reset(with_token(return_code(UNKNOWN_USER), None))
+        .await
+        .expect_err("no token");
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
 }
 
