@@ -8,7 +8,9 @@
 //! metrics), gRPC-Web translation and, for browsers, CORS.
 
 pub mod context;
+mod services;
 pub mod status;
+mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +28,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub struct GrpcSettings {
     /// Largest accepted request message, in bytes (after decompression).
     pub body_limit: usize,
-    /// The longest a call may take; beyond it the call is cancelled (code 4).
+    /// The longest a call may take; beyond it the call is dropped and answered Cancelled
+    /// (code 1, as tonic answers it).
     pub call_timeout: Duration,
     /// After the shutdown signal, in-flight calls may take this long to finish.
     pub shutdown_timeout: Duration,
@@ -150,7 +153,7 @@ pub async fn serve<P: Ports>(
     let (stopping, mut stopped) = tokio::sync::watch::channel(false);
     let signal = async move {
         shutdown.await;
-        // Probes see the drain before the listener goes.
+        // Health answers NOT_SERVING on the connections that stay open while they drain.
         health
             .set_service_status("", ServingStatus::NotServing)
             .await;
@@ -178,6 +181,3 @@ pub async fn serve<P: Ports>(
         }
     }
 }
-
-mod services;
-mod workers;
