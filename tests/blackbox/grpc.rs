@@ -502,6 +502,7 @@ async fn grpc_web_over_http1_gives_the_same_answers(backend: Backend) {
         ok.headers
     );
     assert!(ok.headers.contains_key("x-request-id"));
+    assert_eq!(ok.headers["cache-control"], "no-store", "it holds a code");
     let answer =
         v2::PasswordResetResponse::decode(ok.message.expect("a message").as_slice()).unwrap();
     let code = answer.verification_code.expect("a code");

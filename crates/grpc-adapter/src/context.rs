@@ -2,7 +2,8 @@
 //! call (echoed as `x-request-id`), a tracing span carrying it, one access-log line and the
 //! request metrics. It also writes the answer's `grpc-message` as ZITADEL does (tonic escapes
 //! spaces; connect-go does not) and echoes the request's spelling of the content type
-//! (`application/grpc+proto`, as connect-es sends it).
+//! (`application/grpc+proto`, as connect-es sends it), and marks successful answers
+//! `cache-control: no-store` as ZITADEL does.
 //!
 //! Never logged: the message bodies and any header but the id (the token is in `authorization`).
 
@@ -11,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, PRAGMA};
 use http::{Request, Response};
 use percent_encoding::percent_decode;
 use tracing::Instrument as _;
@@ -184,6 +185,12 @@ where
                     headers.insert(CONTENT_TYPE, echo);
                 }
                 let status = status_label(&response);
+                if status == "0" {
+                    // As ZITADEL, on success only: answers may hold a reset code.
+                    let headers = response.headers_mut();
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+                }
                 tracing::info!(%status, latency_ms = elapsed.as_secs_f64() * 1e3, "call");
                 metrics::counter!(
                     "rekey_http_requests_total",
@@ -278,6 +285,18 @@ mod tests {
             .to_str()
             .expect("ascii");
         assert!(uuid::Uuid::parse_str(fresh).is_ok(), "{fresh}");
+    }
+
+    #[tokio::test]
+    async fn only_success_is_marked_no_store() {
+        let ok = call(tonic::Status::ok(""), &[]).await;
+        assert_eq!(
+            ok.headers().get(CACHE_CONTROL).expect("no-store"),
+            "no-store"
+        );
+        assert_eq!(ok.headers().get(PRAGMA).expect("no-cache"), "no-cache");
+        let refused = call(tonic::Status::not_found("x"), &[]).await;
+        assert!(refused.headers().get(CACHE_CONTROL).is_none());
     }
 
     #[tokio::test]
