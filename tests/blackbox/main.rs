@@ -4,6 +4,7 @@
 
 mod delivery;
 mod faults;
+mod grpcurl;
 mod hardening;
 mod harness;
 mod limits;
@@ -16,3 +17,4 @@ mod service;
 mod set_password;
 mod smtp;
 mod tools;
+mod zitadel_clients;
