@@ -127,6 +127,15 @@ async function main() {
   if (!Array.isArray(calls)) {
     return usage("calls must be an array");
   }
+  // connect-node 2.1.2 leaves an HTTP/2 session's "error" event unhandled when the server does
+  // not speak HTTP/2 (e.g. gRPC sent to an HTTP/1.1-only port): Node would die with a bare stack.
+  process.on("uncaughtException", (err) => {
+    process.stderr.write(
+      `call.mjs: ${kind} to ${baseUrl} failed outside any call (${err?.code ?? "no code"}); ` +
+        `for grpc this usually means the server does not accept cleartext HTTP/2 (h2c):\n${err?.stack ?? err}\n`,
+    );
+    process.exit(1);
+  });
   const transport = transportFor(kind, baseUrl, token);
   const clients = {};
   const results = [];
