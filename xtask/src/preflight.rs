@@ -9,6 +9,8 @@
 //! - cargo-fuzz, when the fuzz step will run: `cargo install cargo-fuzz --locked`.
 //! - PostgreSQL: a server to use, or `initdb`/`pg_ctl` for a throwaway cluster (the `services`
 //!   step of `cargo xtask test` starts it).
+//! - Node.js and npm (ZITADEL's own TypeScript client in `tests/clients/zitadel`): the system's
+//!   packages `nodejs` and `npm`, installed like curl and Chromium.
 //! - Node packages of client tests (`tests/clients/*/package-lock.json`): `npm ci` into that
 //!   folder, again only when the lockfile changed.
 //! - cargo-nextest is optional: without it the tests run under `cargo test`.
@@ -47,6 +49,10 @@ pub struct Tools {
     pub schemathesis: PathBuf,
     /// Chromium's binary.
     pub chromium: PathBuf,
+    /// Node.js, for the client tests in `tests/clients`.
+    pub node: PathBuf,
+    /// The environment's grpcurl.
+    pub grpcurl: PathBuf,
 }
 
 impl Tools {
@@ -54,6 +60,8 @@ impl Tools {
     pub fn export(&self, env: &mut ChildEnv) {
         env.set("REKEY_TEST_PYTHON", &self.python.to_string_lossy());
         env.set("REKEY_TEST_CHROMIUM", &self.chromium.to_string_lossy());
+        env.set("REKEY_TEST_NODE", &self.node.to_string_lossy());
+        env.set("REKEY_TEST_GRPCURL", &self.grpcurl.to_string_lossy());
     }
 }
 
@@ -97,6 +105,8 @@ pub fn prepare(root: &Path, needs: Needs) -> Result<Tools, String> {
         python: root.join(VENV).join("bin/python"),
         schemathesis: root.join(VENV).join("bin/schemathesis"),
         chromium: which("chromium").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium")),
+        node: which("node").unwrap_or_else(|| PathBuf::from("/usr/bin/node")),
+        grpcurl: root.join(VENV).join("bin/grpcurl"),
     };
     println!(
         "==> preflight: ready in {:.1} s",
@@ -239,17 +249,27 @@ fn survey(root: &Path, needs: Needs, host: &Host) -> Vec<Item> {
         tool: "postgresql",
         state: postgres_state(host),
     });
+    let node = which("node");
+    let version = node.as_ref().and_then(|node| {
+        let out = Command::new(node)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    });
+    let node_state = node_state(host, node.as_deref(), which("npm").as_deref(), version);
+    let node_ready = matches!(node_state, State::Ready(_));
+    items.push(Item {
+        tool: "node, npm",
+        state: node_state,
+    });
     for dir in node_projects(root) {
-        let state = if which("npm").is_none() {
-            items.push(Item {
-                tool: "npm",
-                state: host.packages(vec!["nodejs", "npm"]),
-            });
+        // Without npm yet, `npm ci` runs after the apt step that brings it.
+        let state = if !node_ready || !npm_is_current(&dir) {
             State::Install(Install::NpmCi(dir))
-        } else if npm_is_current(&dir) {
-            State::Ready(format!("{}/node_modules", rel(root, &dir)))
         } else {
-            State::Install(Install::NpmCi(dir))
+            State::Ready(format!("{}/node_modules", rel(root, &dir)))
         };
         items.push(Item {
             tool: "npm packages",
@@ -280,6 +300,37 @@ fn survey(root: &Path, needs: Needs, host: &Host) -> Vec<Item> {
         },
     });
     items
+}
+
+/// The oldest Node.js major version the client tests run on: the first with a global `fetch`
+/// (gRPC-Web goes through it), and what Debian 12 and Ubuntu 24.04 ship.
+const NODE_MAJOR: u32 = 18;
+
+/// Node.js and npm, from `node` and `npm` on `PATH` and `node --version`.
+fn node_state(
+    host: &Host,
+    node: Option<&Path>,
+    npm: Option<&Path>,
+    version: Option<String>,
+) -> State {
+    let (Some(node), Some(_)) = (node, npm) else {
+        return host.packages(vec!["nodejs", "npm"]);
+    };
+    let version = version.unwrap_or_default();
+    let major = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse::<u32>().ok());
+    match major {
+        Some(major) if major >= NODE_MAJOR => {
+            State::Ready(format!("{} ({version})", node.display()))
+        }
+        _ => State::Manual(format!(
+            "install Node.js {NODE_MAJOR} or newer (found {} {version:?}), e.g. from https://nodejs.org",
+            node.display()
+        )),
+    }
 }
 
 /// The virtual environment: current, to be made, or waiting for Python itself.
@@ -574,6 +625,40 @@ mod tests {
             root.packages(vec!["curl"]),
             State::Install(Install::Apt(p)) if p == ["curl"]
         ));
+    }
+
+    #[test]
+    fn node_and_npm_are_required() {
+        let debian = Host {
+            apt: false,
+            debian_like: true,
+        };
+        let node = Path::new("/usr/bin/node");
+        let npm = Path::new("/usr/bin/npm");
+        match node_state(&debian, None, Some(npm), None) {
+            State::Manual(command) => assert_eq!(command, "sudo apt-get install nodejs npm"),
+            other => panic!("{other:?}"),
+        }
+        match node_state(&debian, Some(node), None, Some("v20.1.0".into())) {
+            State::Manual(command) => assert_eq!(command, "sudo apt-get install nodejs npm"),
+            other => panic!("{other:?}"),
+        }
+        let root = Host {
+            apt: true,
+            debian_like: true,
+        };
+        assert!(matches!(
+            node_state(&root, None, None, None),
+            State::Install(Install::Apt(p)) if p == ["nodejs", "npm"]
+        ));
+        assert!(matches!(
+            node_state(&debian, Some(node), Some(npm), Some("v20.20.2".into())),
+            State::Ready(found) if found == "/usr/bin/node (v20.20.2)"
+        ));
+        match node_state(&root, Some(node), Some(npm), Some("v16.20.0".into())) {
+            State::Manual(command) => assert!(command.contains("Node.js 18 or newer"), "{command}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

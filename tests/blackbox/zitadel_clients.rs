@@ -1,0 +1,647 @@
+//! ZITADEL's own TypeScript client, `@zitadel/client` 1.3.1, against rekey over each of its
+//! transports (issue 14): gRPC (`createServerTransport`, what ZITADEL's login app uses) and
+//! gRPC-Web (`createClientTransport`) on the gRPC port, Connect binary and Connect JSON
+//! (connect-node's `createConnectTransport`) on the HTTP port. The calls go through
+//! `tests/clients/zitadel/call.mjs`; each transport is a test of its own on each backend, so
+//! a failure names the transport: `zitadel_clients::<backend>::<scenario>::<transport>`.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Rekey};
+use crate::smtp::{links_in_mail_files, query_param};
+use crate::tools;
+
+/// How ZITADEL's users reach rekey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `@zitadel/client/node` `createServerTransport`: gRPC over HTTP/2 (h2c), binary.
+    Grpc,
+    /// `@zitadel/client/web` `createClientTransport`: gRPC-Web over fetch, binary.
+    GrpcWeb,
+    /// connect-node `createConnectTransport`, `application/proto`.
+    ConnectBinary,
+    /// connect-node `createConnectTransport`, `application/json`.
+    ConnectJson,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::GrpcWeb => "grpc-web",
+            Self::ConnectBinary => "connect-binary",
+            Self::ConnectJson => "connect-json",
+        }
+    }
+
+    /// gRPC and gRPC-Web are served on the gRPC port, Connect on the HTTP port.
+    fn base_url(self, rekey: &Rekey) -> String {
+        match self {
+            Self::Grpc | Self::GrpcWeb => rekey.grpc_base().to_owned(),
+            Self::ConnectBinary | Self::ConnectJson => rekey.base.clone(),
+        }
+    }
+}
+
+/// Declares each scenario once per backend and transport:
+/// `mod sqlite { mod <scenario> { fn grpc, fn grpc_web, fn connect_binary, fn connect_json } }`.
+macro_rules! per_transport {
+    ($backend:ident: $($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use crate::harness::Backend;
+                use crate::zitadel_clients::Transport;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn grpc() {
+                    crate::zitadel_clients::$scenario(Backend::$backend, Transport::Grpc).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn grpc_web() {
+                    crate::zitadel_clients::$scenario(Backend::$backend, Transport::GrpcWeb).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn connect_binary() {
+                    crate::zitadel_clients::$scenario(Backend::$backend, Transport::ConnectBinary)
+                        .await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn connect_json() {
+                    crate::zitadel_clients::$scenario(Backend::$backend, Transport::ConnectJson)
+                        .await;
+                }
+            }
+        )*
+    };
+}
+
+mod sqlite {
+    per_transport!(Sqlite: resets_and_passwords, refusals_and_creation, error_details);
+}
+mod postgres {
+    per_transport!(Postgres: resets_and_passwords, refusals_and_creation, error_details);
+}
+
+/// What ZITADEL's login app sends as its reset link (GRPC.md §7), to a host of ours.
+const URL_TEMPLATE: &str =
+    "https://login.example/password/set?code={{.Code}}&userId={{.UserID}}&organization={{.OrgID}}";
+/// A user id no one has.
+const NOBODY: &str = "69629023906488334";
+const NEW_PASSWORD: &str = "N3w-Passw0rd!";
+
+/// Runs `call.mjs` with `calls` over `transport`; one result per call, each `{"ok": …}` or
+/// `{"error": …}`. Fails the test, with the script's stderr, when the script itself fails.
+/// Codes and passwords the calls carry are remembered as secrets the logs must not show.
+async fn call(
+    rekey: &Rekey,
+    transport: Transport,
+    token: Option<&str>,
+    calls: &[Value],
+) -> Vec<Value> {
+    for c in calls {
+        for password in [
+            &c["request"]["newPassword"]["password"],
+            &c["request"]["passwordType"]["value"]["password"],
+        ] {
+            if let Some(password) = password.as_str() {
+                rekey.remember(password);
+            }
+        }
+    }
+    // The token goes through stdin, not the command line.
+    let input = json!({
+        "transport": transport.name(),
+        "baseUrl": transport.base_url(rekey),
+        "token": token,
+        "calls": calls,
+    })
+    .to_string();
+    let script = tools::zitadel_client();
+    let what = format!("{} ({})", script.display(), transport.name());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = tools::node()
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("node {}: {e} (is Node.js installed?)", script.display()));
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write the calls");
+        // call.mjs gives up by itself after 15 s per call and 120 s in all.
+        child.wait_with_output().expect("node runs")
+    })
+    .await
+    .expect("the node thread");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "node {what} failed ({}):\n{stderr}",
+        output.status
+    );
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "node {what} printed no JSON array ({e}; {} bytes on stdout); stderr:\n{stderr}",
+            output.stdout.len()
+        )
+    });
+    assert_eq!(
+        results.len(),
+        calls.len(),
+        "{what}: one result per call; stderr:\n{stderr}"
+    );
+    for result in &results {
+        for code in [
+            &result["ok"]["verificationCode"],
+            &result["ok"]["emailCode"],
+            &result["ok"]["phoneCode"],
+        ] {
+            if let Some(code) = code.as_str() {
+                rekey.remember(code);
+            }
+        }
+    }
+    results
+}
+
+/// One call; its result.
+async fn one(
+    rekey: &Rekey,
+    transport: Transport,
+    token: Option<&str>,
+    service: &str,
+    method: &str,
+    request: Value,
+) -> Value {
+    let calls = [json!({ "service": service, "method": method, "request": request })];
+    call(rekey, transport, token, &calls).await.remove(0)
+}
+
+/// The response of a call that must have succeeded; otherwise fails with the error (codes,
+/// messages and error ids, nothing secret).
+fn ok<'a>(result: &'a Value, transport: Transport, what: &str) -> &'a Value {
+    match result.get("ok") {
+        Some(response) => response,
+        None => panic!(
+            "{}: {what} failed: {}",
+            transport.name(),
+            result.get("error").unwrap_or(result)
+        ),
+    }
+}
+
+/// The error of a call that must have failed; a success fails the test without showing the
+/// response (it may hold a code).
+fn error<'a>(result: &'a Value, transport: Transport, what: &str) -> &'a Value {
+    match result.get("error") {
+        Some(error) => error,
+        None => panic!("{}: {what} succeeded; it must fail", transport.name()),
+    }
+}
+
+/// `details.sequence`, which protojson writes as a string (uint64); must be > 0.
+fn sequence(response: &Value, transport: Transport, what: &str) -> u64 {
+    let sequence = &response["details"]["sequence"];
+    let parsed = sequence
+        .as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: {what}: details.sequence is a uint64 as a JSON string, not {sequence}",
+                transport.name()
+            )
+        });
+    assert!(
+        parsed > 0,
+        "{}: {what}: details.sequence is 0",
+        transport.name()
+    );
+    parsed
+}
+
+/// A reset code as rekey makes them by default: 6 upper-case letters and digits.
+fn assert_code_shape(code: &str, transport: Transport, what: &str) {
+    assert!(
+        code.len() == 6
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+        "{}: {what}: the code is not 6 upper-case letters and digits (length {})",
+        transport.name(),
+        code.len()
+    );
+}
+
+fn reset_request(user: &str, medium: Value) -> Value {
+    json!({ "userId": user, "medium": medium })
+}
+
+fn return_code() -> Value {
+    json!({ "case": "returnCode", "value": {} })
+}
+
+fn send_link(url_template: &str) -> Value {
+    // notificationType 1 = NOTIFICATION_TYPE_Email, as ZITADEL's login app sends it.
+    json!({ "case": "sendLink", "value": { "notificationType": 1, "urlTemplate": url_template } })
+}
+
+fn set_password_request(user: &str, code: &str) -> Value {
+    json!({
+        "userId": user,
+        "newPassword": { "password": NEW_PASSWORD, "changeRequired": false },
+        "verification": { "case": "verificationCode", "value": code },
+    })
+}
+
+/// PasswordReset with returnCode and with sendLink (the link arrives by mail), SetPassword with
+/// each code, GetUserByID: what ZITADEL's login app does, over `transport`.
+pub async fn resets_and_passwords(backend: Backend, transport: Transport) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let t = transport.name();
+
+    // returnCode: details and a code, in one script run with the SetPassword that spends it.
+    let reset = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "passwordReset",
+        reset_request(&user, return_code()),
+    )
+    .await;
+    let reset = ok(&reset, transport, "PasswordReset returnCode");
+    let code = reset["verificationCode"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{t}: PasswordReset returnCode answered no verificationCode"));
+    assert_code_shape(code, transport, "PasswordReset returnCode");
+    let first_sequence = sequence(reset, transport, "PasswordReset returnCode");
+    assert_eq!(
+        reset["details"]["resourceOwner"],
+        json!(rekey.org_id),
+        "{t}: PasswordReset details.resourceOwner is the user's organization"
+    );
+    assert!(
+        reset["details"]["changeDate"]
+            .as_str()
+            .is_some_and(|d| d.ends_with('Z')),
+        "{t}: PasswordReset details.changeDate is an RFC 3339 UTC timestamp: {}",
+        reset["details"]["changeDate"]
+    );
+
+    let set = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "setPassword",
+        set_password_request(&user, code),
+    )
+    .await;
+    let set = ok(&set, transport, "SetPassword with the returned code");
+    assert!(
+        sequence(set, transport, "SetPassword") > first_sequence,
+        "{t}: SetPassword's sequence follows PasswordReset's"
+    );
+    assert_eq!(
+        set["details"]["resourceOwner"],
+        json!(rekey.org_id),
+        "{t}: SetPassword"
+    );
+    // The code is spent.
+    let again = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "setPassword",
+        set_password_request(&user, code),
+    )
+    .await;
+    let again = error(&again, transport, "SetPassword with a spent code");
+    assert_eq!(
+        again["code"], 9,
+        "{t}: a spent code is FailedPrecondition: {again}"
+    );
+
+    // sendLink with the login app's template: a mail with exactly that link.
+    let reset = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "passwordReset",
+        reset_request(&user, send_link(URL_TEMPLATE)),
+    )
+    .await;
+    let reset = ok(&reset, transport, "PasswordReset sendLink");
+    assert!(
+        reset.get("verificationCode").is_none(),
+        "{t}: sendLink returns no code"
+    );
+    sequence(reset, transport, "PasswordReset sendLink");
+    // Two mails by now: the notice of the first SetPassword, and the link.
+    let link = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2)
+        .await
+        .into_iter()
+        .find(|link| link.starts_with("https://login.example/"))
+        .unwrap_or_else(|| panic!("{t}: no mail holds a link to https://login.example/"));
+    let code = query_param(&link, "code").unwrap_or_default();
+    rekey.remember(&code);
+    assert!(
+        link.starts_with("https://login.example/password/set?code="),
+        "{t}: the mailed link follows the template (host and path)"
+    );
+    assert_eq!(
+        query_param(&link, "userId").as_deref(),
+        Some(user.as_str()),
+        "{t}: userId"
+    );
+    assert_eq!(
+        query_param(&link, "organization").as_deref(),
+        Some(rekey.org_id.as_str()),
+        "{t}: organization"
+    );
+    assert_code_shape(&code, transport, "the mailed link's code");
+    let set = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "setPassword",
+        set_password_request(&user, &code),
+    )
+    .await;
+    ok(&set, transport, "SetPassword with the mailed code");
+
+    // GetUserByID, as the login app reads it.
+    let got = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "getUserByID",
+        json!({ "userId": user }),
+    )
+    .await;
+    let got = ok(&got, transport, "GetUserByID");
+    let u = &got["user"];
+    assert_eq!(u["userId"], json!(user), "{t}: GetUserByID user.userId");
+    assert_eq!(u["username"], "ada", "{t}: GetUserByID user.username");
+    assert_eq!(
+        u["state"], "USER_STATE_ACTIVE",
+        "{t}: GetUserByID user.state"
+    );
+    assert_eq!(
+        u["human"]["profile"]["givenName"], "Ada",
+        "{t}: GetUserByID given name"
+    );
+    assert_eq!(
+        u["human"]["profile"]["familyName"], "Lovelace",
+        "{t}: GetUserByID family name"
+    );
+    assert_eq!(
+        u["human"]["email"]["email"], "ada@example.com",
+        "{t}: GetUserByID email"
+    );
+    assert_eq!(
+        got["details"]["resourceOwner"],
+        json!(rekey.org_id),
+        "{t}: GetUserByID details.resourceOwner"
+    );
+    sequence(got, transport, "GetUserByID");
+}
+
+/// Unknown user, a broken template and no token are refused with ZITADEL's codes; AddHumanUser
+/// and AddOrganization succeed.
+pub async fn refusals_and_creation(backend: Backend, transport: Transport) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let t = transport.name();
+
+    let calls = [
+        json!({ "service": "user", "method": "passwordReset",
+                "request": reset_request(NOBODY, return_code()) }),
+        json!({ "service": "user", "method": "passwordReset",
+                "request": reset_request(&user, send_link("{{")) }),
+        json!({ "service": "user", "method": "getUserByID", "request": { "userId": NOBODY } }),
+    ];
+    let results = call(&rekey, transport, admin, &calls).await;
+    for (result, what, code, name, id) in [
+        (
+            &results[0],
+            "PasswordReset for an unknown user",
+            5,
+            "NotFound",
+            "COMMAND-SAF4f",
+        ),
+        (
+            &results[1],
+            "PasswordReset with urlTemplate {{",
+            3,
+            "InvalidArgument",
+            "DOMAIN-oGh5e",
+        ),
+        (
+            &results[2],
+            "GetUserByID for an unknown user",
+            5,
+            "NotFound",
+            "COMMAND-SAF4f",
+        ),
+    ] {
+        let e = error(result, transport, what);
+        assert_eq!(e["code"], code, "{t}: {what}: {e}");
+        assert_eq!(e["codeName"], name, "{t}: {what}: {e}");
+        assert!(
+            e["rawMessage"]
+                .as_str()
+                .is_some_and(|m| m.ends_with(&format!(" ({id})"))),
+            "{t}: {what}: the message ends with ({id}): {e}"
+        );
+    }
+
+    // No Authorization header at all.
+    let anonymous = one(
+        &rekey,
+        transport,
+        None,
+        "user",
+        "passwordReset",
+        reset_request(&user, return_code()),
+    )
+    .await;
+    let e = error(&anonymous, transport, "PasswordReset without a token");
+    assert_eq!(e["code"], 16, "{t}: without a token: {e}");
+    assert_eq!(
+        e["codeName"], "Unauthenticated",
+        "{t}: without a token: {e}"
+    );
+    // A token that is no token.
+    let forged = one(
+        &rekey,
+        transport,
+        Some("rekey_pat_not-a-real-token"),
+        "user",
+        "passwordReset",
+        reset_request(&user, return_code()),
+    )
+    .await;
+    let e = error(&forged, transport, "PasswordReset with an unknown token");
+    assert_eq!(e["code"], 16, "{t}: an unknown token: {e}");
+    assert_eq!(rekey.count("outbox").await, 0, "{t}: nothing was sent");
+
+    // AddOrganization, then AddHumanUser into it the way ZITADEL's login app sends it.
+    let org = one(
+        &rekey,
+        transport,
+        admin,
+        "org",
+        "addOrganization",
+        json!({ "name": format!("acme {t}") }),
+    )
+    .await;
+    let org = ok(&org, transport, "AddOrganization");
+    let org_id = org["organizationId"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| panic!("{t}: AddOrganization answered no organizationId: {org}"))
+        .to_owned();
+    assert_ne!(org_id, rekey.org_id, "{t}: a new organization");
+    assert_eq!(
+        org["details"]["resourceOwner"],
+        json!(org_id),
+        "{t}: an organization owns itself: {org}"
+    );
+    sequence(org, transport, "AddOrganization");
+    let duplicate = one(
+        &rekey,
+        transport,
+        admin,
+        "org",
+        "addOrganization",
+        json!({ "name": format!("acme {t}") }),
+    )
+    .await;
+    let e = error(&duplicate, transport, "AddOrganization with a taken name");
+    assert_eq!(e["code"], 6, "{t}: a taken name is AlreadyExists: {e}");
+
+    let added = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "addHumanUser",
+        json!({
+            "username": "grace",
+            "organization": { "org": { "case": "orgId", "value": org_id } },
+            "profile": { "givenName": "Grace", "familyName": "Hopper" },
+            "email": { "email": "grace@example.com",
+                       "verification": { "case": "isVerified", "value": false } },
+            "passwordType": { "case": "password",
+                              "value": { "password": "Kx7#mQ2!vLp9zR", "changeRequired": false } },
+        }),
+    )
+    .await;
+    let added = ok(&added, transport, "AddHumanUser");
+    let grace = added["userId"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| panic!("{t}: AddHumanUser answered no userId: {added}"))
+        .to_owned();
+    assert_eq!(
+        added["details"]["resourceOwner"],
+        json!(org_id),
+        "{t}: AddHumanUser created the user in the requested organization: {added}"
+    );
+    sequence(added, transport, "AddHumanUser");
+    assert_eq!(
+        rekey
+            .count(&format!(
+                "users WHERE id = '{grace}' AND password_hash LIKE '$argon2id$%'"
+            ))
+            .await,
+        1,
+        "{t}: AddHumanUser stored the password's hash"
+    );
+    let got = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "getUserByID",
+        json!({ "userId": grace }),
+    )
+    .await;
+    let got = ok(&got, transport, "GetUserByID of the added user");
+    assert_eq!(got["user"]["username"], "grace", "{t}: {got}");
+    assert_eq!(
+        got["user"]["human"]["email"]["email"], "grace@example.com",
+        "{t}: {got}"
+    );
+    assert_eq!(got["details"]["resourceOwner"], json!(org_id), "{t}: {got}");
+}
+
+/// ZITADEL attaches a `zitadel.v1.ErrorDetail{id, message}` to its own errors on every
+/// protocol (GRPC.md §5), and `err.findDetails(ErrorDetailSchema)` reads it.
+pub async fn error_details(backend: Backend, transport: Transport) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let t = transport.name();
+    let calls = [
+        json!({ "service": "user", "method": "passwordReset",
+                "request": reset_request(NOBODY, return_code()) }),
+        json!({ "service": "user", "method": "passwordReset",
+                "request": reset_request(&user, send_link("{{")) }),
+    ];
+    let results = call(&rekey, transport, admin, &calls).await;
+    for (result, what, id) in [
+        (
+            &results[0],
+            "PasswordReset for an unknown user",
+            "COMMAND-SAF4f",
+        ),
+        (
+            &results[1],
+            "PasswordReset with urlTemplate {{",
+            "DOMAIN-oGh5e",
+        ),
+    ] {
+        let e = error(result, transport, what);
+        let details = e["details"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            details.len(),
+            1,
+            "{t}: {what}: one zitadel.v1.ErrorDetail (details of types {}): {e}",
+            e["detailTypes"]
+        );
+        assert_eq!(details[0]["type"], "zitadel.v1.ErrorDetail", "{t}: {what}");
+        assert_eq!(details[0]["id"], id, "{t}: {what}: {e}");
+        // The detail's message is the error's message without the id.
+        let message = details[0]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty(),
+            "{t}: {what}: the detail has a message: {e}"
+        );
+        assert_eq!(
+            e["rawMessage"].as_str(),
+            Some(format!("{message} ({id})").as_str()),
+            "{t}: {what}: {e}"
+        );
+    }
+    let first = error(&results[0], transport, "unknown user");
+    assert_eq!(
+        first["details"][0]["message"], "User could not be found",
+        "{t}: {first}"
+    );
+}
