@@ -18,8 +18,9 @@ fn grpc_addr(rekey: &Rekey) -> String {
 }
 
 /// Runs grpcurl in plaintext (h2c) with a time limit; the token, when given, travels in the
-/// environment (`-expand-headers`), not on the command line.
-async fn grpcurl(rekey: &Rekey, token: Option<&str>, args: &[&str]) -> Output {
+/// environment (`-expand-headers`), not on the command line. grpcurl takes its flags before the
+/// address and the rest (`list`, a method) after it.
+async fn grpcurl(rekey: &Rekey, token: Option<&str>, flags: &[&str], rest: &[&str]) -> Output {
     let mut command = tools::grpcurl();
     command.args(["-plaintext", "-max-time", "15"]);
     if let Some(token) = token {
@@ -31,7 +32,7 @@ async fn grpcurl(rekey: &Rekey, token: Option<&str>, args: &[&str]) -> Output {
             ])
             .env("REKEY_GRPCURL_TOKEN", token);
     }
-    command.arg(grpc_addr(rekey)).args(args);
+    command.args(flags).arg(grpc_addr(rekey)).args(rest);
     tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("the grpcurl thread")
@@ -54,7 +55,7 @@ async fn grpcurl_lists_checks_and_calls(backend: Backend) {
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
 
     // Server reflection: the services, by ZITADEL's names.
-    let listed = succeeded(&grpcurl(&rekey, None, &["list"]).await, "list");
+    let listed = succeeded(&grpcurl(&rekey, None, &[], &["list"]).await, "list");
     let services: Vec<&str> = listed.lines().map(str::trim).collect();
     for service in [
         "zitadel.user.v2.UserService",
@@ -66,7 +67,7 @@ async fn grpcurl_lists_checks_and_calls(backend: Backend) {
         );
     }
     let methods = succeeded(
-        &grpcurl(&rekey, None, &["list", "zitadel.user.v2.UserService"]).await,
+        &grpcurl(&rekey, None, &[], &["list", "zitadel.user.v2.UserService"]).await,
         "list zitadel.user.v2.UserService",
     );
     assert!(
@@ -78,7 +79,7 @@ async fn grpcurl_lists_checks_and_calls(backend: Backend) {
 
     // The standard health check.
     let health = succeeded(
-        &grpcurl(&rekey, None, &["grpc.health.v1.Health/Check"]).await,
+        &grpcurl(&rekey, None, &[], &["grpc.health.v1.Health/Check"]).await,
         "grpc.health.v1.Health/Check",
     );
     let health: Value = serde_json::from_str(&health)
@@ -90,7 +91,8 @@ async fn grpcurl_lists_checks_and_calls(backend: Backend) {
     let output = grpcurl(
         &rekey,
         Some(&rekey.admin_token),
-        &["-d", &request, "zitadel.user.v2.UserService/PasswordReset"],
+        &["-d", &request],
+        &["zitadel.user.v2.UserService/PasswordReset"],
     )
     .await;
     let answer = succeeded(&output, "PasswordReset");
@@ -120,7 +122,8 @@ async fn grpcurl_lists_checks_and_calls(backend: Backend) {
     let output = grpcurl(
         &rekey,
         None,
-        &["-d", &request, "zitadel.user.v2.UserService/PasswordReset"],
+        &["-d", &request],
+        &["zitadel.user.v2.UserService/PasswordReset"],
     )
     .await;
     assert!(
