@@ -31,7 +31,7 @@ async fn a_database_outage_is_503_and_heals_without_a_restart() {
     assert_eq!(reset().await.status, 200);
 
     cluster.stop();
-    for protocol in [Protocol::Rest, Protocol::Connect] {
+    for protocol in [Protocol::Rest, Protocol::Connect, Protocol::Grpc] {
         let started = Instant::now();
         let answer = rekey
             .password_reset(protocol, Some(&token), &user, json!({ "returnCode": {} }))

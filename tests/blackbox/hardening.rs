@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Answer, BOTH, Backend, Protocol, Rekey, on_both_backends};
+use crate::harness::{ALL, Answer, Backend, Protocol, Rekey, on_both_backends};
 
 on_both_backends!(
     a_full_hash_queue_answers_503_with_retry_after,
@@ -171,7 +171,7 @@ async fn only_http_links_are_accepted_as_url_templates(backend: Backend) {
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let admin = Some(rekey.admin_token.as_str());
     let link = |template: &str| json!({ "sendLink": { "urlTemplate": template } });
-    for protocol in BOTH {
+    for protocol in ALL {
         for (template, says) in [
             (
                 "javascript:alert(document.cookie)//{{.Code}}",
@@ -215,7 +215,7 @@ async fn only_http_links_are_accepted_as_url_templates(backend: Backend) {
         "HTTP://localhost:3000/set?code={{Code}}",
     ] {
         let answer = rekey
-            .password_reset(BOTH[0], admin, &user, link(template))
+            .password_reset(Protocol::Rest, admin, &user, link(template))
             .await;
         assert_eq!(answer.status, 200, "{template}: {}", answer.body);
     }
@@ -232,7 +232,9 @@ async fn message_files_are_private(backend: Backend) {
     let admin = Some(rekey.admin_token.as_str());
     for kind in ["NOTIFICATION_TYPE_Email", "NOTIFICATION_TYPE_SMS"] {
         let fields = json!({ "sendLink": { "notificationType": kind } });
-        let answer = rekey.password_reset(BOTH[0], admin, &ada, fields).await;
+        let answer = rekey
+            .password_reset(Protocol::Rest, admin, &ada, fields)
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
     let data = rekey.dir.path().join("data");
@@ -308,7 +310,7 @@ async fn another_organization_cannot_spend_a_users_address_budget(backend: Backe
         let rekey = &rekey;
         async move {
             rekey
-                .password_reset(BOTH[0], Some(&token), &user, email)
+                .password_reset(Protocol::Rest, Some(&token), &user, email)
                 .await
                 .status
         }

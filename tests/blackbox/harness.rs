@@ -17,9 +17,25 @@ use serde_json::Value;
 pub enum Protocol {
     Rest,
     Connect,
+    /// Native gRPC over h2c on `server.grpc_bind`; its answers are read back into the REST
+    /// shape (`grpc_call`), so one assertion checks every protocol.
+    Grpc,
 }
 
-pub const BOTH: [Protocol; 2] = [Protocol::Rest, Protocol::Connect];
+pub const ALL: [Protocol; 3] = [Protocol::Rest, Protocol::Connect, Protocol::Grpc];
+
+impl Protocol {
+    /// Whether this protocol can carry PasswordReset's `fields`: gRPC cannot say JSON-only
+    /// mistakes (a field in two spellings, two members of a oneof, a wrong JSON type).
+    pub fn carries_reset(self, fields: &Value) -> bool {
+        self != Self::Grpc || crate::grpc_call::password_reset_request("u", fields).is_some()
+    }
+
+    /// As [`Protocol::carries_reset`], for SetPassword's `fields`.
+    pub fn carries_set(self, fields: &Value) -> bool {
+        self != Self::Grpc || crate::grpc_call::set_password_request("u", fields).is_some()
+    }
+}
 
 /// The database a test's `rekey` runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +145,7 @@ pub struct Rekey {
     database_url: Option<String>,
     env: Vec<(String, String)>,
     client: reqwest::Client,
+    grpc: std::sync::OnceLock<tonic::transport::Channel>,
     secrets: Mutex<BTreeSet<String>>,
 }
 
@@ -216,6 +233,7 @@ impl Rekey {
             database_url,
             env,
             client: reqwest::Client::new(),
+            grpc: std::sync::OnceLock::new(),
             secrets: Mutex::new(BTreeSet::new()),
         };
         let addr = rekey.wait_for_listening(log_offset, "listening");
@@ -259,6 +277,17 @@ impl Rekey {
     /// gRPC-Web over HTTP/1.1.
     pub fn grpc_base(&self) -> &str {
         &self.grpc_base
+    }
+
+    /// One h2c channel to the gRPC listener, shared by the calls (it connects on first use).
+    pub fn grpc_channel(&self) -> tonic::transport::Channel {
+        self.grpc
+            .get_or_init(|| {
+                tonic::transport::Channel::from_shared(self.grpc_base.clone())
+                    .expect("the gRPC base URL")
+                    .connect_lazy()
+            })
+            .clone()
     }
 
     /// The address in the first line with `message` written after byte `offset` of the log.
@@ -418,6 +447,16 @@ impl Rekey {
                 )
                 .await
             }
+            Protocol::Grpc => {
+                let message = crate::grpc_call::password_reset_request(user_id, &fields)
+                    .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_reset"));
+                let answer =
+                    crate::grpc_call::password_reset(self.grpc_channel(), token, message).await;
+                if let Some(code) = answer.body["verificationCode"].as_str() {
+                    self.remember(code);
+                }
+                answer
+            }
         }
     }
 
@@ -447,6 +486,11 @@ impl Rekey {
                     &body.to_string(),
                 )
                 .await
+            }
+            Protocol::Grpc => {
+                let message = crate::grpc_call::set_password_request(user_id, &fields)
+                    .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_set"));
+                crate::grpc_call::set_password(self.grpc_channel(), token, message).await
             }
         }
     }

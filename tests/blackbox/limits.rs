@@ -32,6 +32,16 @@ fn exhausted(answer: &Answer, protocol: Protocol) -> u64 {
             assert_eq!(answer.error_id().as_deref(), Some("REKEY-Limit"));
         }
         Protocol::Connect => assert_eq!(answer.body["code"], "resource_exhausted"),
+        Protocol::Grpc => {
+            assert_eq!(
+                answer.code(),
+                Some(8),
+                "RESOURCE_EXHAUSTED: {}",
+                answer.body
+            );
+            assert_eq!(answer.error_id().as_deref(), Some("REKEY-Limit"));
+            assert_eq!(answer.body["details"][0]["id"], "REKEY-Limit");
+        }
     }
     answer.headers["retry-after"]
         .to_str()
@@ -57,7 +67,7 @@ async fn the_fourth_link_in_ten_minutes_is_refused_and_issues_nothing(backend: B
     }
     let codes = "events WHERE event_type = 'user.human.password.code.added'";
     let limited = "events WHERE event_type = 'user.limit.exceeded'";
-    for protocol in [Protocol::Rest, Protocol::Connect] {
+    for protocol in [Protocol::Rest, Protocol::Connect, Protocol::Grpc] {
         let answer = rekey
             .password_reset(protocol, admin, &user, send_link("NOTIFICATION_TYPE_Email"))
             .await;

@@ -6,6 +6,7 @@ mod connect;
 mod delivery;
 mod faults;
 mod grpc;
+mod grpc_call;
 mod grpcurl;
 mod hardening;
 mod harness;

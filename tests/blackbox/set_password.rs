@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Answer, Backend, Protocol, Rekey, contains, on_both_backends};
+use crate::harness::{ALL, Answer, Backend, Protocol, Rekey, contains, on_both_backends};
 
 on_both_backends!(
     a_code_sets_the_password_once,
@@ -44,7 +44,7 @@ async fn a_code_sets_the_password_once(backend: Backend) {
         "ui",
     ]);
     let stranger = rekey.token(&bot, &[]);
-    for protocol in [Protocol::Rest, Protocol::Connect] {
+    for protocol in ALL {
         let c = rekey.returned_code(&user).await;
         let answer = set(&rekey, protocol, &stranger, &user, with_code(&c)).await;
         assert_eq!(answer.status, 200, "{protocol:?}: {}", answer.body);
@@ -110,7 +110,7 @@ async fn a_code_sets_the_password_once(backend: Backend) {
         "only the hash is stored"
     );
     let changed = "events WHERE event_type = 'user.human.password.changed'";
-    assert_eq!(rekey.count(changed).await, 3);
+    assert_eq!(rekey.count(changed).await, ALL.len() as i64 + 1);
 }
 
 async fn wrong_codes_are_counted_and_exhaust_the_code(backend: Backend) {
@@ -118,11 +118,11 @@ async fn wrong_codes_are_counted_and_exhaust_the_code(backend: Backend) {
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let token = rekey.admin_token.clone();
     let right = rekey.returned_code(&user).await;
-    for _ in 0..5 {
+    for i in 0..5 {
         refused(
             &set(
                 &rekey,
-                Protocol::Connect,
+                ALL[i % ALL.len()],
                 &token,
                 &user,
                 with_code("WRONG1"),
@@ -157,12 +157,14 @@ async fn current_password_and_admin_paths(backend: Backend) {
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let own = rekey.token(&user, &[]);
     let no_proof = json!({ "newPassword": { "password": NEW } });
-    refused(
-        &set(&rekey, Protocol::Rest, &own, &user, no_proof.clone()).await,
-        403,
-        7,
-        "AUTH-AWfge",
-    );
+    for protocol in ALL {
+        refused(
+            &set(&rekey, protocol, &own, &user, no_proof.clone()).await,
+            403,
+            7,
+            "AUTH-AWfge",
+        );
+    }
     assert_eq!(
         set(&rekey, Protocol::Rest, &rekey.admin_token, &user, no_proof)
             .await
@@ -190,25 +192,27 @@ async fn current_password_and_admin_paths(backend: Backend) {
         );
     }
     rekey.remember("Kq7#vX2!mRt9");
-    refused(
-        &set(
-            &rekey,
-            Protocol::Rest,
-            &own,
-            &user,
-            current("Wr0ng-Passw0rd!", "Kq7#vX2!mRt9"),
-        )
-        .await,
-        400,
-        3,
-        "COMMAND-3M0fs",
-    );
-    refused(
-        &set(&rekey, Protocol::Connect, &own, &user, current(NEW, NEW)).await,
-        400,
-        3,
-        "COMMAND-Aesh5",
-    );
+    for protocol in ALL {
+        refused(
+            &set(
+                &rekey,
+                protocol,
+                &own,
+                &user,
+                current("Wr0ng-Passw0rd!", "Kq7#vX2!mRt9"),
+            )
+            .await,
+            400,
+            3,
+            "COMMAND-3M0fs",
+        );
+        refused(
+            &set(&rekey, protocol, &own, &user, current(NEW, NEW)).await,
+            400,
+            3,
+            "COMMAND-Aesh5",
+        );
+    }
     let changed = set(
         &rekey,
         Protocol::Connect,
@@ -230,16 +234,24 @@ async fn current_password_and_admin_paths(backend: Backend) {
     assert_eq!(proved.status, 200, "{}", proved.body);
 
     let both = json!({ "newPassword": { "password": NEW }, "currentPassword": "x", "verificationCode": "y" });
-    assert_eq!(
-        set(&rekey, Protocol::Rest, &own, &user, both).await.code(),
-        Some(3)
+    for protocol in ALL.into_iter().filter(|p| p.carries_set(&both)) {
+        assert_eq!(
+            set(&rekey, protocol, &own, &user, both.clone())
+                .await
+                .code(),
+            Some(3)
+        );
+    }
+    assert!(
+        !Protocol::Grpc.carries_set(&both),
+        "a oneof holds one member"
     );
 }
 
 async fn policy_errors_have_zitadels_ids(backend: Backend) {
     let rekey = Rekey::start(backend, &[]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
-    for (password, id) in [
+    for (i, (password, id)) in [
         ("Aa1!", "DOMAIN-HuJf6"),
         ("AAAAAAA1!", "DOMAIN-co3Xw"),
         ("aaaaaaa1!", "DOMAIN-VoaRj"),
@@ -247,11 +259,14 @@ async fn policy_errors_have_zitadels_ids(backend: Backend) {
         ("aaaaaaaA1", "DOMAIN-ZDLwA"),
         ("Password1!", "REKEY-PwWeak"),
         ("Xx-ada-Lovelace-9", "REKEY-PwPers"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let c = rekey.returned_code(&user).await;
         let body = json!({ "newPassword": { "password": password }, "verificationCode": c });
         refused(
-            &set(&rekey, Protocol::Rest, &rekey.admin_token, &user, body).await,
+            &set(&rekey, ALL[i % ALL.len()], &rekey.admin_token, &user, body).await,
             400,
             3,
             id,

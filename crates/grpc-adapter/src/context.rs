@@ -20,6 +20,11 @@ use tracing::Instrument as _;
 use crate::status::encode_message;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The call's request id, in the request's extensions for the services (a failure's message
+/// names it).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
 const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
@@ -162,11 +167,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         // The clone that was not polled ready stays here; the ready one serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let id = request_id(request.headers());
+        request.extensions_mut().insert(RequestId(id.clone()));
         let route = route(request.uri().path());
         let protocol = protocol(request.headers());
         let request_type = request.headers().get(CONTENT_TYPE).cloned();

@@ -14,7 +14,8 @@ use rekey_proto::zitadel::user::{v2, v2beta};
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response};
 
-use crate::status::{Failure, to_status};
+use crate::context::RequestId;
+use crate::status::to_status;
 use crate::workers::{Lost, Workers};
 
 /// Adds every service to `router`, each accepting messages up to `limit` bytes (gzip-compressed
@@ -55,17 +56,6 @@ pub(crate) fn add<P: Ports, L>(
         )
 }
 
-/// `rekey_api::Status` on the gRPC wire.
-pub(crate) fn to_tonic(status: &rekey_api::Status) -> tonic::Status {
-    to_status(&Failure {
-        code: status.code().number(),
-        id: status.id(),
-        message: status.message(),
-        retry_after: status.retry_after(),
-        cause: status.cause(),
-    })
-}
-
 /// The status of a call no worker answered.
 fn lost_call(lost: Lost) -> rekey_api::Status {
     match lost {
@@ -84,6 +74,7 @@ macro_rules! unary {
             .metadata()
             .get("authorization")
             .map(|value| value.as_bytes().to_vec());
+        let request_id = $request.extensions().get::<RequestId>().cloned();
         let message = $request.into_inner();
         let result = $self
             .workers
@@ -97,7 +88,7 @@ macro_rules! unary {
         rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", result.as_ref().map(|_| ()));
         result
             .map(Response::new)
-            .map_err(|status| to_tonic(&status))
+            .map_err(|status| to_status(&status, request_id.as_ref().map(|id| id.0.as_str())))
     }};
 }
 
@@ -202,41 +193,5 @@ impl<P: Ports> v2beta::user_service_server::UserService for UserV2beta<P> {
         request: Request<v2beta::SetPasswordRequest>,
     ) -> Result<Response<v2beta::SetPasswordResponse>, tonic::Status> {
         unary!(self, request, SetPassword, beta_set_password)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use base64::Engine as _;
-    use rekey_api::{Code, Status};
-
-    use super::to_tonic;
-
-    #[test]
-    fn rekey_api_statuses_go_on_the_wire_as_zitadels() {
-        let status = Status::with_id(Code::NotFound, "COMMAND-SAF4f", "User could not be found");
-        let wire = to_tonic(&status);
-        assert_eq!(wire.code(), tonic::Code::NotFound);
-        assert_eq!(wire.message(), "User could not be found (COMMAND-SAF4f)");
-        assert_eq!(
-            Some(wire.details().to_vec()),
-            status.rpc_status(&status.full_message()),
-            "the same google.rpc.Status rekey-api builds"
-        );
-        assert_eq!(
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(wire.details()),
-            "CAUSJ1VzZXIgY291bGQgbm90IGJlIGZvdW5kIChDT01NQU5ELVNBRjRmKRpWCip0eXBlLmdvb2dsZWFwaXMuY29tL3ppdGFkZWwudjEuRXJyb3JEZXRhaWwSKAoNQ09NTUFORC1TQUY0ZhIXVXNlciBjb3VsZCBub3QgYmUgZm91bmQ"
-        );
-        let unavailable = to_tonic(&Status::unavailable("pool timed out at db-7:5432"));
-        assert_eq!(unavailable.code(), tonic::Code::Unavailable);
-        assert_eq!(unavailable.message(), "Service temporarily unavailable");
-        assert!(unavailable.details().is_empty(), "no id, no details");
-        assert_eq!(
-            unavailable
-                .metadata()
-                .get("retry-after")
-                .map(|v| v.to_str().ok()),
-            Some(Some("1"))
-        );
     }
 }

@@ -1,0 +1,244 @@
+//! PasswordReset and SetPassword over native gRPC, for the harness's `Protocol::Grpc`: the
+//! tests' JSON fields become the protobuf request, and the gRPC answer is read back into the
+//! REST shape (HTTP status from the gRPC code, `{code, message, details}`), so one assertion
+//! checks every protocol alike.
+
+use prost::Message as _;
+use rekey_proto::google::rpc::Status as RpcStatus;
+use rekey_proto::zitadel::object::v2::Details;
+use rekey_proto::zitadel::user::v2 as user;
+use rekey_proto::zitadel::v1::ErrorDetail;
+use serde_json::{Map, Value, json};
+use tonic::transport::Channel;
+
+use crate::harness::Answer;
+
+/// A JSON field in either spelling (`sendLink` or `send_link`); `null` is absent.
+fn field<'a>(object: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
+    object
+        .get(camel)
+        .or_else(|| object.get(snake))
+        .filter(|v| !v.is_null())
+}
+
+fn text(value: Option<&Value>) -> Option<Option<String>> {
+    match value {
+        None => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    }
+}
+
+/// Whether the JSON is something protobuf can say: one spelling per field and one member per
+/// oneof. (Two spellings or two members are JSON-only mistakes, refused by the JSON decoder.)
+fn single_spellings(object: &Map<String, Value>, pairs: &[(&str, &str)]) -> bool {
+    pairs
+        .iter()
+        .all(|(camel, snake)| !(object.contains_key(*camel) && object.contains_key(*snake)))
+}
+
+/// `fields` (PasswordReset's body without `userId`) as the protobuf request, if it has a
+/// protobuf form.
+pub fn password_reset_request(user_id: &str, fields: &Value) -> Option<user::PasswordResetRequest> {
+    use user::password_reset_request::Medium;
+    let object = fields.as_object()?;
+    if !single_spellings(
+        object,
+        &[("sendLink", "send_link"), ("returnCode", "return_code")],
+    ) {
+        return None;
+    }
+    let medium = match (
+        field(object, "sendLink", "send_link"),
+        field(object, "returnCode", "return_code"),
+    ) {
+        (Some(_), Some(_)) => return None,
+        (Some(link), None) => {
+            let link = link.as_object()?;
+            let notification_type = match field(link, "notificationType", "notification_type") {
+                None => 0,
+                Some(Value::Number(n)) => i32::try_from(n.as_i64()?).ok()?,
+                Some(Value::String(name)) => {
+                    user::NotificationType::from_str_name(name).map_or(0, |t| t as i32)
+                }
+                Some(_) => return None,
+            };
+            Some(Medium::SendLink(user::SendPasswordResetLink {
+                notification_type,
+                url_template: text(field(link, "urlTemplate", "url_template"))?,
+            }))
+        }
+        (None, Some(_)) => Some(Medium::ReturnCode(user::ReturnPasswordResetCode {})),
+        (None, None) => None,
+    };
+    Some(user::PasswordResetRequest {
+        user_id: user_id.to_owned(),
+        medium,
+    })
+}
+
+/// `fields` (SetPassword's body without `userId`) as the protobuf request, if it has a protobuf
+/// form.
+pub fn set_password_request(user_id: &str, fields: &Value) -> Option<user::SetPasswordRequest> {
+    use user::set_password_request::Verification;
+    let object = fields.as_object()?;
+    let pairs = [
+        ("newPassword", "new_password"),
+        ("verificationCode", "verification_code"),
+        ("currentPassword", "current_password"),
+    ];
+    if !single_spellings(object, &pairs) {
+        return None;
+    }
+    let new_password = match field(object, "newPassword", "new_password") {
+        None => None,
+        Some(new) => {
+            let new = new.as_object()?;
+            Some(user::Password {
+                password: text(new.get("password").filter(|v| !v.is_null()))?.unwrap_or_default(),
+                change_required: match field(new, "changeRequired", "change_required") {
+                    None => false,
+                    Some(v) => v.as_bool()?,
+                },
+            })
+        }
+    };
+    let verification = match (
+        text(field(object, "verificationCode", "verification_code"))?,
+        text(field(object, "currentPassword", "current_password"))?,
+    ) {
+        (Some(_), Some(_)) => return None,
+        (Some(code), None) => Some(Verification::VerificationCode(code)),
+        (None, Some(current)) => Some(Verification::CurrentPassword(current)),
+        (None, None) => None,
+    };
+    Some(user::SetPasswordRequest {
+        user_id: user_id.to_owned(),
+        new_password,
+        verification,
+    })
+}
+
+/// grpc-gateway's HTTP status for a gRPC code.
+fn http_status(code: tonic::Code) -> u16 {
+    use tonic::Code as C;
+    match code {
+        C::Ok => 200,
+        C::InvalidArgument | C::FailedPrecondition | C::OutOfRange => 400,
+        C::Unauthenticated => 401,
+        C::PermissionDenied => 403,
+        C::NotFound => 404,
+        C::AlreadyExists | C::Aborted => 409,
+        C::ResourceExhausted => 429,
+        C::Cancelled => 499,
+        C::Unimplemented => 501,
+        C::Unavailable => 503,
+        C::DeadlineExceeded => 504,
+        _ => 500,
+    }
+}
+
+fn details_json(details: Option<&Details>) -> Value {
+    let details = details.cloned().unwrap_or_default();
+    let mut body = json!({
+        "sequence": details.sequence.to_string(),
+        "resourceOwner": details.resource_owner,
+    });
+    if let Some(at) = details.change_date {
+        let nanos = u32::try_from(at.nanos).unwrap_or(0);
+        let at = chrono::DateTime::from_timestamp(at.seconds, nanos).expect("a valid timestamp");
+        body["changeDate"] = at
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            .into();
+    }
+    body
+}
+
+/// A refusal in the REST shape, with the `ErrorDetail` read from `grpc-status-details-bin`
+/// (checked against `grpc-status` and `grpc-message`).
+fn refusal(status: &tonic::Status) -> Answer {
+    let mut body = json!({ "code": status.code() as i32, "message": status.message() });
+    if !status.details().is_empty() {
+        let rpc = RpcStatus::decode(status.details()).expect("grpc-status-details-bin decodes");
+        assert_eq!(
+            rpc.code,
+            status.code() as i32,
+            "the details' code is grpc-status"
+        );
+        assert_eq!(
+            rpc.message,
+            status.message(),
+            "the details' message is grpc-message"
+        );
+        let details: Vec<Value> = rpc
+            .details
+            .iter()
+            .map(|any| {
+                assert_eq!(any.type_url, "type.googleapis.com/zitadel.v1.ErrorDetail");
+                let detail = ErrorDetail::decode(any.value.as_slice()).expect("an ErrorDetail");
+                json!({ "@type": any.type_url, "id": detail.id, "message": detail.message })
+            })
+            .collect();
+        body["details"] = Value::Array(details);
+    }
+    Answer {
+        status: http_status(status.code()),
+        headers: status.metadata().clone().into_headers(),
+        body,
+    }
+}
+
+fn request<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(token) = token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("a token is ASCII"),
+        );
+    }
+    request
+}
+
+/// PasswordReset over gRPC, answered in the REST shape.
+pub async fn password_reset(
+    channel: Channel,
+    token: Option<&str>,
+    message: user::PasswordResetRequest,
+) -> Answer {
+    let mut client = user::user_service_client::UserServiceClient::new(channel);
+    match client.password_reset(request(message, token)).await {
+        Ok(response) => {
+            let (metadata, message, _) = response.into_parts();
+            let mut body = json!({ "details": details_json(message.details.as_ref()) });
+            if let Some(code) = message.verification_code {
+                body["verificationCode"] = code.into();
+            }
+            Answer {
+                status: 200,
+                headers: metadata.into_headers(),
+                body,
+            }
+        }
+        Err(status) => refusal(&status),
+    }
+}
+
+/// SetPassword over gRPC, answered in the REST shape.
+pub async fn set_password(
+    channel: Channel,
+    token: Option<&str>,
+    message: user::SetPasswordRequest,
+) -> Answer {
+    let mut client = user::user_service_client::UserServiceClient::new(channel);
+    match client.set_password(request(message, token)).await {
+        Ok(response) => {
+            let (metadata, message, _) = response.into_parts();
+            Answer {
+                status: 200,
+                headers: metadata.into_headers(),
+                body: json!({ "details": details_json(message.details.as_ref()) }),
+            }
+        }
+        Err(status) => refusal(&status),
+    }
+}
