@@ -1,4 +1,4 @@
-//! The README's "Try it" examples, run verbatim (against this test's server) with bash and curl.
+//! The README's "Try it" examples, run verbatim (against this test's server) with bash, curl and grpcurl.
 
 use std::process::Command;
 
@@ -28,17 +28,29 @@ async fn readme_examples_work_as_written() {
     let blocks = try_it_blocks(&readme);
     assert_eq!(
         blocks.len(),
-        6,
-        "token, add user, returnCode, sendLink, Connect, no medium"
+        7,
+        "token, add user, returnCode, sendLink, Connect, no medium, grpcurl"
     );
+    let grpc_addr = rekey.grpc_base().trim_start_matches("http://").to_owned();
     let script = blocks
         .iter()
         .map(|block| format!("{block}echo\necho '---'\n"))
         .collect::<String>()
-        .replace("http://localhost:8080", &rekey.base);
+        .replace("http://localhost:8080", &rekey.base)
+        .replace("localhost:8081", &grpc_addr);
+    // grpcurl as the README's reader has it on PATH: the tests' own copy.
+    let grpcurl_dir = crate::tools::grpcurl_path()
+        .parent()
+        .expect("grpcurl's folder")
+        .to_owned();
+    let path = std::env::join_paths(std::iter::once(grpcurl_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("a PATH");
     // The examples run from the folder `cargo run` was started in, which holds data/.
     let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
+        .env("PATH", path)
         .current_dir(rekey.dir.path())
         .output()
         .expect("bash and curl are installed");
@@ -54,7 +66,7 @@ async fn readme_examples_work_as_written() {
         .filter(|part| !part.is_empty())
         .map(|part| serde_json::from_str(part).unwrap_or_else(|e| panic!("{e}: {part}")))
         .collect();
-    assert_eq!(answers.len(), 5, "{stdout}");
+    assert_eq!(answers.len(), 6, "{stdout}");
     assert_eq!(answers[0]["userId"], "ada");
     let code = answers[1]["verificationCode"].as_str().expect("a code");
     rekey.remember(code);
@@ -74,6 +86,18 @@ async fn readme_examples_work_as_written() {
         answers[4]
     );
     assert!(answers[4].get("verificationCode").is_none());
+    // grpcurl prints the PasswordResetResponse as protojson: a fresh code and its details.
+    let grpc_code = answers[5]["verificationCode"]
+        .as_str()
+        .expect("a code over gRPC");
+    rekey.remember(grpc_code);
+    assert_eq!(grpc_code.len(), 6);
+    assert_ne!(grpc_code, code, "a new code");
+    assert!(
+        answers[5]["details"]["sequence"].is_string(),
+        "{}",
+        answers[5]
+    );
     assert_eq!(rekey.count("outbox").await, 2);
     // The request without a medium mails a link to rekey's own reset page.
     let links = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2).await;

