@@ -90,9 +90,21 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     let options = parse(args)?;
     let root = workspace_root()?;
     if cfg!(debug_assertions) {
-        println!("==> cargo run --release -p xtask -- bench (the load generator runs optimised)");
+        println!(
+            "==> cargo run --release -p xtask --features bench -- bench (the load generator runs optimised)"
+        );
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["run", "--quiet", "--release", "-p", "xtask", "--", "bench"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "xtask",
+                "--features",
+                "bench",
+                "--",
+                "bench",
+            ])
             .args(args)
             .current_dir(&root)
             .status()
