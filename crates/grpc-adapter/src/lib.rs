@@ -10,7 +10,6 @@
 pub mod context;
 mod services;
 pub mod status;
-mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,8 +32,6 @@ pub struct GrpcSettings {
     pub call_timeout: Duration,
     /// After the shutdown signal, in-flight calls may take this long to finish.
     pub shutdown_timeout: Duration,
-    /// Threads that run the calls' use cases (see `workers`); 0 = one per CPU.
-    pub workers: usize,
     /// Browser origins allowed to call over gRPC-Web (`https://app.example.com`); empty: no
     /// CORS headers at all (browsers on other origins are refused by the browser itself).
     pub web_origins: Vec<String>,
@@ -142,12 +139,7 @@ pub async fn serve<P: Ports>(
         .add_service(health_service.max_decoding_message_size(limit))
         .add_service(reflection_v1.max_decoding_message_size(limit))
         .add_service(reflection_v1alpha.max_decoding_message_size(limit));
-    let threads = match settings.workers {
-        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-        threads => threads,
-    };
-    let workers = Arc::new(workers::Workers::start(&ports, threads)?);
-    let router = services::add(router, &workers, limit);
+    let router = services::add(router, &ports, limit);
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stopping, mut stopped) = tokio::sync::watch::channel(false);

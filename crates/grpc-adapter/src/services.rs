@@ -3,10 +3,12 @@
 //! `zitadel.user.v2beta.UserService` (PasswordReset, SetPassword).
 //!
 //! No business rule lives here: every method authenticates the caller, calls the one
-//! `rekey_api::rpc` function of its RPC (both on a worker, see `workers`), counts the outcome
-//! and maps the error.
+//! `rekey_api::rpc` function of its RPC, counts the outcome and maps the error.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt as _;
 
 use rekey_application::Ports;
 use rekey_proto::zitadel::org::v2 as org_v2;
@@ -16,13 +18,12 @@ use tonic::{Request, Response};
 
 use crate::context::RequestId;
 use crate::status::to_status;
-use crate::workers::{Lost, Workers};
 
 /// Adds every service to `router`, each accepting messages up to `limit` bytes (gzip-compressed
 /// requests are accepted; answers are compressed when the client accepts gzip, as ZITADEL does).
 pub(crate) fn add<P: Ports, L>(
     router: tonic::transport::server::Router<L>,
-    workers: &Arc<Workers<P>>,
+    ports: &Arc<P>,
     limit: usize,
 ) -> tonic::transport::server::Router<L> {
     use org_v2::organization_service_server::OrganizationServiceServer;
@@ -32,7 +33,7 @@ pub(crate) fn add<P: Ports, L>(
     router
         .add_service(
             UserServiceServer::new(UserV2 {
-                workers: workers.clone(),
+                ports: ports.clone(),
             })
             .max_decoding_message_size(limit)
             .accept_compressed(gzip)
@@ -40,7 +41,7 @@ pub(crate) fn add<P: Ports, L>(
         )
         .add_service(
             OrganizationServiceServer::new(OrganizationV2 {
-                workers: workers.clone(),
+                ports: ports.clone(),
             })
             .max_decoding_message_size(limit)
             .accept_compressed(gzip)
@@ -48,7 +49,7 @@ pub(crate) fn add<P: Ports, L>(
         )
         .add_service(
             BetaUserServiceServer::new(UserV2beta {
-                workers: workers.clone(),
+                ports: ports.clone(),
             })
             .max_decoding_message_size(limit)
             .accept_compressed(gzip)
@@ -56,18 +57,10 @@ pub(crate) fn add<P: Ports, L>(
         )
 }
 
-/// The status of a call no worker answered.
-fn lost_call(lost: Lost) -> rekey_api::Status {
-    match lost {
-        Lost::NoWorker => rekey_api::Status::unavailable("no gRPC worker took the call"),
-        // ZITADEL answers a panic with Internal too.
-        Lost::Panicked => rekey_api::Status::internal("the call panicked"),
-    }
-}
-
-/// One unary call: on a worker, authenticate from `authorization` and run `$call` (a
-/// `rekey_api::rpc` function); then count the outcome as `$rpc` and write the answer or the
-/// error.
+/// One unary call: authenticate from `authorization` and run `$call` (a `rekey_api::rpc`
+/// function); then count the outcome as `$rpc` and write the answer or the error. A panic (a
+/// bug) answers Internal, as ZITADEL's recovery interceptor does, instead of resetting the
+/// stream.
 macro_rules! unary {
     ($self:ident, $request:ident, $rpc:ident, $call:path) => {{
         let authorization = $request
@@ -76,15 +69,15 @@ macro_rules! unary {
             .map(|value| value.as_bytes().to_vec());
         let request_id = $request.extensions().get::<RequestId>().cloned();
         let message = $request.into_inner();
-        let result = $self
-            .workers
-            .run(move |ports| async move {
-                let ports = &*ports;
-                let caller = rekey_api::authenticate(ports, authorization.as_deref()).await?;
-                $call(ports, &caller, message).await
-            })
+        let ports = &*$self.ports;
+        let call = async move {
+            let caller = rekey_api::authenticate(ports, authorization.as_deref()).await?;
+            $call(ports, &caller, message).await
+        };
+        let result = AssertUnwindSafe(call)
+            .catch_unwind()
             .await
-            .unwrap_or_else(|lost| Err(lost_call(lost)));
+            .unwrap_or_else(|_| Err(rekey_api::Status::internal("the call panicked")));
         rekey_api::count_outcome(rekey_api::Rpc::$rpc, "grpc", result.as_ref().map(|_| ()));
         result
             .map(Response::new)
@@ -95,7 +88,7 @@ macro_rules! unary {
 /// `zitadel.user.v2.UserService`.
 #[derive(Debug)]
 pub(crate) struct UserV2<P> {
-    workers: Arc<Workers<P>>,
+    ports: Arc<P>,
 }
 
 #[tonic::async_trait]
@@ -132,7 +125,7 @@ impl<P: Ports> v2::user_service_server::UserService for UserV2<P> {
 /// `zitadel.org.v2.OrganizationService`.
 #[derive(Debug)]
 pub(crate) struct OrganizationV2<P> {
-    workers: Arc<Workers<P>>,
+    ports: Arc<P>,
 }
 
 #[tonic::async_trait]
@@ -154,7 +147,7 @@ impl<P: Ports> org_v2::organization_service_server::OrganizationService for Orga
 /// numbers, other package).
 #[derive(Debug)]
 pub(crate) struct UserV2beta<P> {
-    workers: Arc<Workers<P>>,
+    ports: Arc<P>,
 }
 
 async fn beta_password_reset<P: Ports>(

@@ -55,7 +55,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         // No call outlives the shutdown window it would have to drain in.
         call_timeout: settings.server.shutdown_timeout,
         shutdown_timeout: settings.server.shutdown_timeout,
-        workers: settings.server.workers,
         web_origins: settings.server.grpc_web_origins.clone(),
     };
     let grpc_ports = ports.clone().into_inner();

@@ -27,6 +27,8 @@ struct Options {
     warmup: Duration,
     concurrency: Vec<usize>,
     drain_messages: usize,
+    /// Only the PostgreSQL PasswordReset scenarios (REST, gRPC, pgbench), for quick comparisons.
+    resets_only: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, Failure> {
@@ -36,6 +38,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
         warmup: Duration::from_secs(2),
         concurrency: vec![8, 32],
         drain_messages: 5_000,
+        resets_only: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -58,6 +61,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
                     .map(|c| number(c).map(|n| n as usize))
                     .collect::<Result<_, _>>()?;
             }
+            "--resets-only" => options.resets_only = true,
             "--quick" => {
                 options.users = 1_000;
                 options.duration = Duration::from_secs(3);
@@ -638,6 +642,12 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         rows.push(grpc_reset.with_floor("REST (same run)", reset.throughput, Some(reset.p99)));
         rows.push(reset.with_floor("pgbench (same SQL)", floor.0, Some(floor.1)));
         rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
+    }
+
+    if options.resets_only {
+        server.stop();
+        let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
+        return Ok(rows);
     }
 
     // SetPassword with a code: one code per request, issued before the clock starts.

@@ -55,36 +55,42 @@ pub async fn execute<P: Ports>(
     if !caller.may_everywhere(Permission::TokenCreate) {
         return Err(Error::PermissionDenied);
     }
-    commit_with_retry(ports, &input.user_id, None, async |user: Option<User>| {
-        let user = user
-            .filter(|u| u.state != UserState::Deleted)
-            .ok_or(Error::UserNotFound)?;
-        let token = ports.minter().mint()?;
-        let now = ports.clock().now();
-        let token_id = fresh_id(ports);
-        let record = TokenRecord {
-            id: token_id.clone(),
-            hash: ports.minter().fingerprint(&token),
-            user_id: user.id.clone(),
-            org_id: user.org_id.clone(),
-            roles: input.roles.clone(),
-            created_at: now,
-            expires_at: input.expires_at,
-        };
-        let event = new_event(
-            user.id.as_str(),
-            user.sequence + 1,
-            Event::token_added(token_id.clone(), &input.roles),
-            &user.org_id,
-            caller,
-            now,
-        );
-        let change = Change::AddToken {
-            token: record,
-            event,
-        };
-        Ok(Step::Commit(change, Output { token_id, token }))
-    })
+    let input = &input;
+    commit_with_retry(
+        ports,
+        &input.user_id,
+        None,
+        move |user: Option<User>| async move {
+            let user = user
+                .filter(|u| u.state != UserState::Deleted)
+                .ok_or(Error::UserNotFound)?;
+            let token = ports.minter().mint()?;
+            let now = ports.clock().now();
+            let token_id = fresh_id(ports);
+            let record = TokenRecord {
+                id: token_id.clone(),
+                hash: ports.minter().fingerprint(&token),
+                user_id: user.id.clone(),
+                org_id: user.org_id.clone(),
+                roles: input.roles.clone(),
+                created_at: now,
+                expires_at: input.expires_at,
+            };
+            let event = new_event(
+                user.id.as_str(),
+                user.sequence + 1,
+                Event::token_added(token_id.clone(), &input.roles),
+                &user.org_id,
+                caller,
+                now,
+            );
+            let change = Change::AddToken {
+                token: record,
+                event,
+            };
+            Ok(Step::Commit(change, Output { token_id, token }))
+        },
+    )
     .await
 }
 

@@ -96,7 +96,7 @@ pub(crate) async fn spent<P: Ports>(ports: &P, exhausted: &Exhausted, concerning
 
 /// Appends `user.limit.exceeded` to the user's stream, if the user exists.
 async fn record<P: Ports>(ports: &P, user: &UserId, exhausted: &Exhausted) -> Result<(), Failure> {
-    commit_with_retry(ports, user, None, async |current: Option<User>| {
+    commit_with_retry(ports, user, None, move |current: Option<User>| async move {
         let Some(current) = current else {
             return Ok(Step::Done(()));
         };

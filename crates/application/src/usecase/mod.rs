@@ -50,15 +50,25 @@ pub(crate) enum Step<T> {
 /// [`StoreError::Duplicate`] cannot happen to a change of an existing user, so it is an
 /// unexpected failure, like [`StoreError::Failure`].
 ///
+/// `attempt` is a plain closure returning a future (`move |user| async move { … }` over
+/// references), not an async closure: rustc cannot prove an async closure's borrowing future
+/// `Send` (rust-lang/rust#110338), and the gRPC server needs every use case's future `Send`.
+/// State an attempt changes for the next one lives in an atomic.
+///
 /// # Errors
 /// What `attempt` refuses with; [`Failure`] from the store; [`Failure::Unavailable`] when
 /// the retries ran out.
-pub(crate) async fn commit_with_retry<P: Ports, T, E: From<Failure>>(
+pub(crate) async fn commit_with_retry<P, T, E, Attempt>(
     ports: &P,
     user_id: &UserId,
     first: Option<User>,
-    mut attempt: impl AsyncFnMut(Option<User>) -> Result<Step<T>, E>,
-) -> Result<T, E> {
+    mut attempt: impl FnMut(Option<User>) -> Attempt,
+) -> Result<T, E>
+where
+    P: Ports,
+    E: From<Failure>,
+    Attempt: Future<Output = Result<Step<T>, E>>,
+{
     let users = ports.users();
     let mut first = first;
     for retry in 0..MAX_CONFLICT_RETRIES {

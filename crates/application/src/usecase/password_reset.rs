@@ -6,6 +6,8 @@ use rekey_domain::{
 };
 use tracing::instrument;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::limits::{self, Concerning, Exhausted};
 use super::{Step, commit_with_retry, details_of, fresh_id, new_event};
 use crate::ports::{
@@ -94,9 +96,9 @@ pub async fn execute<P: Ports>(
     };
     limits::charge(ports, &caller_keys, concerning).await??;
     // The send budgets are charged once, however many times a conflict makes us reload.
-    let mut charged = false;
-    commit_with_retry(ports, &input.user_id, None, async |user: Option<User>| {
-        attempt(ports, caller, &input, &mut charged, user).await
+    let charged = AtomicBool::new(false);
+    commit_with_retry(ports, &input.user_id, None, |user: Option<User>| {
+        attempt(ports, caller, &input, &charged, user)
     })
     .await
 }
@@ -106,7 +108,7 @@ async fn attempt<P: Ports>(
     ports: &P,
     caller: &Principal,
     input: &Input,
-    charged: &mut bool,
+    charged: &AtomicBool,
     user: Option<User>,
 ) -> Result<Step<Output>, Error> {
     let user = user.ok_or(Error::UserNotFound)?;
@@ -128,10 +130,10 @@ async fn attempt<P: Ports>(
         ResetMedium::ReturnCode => None,
     };
     if let Some(recipient) = &recipient
-        && !*charged
+        && !charged.load(Ordering::Relaxed)
     {
         charge_send_budgets(ports, &user.id, &user.org_id, recipient).await?;
-        *charged = true;
+        charged.store(true, Ordering::Relaxed);
     }
 
     let policy = &ports.policies().code;

@@ -2,6 +2,7 @@
 //! `user.write` on the user's organization.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rekey_domain::{
     Details, Event, Password, Permission, PlainCode, Principal, User, UserId, UserState,
@@ -252,51 +253,58 @@ async fn run<P: Ports>(
     };
     let password_hash = ports.passwords().hash(input.new_password).await?;
     let user_id = user.id.clone();
-    let mut first = true;
-    commit_with_retry(ports, &user_id, Some(user), async |user: Option<User>| {
-        let user = user
-            .filter(|u| u.live_human().is_some())
-            .ok_or(Error::UserNotFound)?;
-        if user.state == UserState::Initial {
-            return Err(Error::UserNotInitialized);
-        }
-        // The first attempt runs on what was checked just now; after a conflict the proof
-        // is checked again, since the code may have been used or replaced, or the password
-        // changed, in between. The commit itself also requires the code (`consumes_code`).
-        if !std::mem::take(&mut first) {
-            recheck(ports, &user.id, &proof).await?;
-        }
-        let now = ports.clock().now();
-        let event = new_event(
-            user.id.as_str(),
-            user.sequence + 1,
-            Event::PasswordChanged {
-                change_required: input.change_required,
-                verified_by: proof.verified_by().to_owned(),
-            },
-            &user.org_id,
-            caller,
-            now,
-        );
-        let details = details_of(&event);
-        let message = if ports.policies().notify_password_changed {
-            Some(changed_notice(ports, &user, event.sequence, now)?)
-        } else {
-            None
-        };
-        let change = Change::SetPassword {
-            user_id: user.id.clone(),
-            consumes_code: match proof {
-                Proof::Code(sequence) => Some(sequence),
-                Proof::CurrentPassword(_) | Proof::Admin => None,
-            },
-            password_hash: password_hash.clone(),
-            change_required: input.change_required,
-            event,
-            message,
-        };
-        Ok(Step::Commit(change, details))
-    })
+    let first = AtomicBool::new(true);
+    let change_required = input.change_required;
+    let (proof, password_hash, first) = (&proof, &password_hash, &first);
+    commit_with_retry(
+        ports,
+        &user_id,
+        Some(user),
+        move |user: Option<User>| async move {
+            let user = user
+                .filter(|u| u.live_human().is_some())
+                .ok_or(Error::UserNotFound)?;
+            if user.state == UserState::Initial {
+                return Err(Error::UserNotInitialized);
+            }
+            // The first attempt runs on what was checked just now; after a conflict the proof
+            // is checked again, since the code may have been used or replaced, or the password
+            // changed, in between. The commit itself also requires the code (`consumes_code`).
+            if !first.swap(false, Ordering::Relaxed) {
+                recheck(ports, &user.id, proof).await?;
+            }
+            let now = ports.clock().now();
+            let event = new_event(
+                user.id.as_str(),
+                user.sequence + 1,
+                Event::PasswordChanged {
+                    change_required,
+                    verified_by: proof.verified_by().to_owned(),
+                },
+                &user.org_id,
+                caller,
+                now,
+            );
+            let details = details_of(&event);
+            let message = if ports.policies().notify_password_changed {
+                Some(changed_notice(ports, &user, event.sequence, now)?)
+            } else {
+                None
+            };
+            let change = Change::SetPassword {
+                user_id: user.id.clone(),
+                consumes_code: match proof {
+                    Proof::Code(sequence) => Some(*sequence),
+                    Proof::CurrentPassword(_) | Proof::Admin => None,
+                },
+                password_hash: password_hash.clone(),
+                change_required,
+                event,
+                message,
+            };
+            Ok(Step::Commit(change, details))
+        },
+    )
     .await
 }
 
@@ -482,7 +490,7 @@ async fn invalidate<P: Ports>(
     code_sequence: i64,
     attempts: i32,
 ) -> Result<(), Error> {
-    commit_with_retry(ports, user, None, async |current: Option<User>| {
+    commit_with_retry(ports, user, None, move |current: Option<User>| async move {
         let current = current.ok_or(Error::UserNotFound)?;
         let event = new_event(
             current.id.as_str(),
