@@ -438,7 +438,8 @@ async fn resets(
 }
 
 /// PasswordReset returnCode over native gRPC (h2c) for random seeded users, from `concurrency`
-/// workers sharing one tonic channel, as a Go or Node client would.
+/// workers, each with its own HTTP/2 connection (as the REST workers each hold one HTTP/1.1
+/// connection, so both scenarios load the server through as many connections).
 async fn grpc_resets(
     server: &Server,
     concurrency: usize,
@@ -449,22 +450,25 @@ async fn grpc_resets(
     use rekey_proto::zitadel::user::v2::user_service_client::UserServiceClient;
     use rekey_proto::zitadel::user::v2::{PasswordResetRequest, ReturnPasswordResetCode};
 
-    let channel = tonic::transport::Channel::from_shared(server.grpc_base.clone())
-        .map_err(|e| e.to_string())?
-        .connect()
-        .await
-        .map_err(|e| format!("gRPC channel to {}: {e}", server.grpc_base))?;
+    let mut clients = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let channel = tonic::transport::Channel::from_shared(server.grpc_base.clone())
+            .map_err(|e| e.to_string())?
+            .connect()
+            .await
+            .map_err(|e| format!("gRPC channel to {}: {e}", server.grpc_base))?;
+        clients.push(UserServiceClient::new(channel));
+    }
     let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", server.token)
         .parse()
         .map_err(|_| "the token is not valid metadata".to_owned())?;
-    let client = UserServiceClient::new(channel);
     Ok(load::run(
         "PasswordReset returnCode (gRPC)",
         concurrency,
         warmup,
         duration,
         move |w, n| {
-            let (mut client, bearer) = (client.clone(), bearer.clone());
+            let (mut client, bearer) = (clients[w % clients.len()].clone(), bearer.clone());
             let mut request = tonic::Request::new(PasswordResetRequest {
                 user_id: format!("bench-{}", pick(w, n, users)),
                 medium: Some(Medium::ReturnCode(ReturnPasswordResetCode {})),
