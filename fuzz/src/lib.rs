@@ -10,14 +10,14 @@ use std::pin::pin;
 use std::str::FromStr;
 use std::task::{Context, Poll, Waker};
 
+use rekey_api::Rpc;
+use rekey_api::fuzzing::{Format, Outcome, Shape, answer, call, is_client_error};
 use rekey_application::Ports;
 use rekey_application::ports::{LinkData, LinkRenderer};
 use rekey_application::usecase::fakes::{Fake, principal};
 use rekey_domain::{
     BoundedText, Email, Language, OrgId, Phone, Principal, Role, UrlTemplate, UserId, UserState,
 };
-use rekey_api::Rpc;
-use rekey_api::fuzzing::{Format, Outcome, Shape, answer, call, is_client_error};
 use rekey_notifier_adapter::HandlebarsLinks;
 use serde_json::Value;
 
@@ -69,9 +69,13 @@ pub fn fresh_world() -> (World, Principal) {
     };
     let caller = principal(ORG, &[Role::IamOwner]);
     let issue = format!(r#"{{"userId": "{USER_WITH_PHONE}", "returnCode": {{}}}}"#);
-    let Outcome::Answered(issued) =
-        block_on(call(&world, &caller, Rpc::PasswordReset, Format::Json, issue.as_bytes()))
-    else {
+    let Outcome::Answered(issued) = block_on(call(
+        &world,
+        &caller,
+        Rpc::PasswordReset,
+        Format::Json,
+        issue.as_bytes(),
+    )) else {
         panic!("the world's code was not issued");
     };
     assert_eq!(issued["verificationCode"], CODE, "the fakes' counter moved");
@@ -187,7 +191,10 @@ pub fn binary_body(data: &[u8]) {
         Format::Binary,
         &canonical,
     )));
-    assert_eq!(summary, again, "the answer changed when the message was re-encoded");
+    assert_eq!(
+        summary, again,
+        "the answer changed when the message was re-encoded"
+    );
 }
 
 /// `message` decoded as `rpc`'s request and encoded again, if it decodes.
@@ -212,7 +219,10 @@ fn summarize(outcome: &Outcome) -> String {
         Outcome::Answered(response) => format!("200 {response}"),
         Outcome::Undecodable(error) | Outcome::Refused(error) => {
             let mut seen = String::new();
-            assert!(is_client_error(error), "a fake-backed call failed: {error:?}");
+            assert!(
+                is_client_error(error),
+                "a fake-backed call failed: {error:?}"
+            );
             for shape in [Shape::Rest, Shape::Connect] {
                 let (status, body) = answer(error, shape);
                 assert!(
