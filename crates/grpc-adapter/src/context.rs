@@ -44,18 +44,9 @@ pub const METHODS: &[&str] = &[
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ];
 
-/// A caller's own id is kept if it is short and plain; otherwise a fresh one is made (the same
-/// rule as the HTTP adapter's).
+/// The call's request id, by rekey-api's rule (the HTTP adapter's too).
 fn request_id(headers: &http::HeaderMap) -> String {
-    headers
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+    rekey_api::request_id(headers.get(&X_REQUEST_ID).map(|v| v.as_bytes()))
 }
 
 fn route(path: &str) -> &'static str {

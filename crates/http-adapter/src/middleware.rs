@@ -19,17 +19,9 @@ pub(crate) fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// A caller's own id is kept if it is short and plain; otherwise a fresh one is made.
+/// The request's id, by rekey-api's rule (the gRPC adapter's too).
 fn request_id(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+    rekey_api::request_id(req.headers().get(&X_REQUEST_ID).map(|v| v.as_bytes()))
 }
 
 /// Middleware: gives the request an id, runs it in a tracing span that carries the id, sets
