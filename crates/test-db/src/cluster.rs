@@ -67,7 +67,7 @@ impl Cluster {
                 .args(["-R", "postgres:postgres"])
                 .arg(parent));
         }
-        let cluster = Self {
+        let mut cluster = Self {
             data: parent.join("pgdata"),
             bin: bin_dir(),
             port: free_port(),
@@ -83,8 +83,16 @@ impl Cluster {
             "UTF8",
         ]);
         run(&mut initdb);
-        cluster.resume();
-        cluster
+        // The port was free when picked, but another process (the tests start many servers on
+        // port 0) may take it before PostgreSQL binds it: then pick another.
+        for _ in 0..4 {
+            match cluster.try_resume() {
+                Ok(()) => return cluster,
+                Err(log) if log.contains("already in use") => cluster.port = free_port(),
+                Err(log) => panic!("PostgreSQL did not start:\n{log}"),
+            }
+        }
+        panic!("PostgreSQL found no free port in 4 tries");
     }
 
     fn command(&self, program: &str) -> Command {
@@ -109,7 +117,17 @@ impl Cluster {
     }
 
     /// Starts the (stopped) cluster again, on the same port, and waits until it accepts.
+    ///
+    /// # Panics
+    /// When it does not start, with the server's log.
     pub fn resume(&self) {
+        if let Err(log) = self.try_resume() {
+            panic!("PostgreSQL did not start again:\n{log}");
+        }
+    }
+
+    /// Starts the cluster on its port; the command's output and the server's log when it fails.
+    fn try_resume(&self) -> Result<(), String> {
         let mut options = format!(
             "-p {} -h 127.0.0.1 -k {} -F -c max_connections=200",
             self.port,
@@ -129,7 +147,18 @@ impl Cluster {
             .arg("-l")
             .arg(self.data.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]);
-        run(&mut start);
+        let output = start
+            .output()
+            .unwrap_or_else(|e| panic!("{start:?}: {e}"));
+        if output.status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default();
+        Err(format!(
+            "{start:?} failed: {}{}\nserver.log:\n{log}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 
     /// Stops the cluster (fast shutdown: open connections are cut).
