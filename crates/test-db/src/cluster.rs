@@ -147,9 +147,7 @@ impl Cluster {
             .arg("-l")
             .arg(self.data.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]);
-        let output = start
-            .output()
-            .unwrap_or_else(|e| panic!("{start:?}: {e}"));
+        let output = start.output().unwrap_or_else(|e| panic!("{start:?}: {e}"));
         if output.status.success() {
             return Ok(());
         }
