@@ -199,6 +199,24 @@ fn request<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
     request
 }
 
+/// A unary call's result in the REST shape: 200 with `body` of the message, or the refusal.
+fn answered<T>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    body: impl FnOnce(T) -> Value,
+) -> Answer {
+    match result {
+        Ok(response) => {
+            let (metadata, message, _) = response.into_parts();
+            Answer {
+                status: 200,
+                headers: metadata.into_headers(),
+                body: body(message),
+            }
+        }
+        Err(status) => refusal(&status),
+    }
+}
+
 /// PasswordReset over gRPC, answered in the REST shape.
 pub async fn password_reset(
     channel: Channel,
@@ -206,21 +224,16 @@ pub async fn password_reset(
     message: user::PasswordResetRequest,
 ) -> Answer {
     let mut client = user::user_service_client::UserServiceClient::new(channel);
-    match client.password_reset(request(message, token)).await {
-        Ok(response) => {
-            let (metadata, message, _) = response.into_parts();
+    answered(
+        client.password_reset(request(message, token)).await,
+        |message| {
             let mut body = json!({ "details": details_json(message.details.as_ref()) });
             if let Some(code) = message.verification_code {
                 body["verificationCode"] = code.into();
             }
-            Answer {
-                status: 200,
-                headers: metadata.into_headers(),
-                body,
-            }
-        }
-        Err(status) => refusal(&status),
-    }
+            body
+        },
+    )
 }
 
 /// SetPassword over gRPC, answered in the REST shape.
@@ -230,15 +243,8 @@ pub async fn set_password(
     message: user::SetPasswordRequest,
 ) -> Answer {
     let mut client = user::user_service_client::UserServiceClient::new(channel);
-    match client.set_password(request(message, token)).await {
-        Ok(response) => {
-            let (metadata, message, _) = response.into_parts();
-            Answer {
-                status: 200,
-                headers: metadata.into_headers(),
-                body: json!({ "details": details_json(message.details.as_ref()) }),
-            }
-        }
-        Err(status) => refusal(&status),
-    }
+    answered(
+        client.set_password(request(message, token)).await,
+        |message| json!({ "details": details_json(message.details.as_ref()) }),
+    )
 }

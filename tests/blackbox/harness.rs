@@ -432,32 +432,46 @@ impl Rekey {
         user_id: &str,
         fields: Value,
     ) -> Answer {
-        match protocol {
-            Protocol::Rest => {
-                let path = format!("/v2/users/{}/password_reset", urlencode(user_id));
-                self.post(&path, token, &fields.to_string()).await
-            }
-            Protocol::Connect => {
-                let mut body = fields;
-                body["userId"] = Value::from(user_id);
-                self.post(
-                    "/zitadel.user.v2.UserService/PasswordReset",
+        if protocol != Protocol::Grpc {
+            return self
+                .post_user_rpc(
+                    protocol,
+                    "password_reset",
+                    "PasswordReset",
                     token,
-                    &body.to_string(),
+                    user_id,
+                    fields,
                 )
-                .await
-            }
-            Protocol::Grpc => {
-                let message = crate::grpc_call::password_reset_request(user_id, &fields)
-                    .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_reset"));
-                let answer =
-                    crate::grpc_call::password_reset(self.grpc_channel(), token, message).await;
-                if let Some(code) = answer.body["verificationCode"].as_str() {
-                    self.remember(code);
-                }
-                answer
-            }
+                .await;
         }
+        let message = crate::grpc_call::password_reset_request(user_id, &fields)
+            .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_reset"));
+        let answer = crate::grpc_call::password_reset(self.grpc_channel(), token, message).await;
+        if let Some(code) = answer.body["verificationCode"].as_str() {
+            self.remember(code);
+        }
+        answer
+    }
+
+    /// A user's RPC over REST (`POST /v2/users/{userId}/<rest>`) or Connect
+    /// (`zitadel.user.v2.UserService/<method>`, `userId` in the body).
+    async fn post_user_rpc(
+        &self,
+        protocol: Protocol,
+        rest: &str,
+        method: &str,
+        token: Option<&str>,
+        user_id: &str,
+        mut fields: Value,
+    ) -> Answer {
+        if protocol == Protocol::Rest {
+            let path = format!("/v2/users/{}/{rest}", urlencode(user_id));
+            return self.post(&path, token, &fields.to_string()).await;
+        }
+        assert_eq!(protocol, Protocol::Connect, "HTTP carries REST and Connect");
+        fields["userId"] = Value::from(user_id);
+        let path = format!("/zitadel.user.v2.UserService/{method}");
+        self.post(&path, token, &fields.to_string()).await
     }
 
     /// SetPassword on `protocol`; the new password is remembered as a secret the logs must
@@ -472,27 +486,14 @@ impl Rekey {
         if let Some(password) = fields["newPassword"]["password"].as_str() {
             self.remember(password);
         }
-        match protocol {
-            Protocol::Rest => {
-                let path = format!("/v2/users/{}/password", urlencode(user_id));
-                self.post(&path, token, &fields.to_string()).await
-            }
-            Protocol::Connect => {
-                let mut body = fields;
-                body["userId"] = Value::from(user_id);
-                self.post(
-                    "/zitadel.user.v2.UserService/SetPassword",
-                    token,
-                    &body.to_string(),
-                )
-                .await
-            }
-            Protocol::Grpc => {
-                let message = crate::grpc_call::set_password_request(user_id, &fields)
-                    .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_set"));
-                crate::grpc_call::set_password(self.grpc_channel(), token, message).await
-            }
+        if protocol != Protocol::Grpc {
+            return self
+                .post_user_rpc(protocol, "password", "SetPassword", token, user_id, fields)
+                .await;
         }
+        let message = crate::grpc_call::set_password_request(user_id, &fields)
+            .unwrap_or_else(|| panic!("{fields} has no protobuf form: see carries_set"));
+        crate::grpc_call::set_password(self.grpc_channel(), token, message).await
     }
 
     /// A fresh reset code for `user`, returned to the admin (`returnCode`).

@@ -11,12 +11,12 @@ mod auth;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json;
-mod request_id;
+mod request;
 pub mod rpc;
 mod status;
 
 pub use auth::authenticate;
-pub use request_id::request_id;
+pub use request::{count_request, request_id};
 pub use rpc::{Rpc, count_outcome, transcode};
 pub use status::{Code, Status};
 

@@ -189,19 +189,7 @@ where
                     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
                 }
                 tracing::info!(%status, latency_ms = elapsed.as_secs_f64() * 1e3, "call");
-                metrics::counter!(
-                    "rekey_http_requests_total",
-                    "route" => route,
-                    "protocol" => protocol,
-                    "status" => status,
-                )
-                .increment(1);
-                metrics::histogram!(
-                    "rekey_http_request_duration_seconds",
-                    "route" => route,
-                    "protocol" => protocol,
-                )
-                .record(elapsed.as_secs_f64());
+                rekey_api::count_request(route, protocol, status, elapsed);
                 Ok(response)
             }
             .instrument(span),

@@ -53,19 +53,7 @@ pub async fn request_context(
         tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
     });
     let protocol = protocol_of(&route);
-    metrics::counter!(
-        "rekey_http_requests_total",
-        "route" => route.clone(),
-        "protocol" => protocol,
-        "status" => status.to_string(),
-    )
-    .increment(1);
-    metrics::histogram!(
-        "rekey_http_request_duration_seconds",
-        "route" => route,
-        "protocol" => protocol,
-    )
-    .record(elapsed.as_secs_f64());
+    rekey_api::count_request(route, protocol, status.to_string(), elapsed);
     Ok(response)
 }
 
