@@ -131,17 +131,17 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;
-            let manager = if target.tls.is_some() {
-                let mut config = ManagerConfig::<AsyncPgConnection>::default();
-                let shared = target.clone();
-                config.custom_setup = Box::new(move |_| {
-                    let target = shared.clone();
-                    Box::pin(async move { tls::connect(&target).await })
-                });
-                AsyncDieselConnectionManager::new_with_config(target.url, config)
-            } else {
-                AsyncDieselConnectionManager::<AsyncPgConnection>::new(target.url)
-            };
+            let mut config = ManagerConfig::<AsyncPgConnection>::default();
+            let shared = target.clone();
+            config.custom_setup = Box::new(move |_| {
+                let target = shared.clone();
+                Box::pin(async move {
+                    let mut conn = tls::connect(&target).await?;
+                    conn.set_instrumentation(crate::CountStatements::new("postgres"));
+                    Ok(conn)
+                })
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(target.url, config);
             let pool = pool_builder!(settings)
                 .build(manager)
                 .await

@@ -13,6 +13,7 @@ mod connect;
 mod error;
 mod limiter;
 mod outbox;
+mod prepared;
 mod rows;
 mod schema;
 mod stores;
@@ -83,6 +84,27 @@ impl Store {
 pub(crate) fn pool_waited(backend: &'static str, since: std::time::Instant) {
     metrics::histogram!("rekey_db_pool_wait_seconds", "backend" => backend)
         .record(since.elapsed().as_secs_f64());
+}
+
+/// Counts the statements a connection sends (`rekey_db_statements_total`), transaction
+/// control included, so statements per request can be read off the metrics.
+pub(crate) struct CountStatements(metrics::Counter);
+
+impl CountStatements {
+    pub(crate) fn new(backend: &'static str) -> Self {
+        Self(metrics::counter!("rekey_db_statements_total", "backend" => backend))
+    }
+}
+
+impl diesel::connection::Instrumentation for CountStatements {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if matches!(
+            event,
+            diesel::connection::InstrumentationEvent::StartQuery { .. }
+        ) {
+            self.0.increment(1);
+        }
+    }
 }
 
 /// Connections of the pool: open, and of those idle.

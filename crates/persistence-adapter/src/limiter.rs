@@ -6,10 +6,8 @@
 //! with `RETURNING`) is not in diesel's DSL for both backends. The text is the same for both
 //! except the placeholders (`$1` on PostgreSQL, `?1` on SQLite).
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, TimeDelta, Utc};
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rekey_application::Failure;
@@ -17,33 +15,47 @@ use rekey_application::ports::{Budget, BudgetKey, RateLimiter, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::error::query_failure;
+use crate::prepared::{Prepared, Sql, Value};
 use crate::{Store, with_conn};
 
 /// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
-const TAKE: &str = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
-     ON CONFLICT (key) DO UPDATE SET \
-     tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3, refused = 0 \
-     WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 <= $2 + $4 \
-     RETURNING tat, refused";
-
-/// Counts a refusal.
-const REFUSE: &str =
-    "UPDATE rate_limits SET refused = refused + 1 WHERE key = $1 RETURNING tat, refused";
-
-/// Reads a bucket.
-const READ: &str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
-
-/// Forgets full buckets (their tat has passed): the same as no row.
-const PURGE: &str = "DELETE FROM rate_limits WHERE tat < $1";
-
-fn sqlite(sql: &str) -> String {
-    sql.replace('$', "?")
+struct Take;
+impl Sql for Take {
+    const TEXT: &'static str = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
+         ON CONFLICT (key) DO UPDATE SET \
+         tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3, refused = 0 \
+         WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 <= $2 + $4 \
+         RETURNING tat, refused";
 }
 
-static TAKE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(TAKE));
-static REFUSE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(REFUSE));
-static READ_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(READ));
-static PURGE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(PURGE));
+/// Counts a refusal.
+struct Refuse;
+impl Sql for Refuse {
+    const TEXT: &'static str =
+        "UPDATE rate_limits SET refused = refused + 1 WHERE key = $1 RETURNING tat, refused";
+}
+
+/// Reads a bucket.
+struct Read;
+impl Sql for Read {
+    const TEXT: &'static str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
+}
+
+/// Forgets full buckets (their tat has passed): the same as no row.
+struct Purge;
+impl Sql for Purge {
+    const TEXT: &'static str = "DELETE FROM rate_limits WHERE tat < $1";
+}
+
+/// The take of `key` with `budget` at `now_us`.
+fn take<'a>(key: &'a str, budget: &Budget, now_us: i64) -> Prepared<'a, Take> {
+    Prepared::new(vec![
+        Value::Text(key),
+        Value::BigInt(now_us),
+        Value::BigInt(span(budget.interval())),
+        Value::BigInt(span(budget.window())),
+    ])
+}
 
 #[derive(QueryableByName)]
 struct Bucket {
@@ -93,30 +105,17 @@ impl Store {
     /// # Errors
     /// [`Failure`] when the database cannot answer.
     pub async fn purge_rate_limits(&self, now: DateTime<Utc>) -> Result<usize, Failure> {
-        let sql = if self.backend() == "sqlite" {
-            PURGE_SQLITE.as_str()
-        } else {
-            PURGE
-        };
-        with_conn!(self, |conn| diesel::sql_query(sql)
-            .bind::<BigInt, _>(micros(now))
-            .execute(conn)
-            .await
-            .map_err(query_failure))
-    }
-
-    fn sql(&self, postgres: &'static str, sqlite: &'static LazyLock<String>) -> &'static str {
-        if self.backend() == "sqlite" {
-            sqlite.as_str()
-        } else {
-            postgres
-        }
+        with_conn!(self, |conn| Prepared::<Purge>::new(vec![Value::BigInt(
+            micros(now)
+        )])
+        .execute(conn)
+        .await
+        .map_err(query_failure))
     }
 }
 
 impl RateLimiter for Store {
     async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
-        let take = self.sql(TAKE, &TAKE_SQLITE);
         let digests: Vec<String> = keys.iter().map(digest).collect();
         let budgets: Vec<Budget> = keys.iter().map(|k| k.budget).collect();
         let (digests, budgets) = (&digests, &budgets);
@@ -125,11 +124,7 @@ impl RateLimiter for Store {
         // Several: all or none, in one transaction rolled back when a bucket has no room.
         let outcome: Result<(), TakeError> =
             if let ([key], [budget]) = (digests.as_slice(), budgets.as_slice()) {
-                let taken: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(take)
-                    .bind::<Text, _>(key)
-                    .bind::<BigInt, _>(now_us)
-                    .bind::<BigInt, _>(span(budget.interval()))
-                    .bind::<BigInt, _>(span(budget.window()))
+                let taken: Option<Bucket> = with_conn!(self, |conn| take(key, budget, now_us)
                     .get_result(conn)
                     .await
                     .optional()
@@ -139,14 +134,8 @@ impl RateLimiter for Store {
                 with_conn!(self, |conn| conn
                     .transaction::<_, TakeError, _>(async |tx| {
                         for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
-                            let taken: Option<Bucket> = diesel::sql_query(take)
-                                .bind::<Text, _>(key)
-                                .bind::<BigInt, _>(now_us)
-                                .bind::<BigInt, _>(span(budget.interval()))
-                                .bind::<BigInt, _>(span(budget.window()))
-                                .get_result(tx)
-                                .await
-                                .optional()?;
+                            let taken: Option<Bucket> =
+                                take(key, budget, now_us).get_result(tx).await.optional()?;
                             if taken.is_none() {
                                 return Err(TakeError::Refused(index));
                             }
@@ -160,14 +149,13 @@ impl RateLimiter for Store {
             Err(TakeError::Db(error)) => return Err(query_failure(error)),
             Err(TakeError::Refused(index)) => index,
         };
-        let refuse = self.sql(REFUSE, &REFUSE_SQLITE);
         let key = &digests[index];
-        let bucket: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(refuse)
-            .bind::<Text, _>(key)
-            .get_result(conn)
-            .await
-            .optional()
-            .map_err(query_failure)?);
+        let bucket: Option<Bucket> =
+            with_conn!(self, |conn| Prepared::<Refuse>::new(vec![Value::Text(key)])
+                .get_result(conn)
+                .await
+                .optional()
+                .map_err(query_failure)?);
         let (tat, refused) = bucket.map_or((now, 1), |b| (instant(b.tat), b.refused));
         let retry_after = budgets[index]
             .take(Some(tat), now)
@@ -185,10 +173,11 @@ impl RateLimiter for Store {
         key: &BudgetKey,
         now: DateTime<Utc>,
     ) -> Result<Option<TimeDelta>, Failure> {
-        let read = self.sql(READ, &READ_SQLITE);
         let digest = digest(key);
-        let bucket: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(read)
-            .bind::<Text, _>(&digest)
+        let bucket: Option<Bucket> =
+            with_conn!(self, |conn| Prepared::<Read>::new(vec![Value::Text(
+                &digest
+            )])
             .get_result(conn)
             .await
             .optional()

@@ -8,6 +8,7 @@ use rekey_application::ports::{Change, PasswordCode, StoreError, TokenStore, Use
 use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
 
 use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_violation};
+use crate::prepared::{Prepared, Sql, Value};
 use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
 use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
 use crate::{Store, with_conn};
@@ -97,7 +98,7 @@ impl UserStore for Store {
         );
         let work = &work;
         if let (crate::Pool::Postgres(pool), Work::AddPasswordCode { .. }) = (&self.pool, work) {
-            let committed = add_code_pipelined(pool, work).await;
+            let committed = add_code_at_once(pool, work).await;
             if committed.is_ok() && queues_a_message {
                 self.queued.notify_one();
             }
@@ -122,11 +123,61 @@ impl UserStore for Store {
     }
 }
 
+/// The writes of a new reset code, fed by the guarded update (see [`AddCode`]).
+macro_rules! add_code_sql {
+    () => {
+        "WITH advanced AS (UPDATE users SET sequence = $2, changed_at = $3 \
+         WHERE id = $1 AND sequence = $4 RETURNING id), \
+         event AS (INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, \
+         resource_owner, creator, created_at) \
+         SELECT $1, $2, $5, $6, $7, $8, $9, $3 FROM advanced RETURNING 1), \
+         code AS (INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, \
+         sequence, failed_attempts, notification_type, url_template, returned) \
+         SELECT $1, $10, $11, $12, $13, $14, $15, $16, $17, $18 FROM advanced \
+         ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, \
+         key_id = excluded.key_id, created_at = excluded.created_at, \
+         expires_at = excluded.expires_at, sequence = excluded.sequence, \
+         failed_attempts = excluded.failed_attempts, \
+         notification_type = excluded.notification_type, \
+         url_template = excluded.url_template, returned = excluded.returned RETURNING 1)"
+    };
+}
+
 /// A new reset code on PostgreSQL, the hot path of PasswordReset: the same writes as
-/// `apply_work!`, but sent in one pipeline (the connection sends them all, then reads the
-/// answers), so the transaction costs three round trips (BEGIN, the writes, COMMIT) instead of
-/// five or six. The server still runs them in order; any failure rolls all of them back.
-async fn add_code_pipelined(
+/// `apply_work!`, as one statement (data-modifying CTEs). The guarded update of the user's
+/// sequence feeds every insert, so when it finds another sequence nothing is written; the
+/// statement is its own transaction, so it costs one round trip instead of a BEGIN, the
+/// writes and a COMMIT. Under READ COMMITTED a concurrent append makes the guard re-check the
+/// new row and match nothing (or the event's key is taken): a conflict either way.
+struct AddCode;
+impl Sql for AddCode {
+    const TEXT: &'static str = concat!(
+        add_code_sql!(),
+        " SELECT count(*) AS advanced FROM advanced"
+    );
+}
+
+/// [`AddCode`] with a message queued for delivery.
+struct AddCodeQueued;
+impl Sql for AddCodeQueued {
+    const TEXT: &'static str = concat!(
+        add_code_sql!(),
+        ", queued AS (INSERT INTO outbox (id, kind, user_id, channel, recipient_masked, key_id, \
+         payload, code_sequence, idempotency_key, status, attempts, next_attempt_at, last_error, \
+         created_at, sent_at) \
+         SELECT $19, $20, $1, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32 \
+         FROM advanced RETURNING 1) \
+         SELECT count(*) AS advanced FROM advanced"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Advanced {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    advanced: i64,
+}
+
+async fn add_code_at_once(
     pool: &bb8::Pool<
         diesel_async::pooled_connection::AsyncDieselConnectionManager<
             diesel_async::AsyncPgConnection,
@@ -143,51 +194,64 @@ async fn add_code_pipelined(
     else {
         unreachable!("only called for AddPasswordCode")
     };
+    let mut values = vec![
+        Value::Text(&guard.user_id),
+        Value::BigInt(guard.sequence),
+        Value::Timestamp(&guard.at),
+        Value::BigInt(guard.sequence - 1),
+        Value::Text(&event.aggregate_type),
+        Value::Text(&event.event_type),
+        Value::Text(&event.payload),
+        Value::Text(&event.resource_owner),
+        Value::Text(&event.creator),
+        Value::Text(&code.code_hash),
+        Value::Text(&code.key_id),
+        Value::Timestamp(&code.created_at),
+        Value::Timestamp(&code.expires_at),
+        Value::BigInt(code.sequence),
+        Value::Integer(code.failed_attempts),
+        Value::NullableText(code.notification_type.as_deref()),
+        Value::NullableText(code.url_template.as_deref()),
+        Value::Bool(code.returned),
+    ];
+    debug_assert_eq!(event.aggregate_id, guard.user_id);
+    debug_assert_eq!(event.created_at, guard.at);
     let waiting = std::time::Instant::now();
     let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
     crate::pool_waited("postgres", waiting);
-    conn.transaction::<_, TxError, _>(async |tx| {
-        let shared: &diesel_async::AsyncPgConnection = tx;
-        let advance = diesel::update(users::table.find(&guard.user_id))
-            .filter(users::sequence.eq(guard.sequence - 1))
-            .set((
-                users::sequence.eq(guard.sequence),
-                users::changed_at.eq(guard.at),
-            ))
-            .execute(&mut &*shared);
-        let insert_event = diesel::insert_into(events::table)
-            .values(event)
-            .execute(&mut &*shared);
-        let upsert_code = diesel::insert_into(password_codes::table)
-            .values(code)
-            .on_conflict(password_codes::user_id)
-            .do_update()
-            .set(code)
-            .execute(&mut &*shared);
-        let queue = async {
-            match message {
-                Some(message) => {
-                    diesel::insert_into(outbox::table)
-                        .values(message)
-                        .execute(&mut &*shared)
-                        .await
-                }
-                None => Ok(0),
-            }
-        };
-        let (advanced, event_inserted, code_upserted, queued) =
-            futures_util::join!(advance, insert_event, upsert_code, queue);
-        // The first failure explains the rest (PostgreSQL aborts the transaction on it).
-        if advanced? != 1 {
-            return Err(TxError::Conflict);
+    let written: Result<Advanced, _> = match message {
+        None => {
+            Prepared::<AddCode>::new(values)
+                .get_result(&mut *conn)
+                .await
         }
-        event_inserted.map_err(event_insert)?;
-        code_upserted?;
-        queued.map_err(outbox_insert)?;
-        Ok(())
-    })
-    .await
-    .map_err(StoreError::from)
+        Some(message) => {
+            values.extend([
+                Value::Text(&message.id),
+                Value::Text(&message.kind),
+                Value::Text(&message.channel),
+                Value::Text(&message.recipient_masked),
+                Value::Text(&message.key_id),
+                Value::NullableBinary(message.payload.as_deref()),
+                Value::BigInt(message.code_sequence),
+                Value::Text(&message.idempotency_key),
+                Value::Text(&message.status),
+                Value::Integer(message.attempts),
+                Value::Timestamp(&message.next_attempt_at),
+                Value::NullableText(message.last_error.as_deref()),
+                Value::Timestamp(&message.created_at),
+                Value::NullableTimestamp(message.sent_at.as_ref()),
+            ]);
+            Prepared::<AddCodeQueued>::new(values)
+                .get_result(&mut *conn)
+                .await
+        }
+    };
+    match written.map_err(event_insert) {
+        Ok(Advanced { advanced: 1 }) => Ok(()),
+        Ok(_) => Err(StoreError::from(TxError::Conflict)),
+        Err(error) => Err(StoreError::from(error)),
+    }
 }
 
 impl TokenStore for Store {

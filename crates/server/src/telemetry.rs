@@ -72,6 +72,10 @@ fn describe_metrics() {
         Unit::Seconds,
         "Time spent waiting for a database connection, by backend"
     );
+    describe_counter!(
+        "rekey_db_statements_total",
+        "SQL statements sent to the database (transaction control included), by backend"
+    );
 }
 
 /// Installs the Prometheus recorder (once per process) and returns what `/debug/metrics`
