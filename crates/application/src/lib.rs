@@ -4,6 +4,7 @@
 //! function generic over [`Ports`], the bundle the server wires once. Nothing in this crate
 //! names a framework, a database or an async runtime.
 
+pub mod memo;
 pub mod ports;
 pub mod usecase;
 

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use rekey_application::Ports;
+use rekey_application::memo::{RefusalMemo, TokenMemo};
 use rekey_application::ports::{
     Budget, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies,
 };
@@ -79,6 +80,8 @@ impl IdGenerator for SnowflakeIds {
 #[derive(Debug)]
 pub struct Adapters {
     store: Store,
+    tokens: TokenMemo<Store>,
+    limiter: RefusalMemo<Store>,
     codes: OsRngCodes,
     code_hashes: HmacCodeHasher,
     sealer: AesGcmBox,
@@ -128,7 +131,11 @@ impl Adapters {
         let store = rekey_persistence_adapter::connect(&database)
             .await
             .map_err(|e| e.to_string())?;
+        let token_ttl = TimeDelta::from_std(settings.tokens.cache_ttl)
+            .map_err(|_| "tokens.cache_ttl is too long".to_owned())?;
         Ok(Self {
+            tokens: TokenMemo::new(store.clone(), token_ttl),
+            limiter: RefusalMemo::new(store.clone()),
             store,
             codes: OsRngCodes,
             code_hashes: HmacCodeHasher::new(&keys),
@@ -408,7 +415,7 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
 
 impl Ports for Adapters {
     type Users = Store;
-    type Tokens = Store;
+    type Tokens = TokenMemo<Store>;
     type Codes = OsRngCodes;
     type CodeHashes = HmacCodeHasher;
     type Sealer = AesGcmBox;
@@ -418,13 +425,13 @@ impl Ports for Adapters {
     type Links = HandlebarsLinks;
     type Clock = SystemClock;
     type Ids = SnowflakeIds;
-    type Limiter = Store;
+    type Limiter = RefusalMemo<Store>;
 
     fn users(&self) -> &Store {
         &self.store
     }
-    fn tokens(&self) -> &Store {
-        &self.store
+    fn tokens(&self) -> &TokenMemo<Store> {
+        &self.tokens
     }
     fn codes(&self) -> &OsRngCodes {
         &self.codes
@@ -453,8 +460,8 @@ impl Ports for Adapters {
     fn ids(&self) -> &SnowflakeIds {
         &self.ids
     }
-    fn limiter(&self) -> &Store {
-        &self.store
+    fn limiter(&self) -> &RefusalMemo<Store> {
+        &self.limiter
     }
     fn policies(&self) -> &Policies {
         &self.policies

@@ -97,6 +97,8 @@ pub struct Settings {
     pub database: DatabaseSection,
     /// `[bootstrap]`.
     pub bootstrap: BootstrapSettings,
+    /// `[tokens]`.
+    pub tokens: TokenSettings,
     /// `[code]`.
     pub code: CodeSettings,
     /// `[password]`.
@@ -460,6 +462,15 @@ pub struct BootstrapSettings {
     pub admin_username: String,
     /// Where the admin token is written.
     pub admin_pat_path: PathBuf,
+}
+
+/// `[tokens]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// How long a looked-up token's principal is remembered; zero: not at all.
+    #[serde(deserialize_with = "duration")]
+    pub cache_ttl: Duration,
 }
 
 /// `[code]`.
