@@ -12,7 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// What one scenario at one concurrency measured.
 #[derive(Debug, Clone)]
 pub struct Measured {
+    /// Answers in the measured window.
     pub requests: u64,
+    /// Answers in all, warm-up included (what the server's counters saw).
+    pub answered: u64,
     pub errors: u64,
     pub seconds: f64,
     pub histogram: Histogram<u64>,
@@ -120,21 +123,23 @@ where
                     }
                 }
             }
-            (histogram, requests, errors)
+            (histogram, requests, errors, n)
         });
     }
     let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-    let (mut requests, mut errors) = (0, 0);
+    let (mut requests, mut errors, mut answered) = (0, 0, 0);
     while let Some(done) = workers.join_next().await {
-        let (histogram, r, e) = done.expect("worker");
+        let (histogram, r, e, n) = done.expect("worker");
         let _ = total.add(histogram);
         requests += r;
         errors += e;
+        answered += n;
     }
     ticker.abort();
     bar.finish_and_clear();
     Measured {
         requests,
+        answered,
         errors,
         seconds: duration.as_secs_f64(),
         histogram: total,
@@ -178,6 +183,7 @@ where
     }
     Measured {
         requests,
+        answered: requests,
         errors,
         seconds: duration.as_secs_f64(),
         histogram,

@@ -5,8 +5,10 @@
 //! the floors in the same run (pgbench replaying PasswordReset's SQL, `/debug/healthz`, the
 //! argon2 bound), and writes `target/bench/report.{md,json,svg}`.
 
+mod cost;
 mod load;
 mod report;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,9 +28,11 @@ struct Options {
     duration: Duration,
     warmup: Duration,
     concurrency: Vec<usize>,
-    drain_messages: usize,
     /// Only the PostgreSQL PasswordReset scenarios (REST, gRPC, pgbench), for quick comparisons.
     resets_only: bool,
+    /// Grow the PostgreSQL database to this many users (ten events each) in SQL and run the
+    /// reset scenarios again; 0: not.
+    grow: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, Failure> {
@@ -37,9 +41,10 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
         duration: Duration::from_secs(10),
         warmup: Duration::from_secs(2),
         concurrency: vec![8, 32],
-        drain_messages: 5_000,
         resets_only: false,
+        grow: 1_000_000,
     };
+    let mut grow = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -54,7 +59,6 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
             "--users" => options.users = number(value()?)? as usize,
             "--duration" => options.duration = Duration::from_secs(number(value()?)?),
             "--warmup" => options.warmup = Duration::from_secs(number(value()?)?),
-            "--drain" => options.drain_messages = number(value()?)? as usize,
             "--concurrency" => {
                 options.concurrency = value()?
                     .split(',')
@@ -62,15 +66,21 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
                     .collect::<Result<_, _>>()?;
             }
             "--resets-only" => options.resets_only = true,
+            "--grow" => grow = Some(number(value()?)? as usize),
             "--quick" => {
                 options.users = 1_000;
                 options.duration = Duration::from_secs(3);
                 options.warmup = Duration::from_secs(1);
-                options.drain_messages = 1_000;
             }
             other => return Err(Failure::Usage(format!("unknown bench option {other}"))),
         }
     }
+    // The growth takes minutes: only in a full run, unless asked for.
+    options.grow = grow.unwrap_or(if options.resets_only || options.users < 10_000 {
+        0
+    } else {
+        options.grow
+    });
     Ok(options)
 }
 
@@ -135,10 +145,12 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    let rows = runtime
+    let (rows, sizes) = runtime
         .block_on(bench(&root, &out, &options))
         .map_err(Failure::Failed)?;
-    report::write(&out, &rows, &machine()).map_err(Failure::Failed)?;
+    let mut machine = machine();
+    machine["sizes"] = Value::Array(sizes);
+    report::write(&out, &rows, &machine).map_err(Failure::Failed)?;
     println!(
         "==> wrote {}/report.md, report.json, report.svg",
         out.display()
@@ -252,7 +264,11 @@ impl Server {
                 .map_err(|e| e.to_string())
         };
         let (port, grpc_port) = (free_port()?, free_port()?);
-        let mut command = Command::new(root.join("target/release/rekey"));
+        // REKEY_BENCH_BINARY runs another build (e.g. the commit before a change) through the
+        // same scenarios, for before/after pairs.
+        let binary = std::env::var_os("REKEY_BENCH_BINARY")
+            .map_or_else(|| root.join("target/release/rekey"), PathBuf::from);
+        let mut command = Command::new(binary);
         command
             .env("REKEY__DATA_DIR", data)
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
@@ -291,6 +307,33 @@ impl Server {
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// A second server on this one's database (`url`), with its token and secret key.
+    fn beside(
+        &self,
+        root: &Path,
+        data: &Path,
+        url: &str,
+        env: &[(&str, String)],
+    ) -> Result<Server, String> {
+        let _ = std::fs::remove_dir_all(data);
+        std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
+        for file in ["admin.pat", "secret.key"] {
+            std::fs::copy(self.data.join(file), data.join(file)).map_err(|e| e.to_string())?;
+        }
+        let mut env = env.to_vec();
+        env.push(("REKEY__DATABASE__URL", url.to_owned()));
+        Server::start(root, data, &env)
+    }
+
+    /// What reads this server's cost per request (and `database`'s, when it is PostgreSQL).
+    fn meter(&self, database: Option<&str>) -> cost::Meter {
+        cost::Meter {
+            pid: self.pid(),
+            base: self.base.clone(),
+            database: database.map(str::to_owned),
+        }
     }
 
     /// Resident memory now and at its peak, in MB.
@@ -490,6 +533,19 @@ struct Probe {
     at: Instant,
 }
 
+/// Runs `scenario` between two readings of `meter`: its answers, and what each cost.
+async fn metered(
+    meter: &cost::Meter,
+    scenario: impl std::future::Future<Output = load::Measured>,
+) -> (load::Measured, cost::Cost) {
+    let client = client();
+    let before = meter.read(&client).await;
+    let measured = scenario.await;
+    let after = meter.read(&client).await;
+    let cost = meter.per_request(&before, &after, measured.answered);
+    (measured, cost)
+}
+
 fn probe(server: &Server) -> Probe {
     Probe {
         cpu: server.cpu_seconds(),
@@ -523,6 +579,7 @@ fn row(
         floor: None,
         floor_throughput: None,
         floor_p99: None,
+        cost: None,
     };
     println!(
         "    {backend:8} {scenario:24} c={concurrency:<3} {:8.0}/s  p50 {:6.2} ms  p99 {:6.2} ms  max {:7.2} ms  errors {}  cpu {:3.0}%  peak rss {:5.1} MB",
@@ -537,8 +594,14 @@ fn row(
     row
 }
 
-async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, String> {
+/// Every scenario; the rows, and the table sizes before and after the growth (if it ran).
+async fn bench(
+    root: &Path,
+    out: &Path,
+    options: &Options,
+) -> Result<(Vec<Row>, Vec<Value>), String> {
     let mut rows = Vec::new();
+    let mut sizes = Vec::new();
     let users = options.users;
     let (warmup, duration) = (options.warmup, options.duration);
 
@@ -586,15 +649,19 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 &since,
             )
         };
+        let meter = server.meter(Some(&url));
         let reset = {
             let since = probe(&server);
-            let measured = resets(
-                &server,
-                &client,
-                c,
-                (warmup, duration),
-                users,
-                ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+            let (measured, cost) = metered(
+                &meter,
+                resets(
+                    &server,
+                    &client,
+                    c,
+                    (warmup, duration),
+                    users,
+                    ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+                ),
             )
             .await;
             row(
@@ -605,10 +672,13 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 &server,
                 &since,
             )
+            .with_cost(cost)
         };
         let grpc_reset = {
             let since = probe(&server);
+            let before = meter.read(&client).await;
             let measured = grpc_resets(&server, c, (warmup, duration), users).await?;
+            let cost = meter.per_request(&before, &meter.read(&client).await, measured.answered);
             row(
                 "postgres",
                 "PasswordReset returnCode (gRPC)",
@@ -617,11 +687,43 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
                 &server,
                 &since,
             )
+            .with_cost(cost)
         };
-        let floor = pgbench(&url, c, users, warmup + duration)?;
+        // sendLink queues a message per request (delivery is off here); the drain below
+        // delivers them all and measures what delivery costs per message.
+        let send_link = {
+            let since = probe(&server);
+            let (measured, cost) = metered(
+                &meter,
+                resets(
+                    &server,
+                    &client,
+                    c,
+                    (warmup, duration),
+                    users,
+                    ("PasswordReset sendLink", "{}"),
+                ),
+            )
+            .await;
+            row(
+                "postgres",
+                "PasswordReset sendLink",
+                c,
+                &measured,
+                &server,
+                &since,
+            )
+            .with_cost(cost)
+        };
+        let floor = pgbench(&url, c, users, warmup + duration, Floor::ReturnCode)?;
         println!(
-            "    postgres pgbench floor            c={c:<3} {:8.0}/s  p99 {:6.2} ms",
+            "    postgres pgbench floor returnCode c={c:<3} {:8.0}/s  p99 {:6.2} ms",
             floor.0, floor.1
+        );
+        let send_floor = pgbench(&url, c, users, warmup + duration, Floor::SendLink)?;
+        println!(
+            "    postgres pgbench floor sendLink   c={c:<3} {:8.0}/s  p99 {:6.2} ms",
+            send_floor.0, send_floor.1
         );
         let get = {
             let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
@@ -645,13 +747,26 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
         // gRPC against REST in the same run: it must not be slower.
         rows.push(grpc_reset.with_floor("REST (same run)", reset.throughput, Some(reset.p99)));
         rows.push(reset.with_floor("pgbench (same SQL)", floor.0, Some(floor.1)));
+        rows.push(send_link.with_floor("pgbench (same SQL)", send_floor.0, Some(send_floor.1)));
         rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
     }
 
+    let served = rows
+        .iter()
+        .find(|r| r.scenario == "PasswordReset returnCode" && r.floor.is_some())
+        .cloned();
+    if let Some(served) = served.filter(|_| !options.resets_only) {
+        rows.push(refusals(root, out, &server, &url, options, &served).await?);
+    }
+    if options.grow > users {
+        let (grown, grown_sizes) = grow(&server, &url, options, &rows).await?;
+        rows.extend(grown);
+        sizes = grown_sizes;
+    }
     if options.resets_only {
         server.stop();
         let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
-        return Ok(rows);
+        return Ok((rows, sizes));
     }
 
     // SetPassword with a code: one code per request, issued before the clock starts.
@@ -659,7 +774,7 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     rows.extend(set_rows);
 
     // sendLink: queue (delivery off), then drain to the file transport.
-    let drain = send_link_and_drain(root, out, &server, &url, options).await?;
+    let drain = drain(root, out, &server, &url).await?;
     rows.extend(drain);
     rows.push(idle_after_load(&server, idle_rss).await);
     server.stop();
@@ -700,7 +815,133 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
 
     rows.push(shipped_defaults(root, out, options).await?);
     let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
-    Ok(rows)
+    Ok((rows, sizes))
+}
+
+/// The cost of refusing: a second rekey on the same database whose caller budget is spent
+/// (`1 per 1h`), flooded with returnCode by one token at the first concurrency. Every answer
+/// should be a 429; the row compares their rate with the served returnCode rate of the run.
+async fn refusals(
+    root: &Path,
+    out: &Path,
+    server: &Server,
+    url: &str,
+    options: &Options,
+    served: &Row,
+) -> Result<Row, String> {
+    let spent = server.beside(
+        root,
+        &out.join("refusals"),
+        url,
+        &[
+            ("REKEY__LIMITS__CALLER_RESETS", "1 per 1h".to_owned()),
+            ("REKEY__DELIVERY__ENABLED", "false".to_owned()),
+        ],
+    )?;
+    let c = served.concurrency;
+    let (client, base, token) = (client(), spent.base.clone(), spent.token.clone());
+    let users = options.users;
+    let since = probe(&spent);
+    let (measured, cost) = metered(
+        &spent.meter(Some(url)),
+        load::run(
+            "PasswordReset refused (429)",
+            c,
+            options.warmup,
+            options.duration,
+            move |w, n| {
+                let (client, token) = (client.clone(), token.clone());
+                let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+                async move {
+                    client
+                        .post(url)
+                        .bearer_auth(token)
+                        .header("content-type", "application/json")
+                        .body(r#"{"returnCode":{}}"#)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS)
+                }
+            },
+        ),
+    )
+    .await;
+    let row = row(
+        "postgres",
+        "PasswordReset refused (429)",
+        c,
+        &measured,
+        &spent,
+        &since,
+    )
+    .with_cost(cost)
+    .with_floor("served returnCode", served.throughput, Some(served.p99));
+    spent.stop();
+    Ok(row)
+}
+
+/// Grows the database to `options.grow` users and ten events each, then runs returnCode and
+/// sendLink again at every concurrency, each compared with its row before the growth.
+async fn grow(
+    server: &Server,
+    url: &str,
+    options: &Options,
+    before: &[Row],
+) -> Result<(Vec<Row>, Vec<Value>), String> {
+    let mut sizes = scale::sizes(url, "before")?;
+    println!(
+        "==> growing the database to {} users and {} events (SQL)",
+        options.grow,
+        options.grow * 10
+    );
+    scale::grow(url, options.users, options.grow, 10)?;
+    sizes.extend(scale::sizes(url, "grown")?);
+    let client = client();
+    let meter = server.meter(Some(url));
+    let label = format!("({}k users)", options.grow / 1000);
+    let mut rows = Vec::new();
+    for &c in &options.concurrency {
+        for (scenario, body) in [
+            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+            ("PasswordReset sendLink", "{}"),
+        ] {
+            let since = probe(server);
+            let (measured, cost) = metered(
+                &meter,
+                resets(
+                    server,
+                    &client,
+                    c,
+                    (options.warmup, options.duration),
+                    options.grow,
+                    (scenario, body),
+                ),
+            )
+            .await;
+            let mut grown = row(
+                "postgres",
+                &format!("{scenario} {label}"),
+                c,
+                &measured,
+                server,
+                &since,
+            )
+            .with_cost(cost);
+            if let Some(small) = before
+                .iter()
+                .find(|r| r.scenario == scenario && r.concurrency == c && r.floor.is_some())
+            {
+                grown = grown.with_floor(
+                    &format!("{}k users (same run)", options.users / 1000),
+                    small.throughput,
+                    Some(small.p99),
+                );
+            }
+            rows.push(grown);
+        }
+    }
+    sizes.extend(scale::sizes(url, "after")?);
+    Ok((rows, sizes))
 }
 
 /// A login UI's reset flow against the shipped configuration (budgets as in
@@ -808,6 +1049,7 @@ async fn idle_after_load(server: &Server, at_start: f64) -> Row {
         floor: Some(format!("RSS at start: {at_start:.1} MB")),
         floor_throughput: None,
         floor_p99: None,
+        cost: None,
     }
 }
 
@@ -918,58 +1160,26 @@ async fn set_password(
     Ok(rows)
 }
 
-async fn send_link_and_drain(
-    root: &Path,
-    out: &Path,
-    server: &Server,
-    url: &str,
-    options: &Options,
-) -> Result<Vec<Row>, String> {
-    let users = options.users;
-    let c = *options.concurrency.last().unwrap_or(&32);
-    let since = probe(server);
-    let measured = resets(
-        server,
-        &client(),
-        c,
-        (options.warmup, options.duration),
-        users,
-        ("PasswordReset sendLink", "{}"),
-    )
-    .await;
-    let queued_row = row(
-        "postgres",
-        "PasswordReset sendLink",
-        c,
-        &measured,
-        server,
-        &since,
-    );
+/// Delivers every message the sendLink scenarios queued, from a second rekey with delivery on
+/// (file transport), and measures what delivery costs per message.
+async fn drain(root: &Path, out: &Path, server: &Server, url: &str) -> Result<Vec<Row>, String> {
     let pending: usize = psql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")?
         .parse()
         .unwrap_or(0);
     println!("==> draining {pending} queued messages to the file transport");
-    let drain_data = out.join("drain");
-    let _ = std::fs::remove_dir_all(&drain_data);
-    std::fs::create_dir_all(&drain_data).map_err(|e| e.to_string())?;
-    std::fs::copy(server.data.join("admin.pat"), drain_data.join("admin.pat"))
-        .map_err(|e| e.to_string())?;
-    std::fs::copy(
-        server.data.join("secret.key"),
-        drain_data.join("secret.key"),
-    )
-    .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let worker = Server::start(
+    let worker = server.beside(
         root,
-        &drain_data,
+        &out.join("drain"),
+        url,
         &[
-            ("REKEY__DATABASE__URL", url.to_owned()),
             ("REKEY__DELIVERY__BATCH_SIZE", "256".to_owned()),
             ("REKEY__DELIVERY__POLL_INTERVAL", "20ms".to_owned()),
         ],
     )?;
     let probe_at = probe(&worker);
+    let meter = worker.meter(Some(url));
+    let before = meter.read(&client()).await;
     let bar = indicatif::ProgressBar::new(pending as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("    {prefix:36} [{bar:30}] {pos}/{len} messages")
@@ -998,6 +1208,7 @@ async fn send_link_and_drain(
     let skipped: f64 = psql(url, "SELECT count(*) FROM outbox WHERE status = 'skipped'")?
         .parse()
         .unwrap_or(0.0);
+    let cost = meter.per_request(&before, &meter.read(&client()).await, pending as u64);
     let cpu = (worker.cpu_seconds() - probe_at.cpu) / seconds * 100.0;
     let (rss, peak) = worker.rss_mb();
     println!(
@@ -1021,29 +1232,64 @@ async fn send_link_and_drain(
         floor: None,
         floor_throughput: None,
         floor_p99: None,
+        cost: Some(cost),
     };
-    let _ = options.drain_messages;
-    Ok(vec![queued_row, drain_row])
+    Ok(vec![drain_row])
 }
 
-/// pgbench replaying the SQL of one PasswordReset (token lookup, the caller budget's upsert,
-/// user load, and the write transaction), prepared, at `clients` connections; (tps, p99 ms).
-fn pgbench(url: &str, clients: usize, users: usize, run: Duration) -> Result<(f64, f64), String> {
-    let script = std::env::temp_dir().join("rekey-password-reset.sql");
+/// Which PasswordReset a pgbench floor replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Floor {
+    ReturnCode,
+    SendLink,
+}
+
+/// pgbench replaying the statements of one PasswordReset as rekey sends them (token lookup,
+/// the caller budget's upsert, the user load, for sendLink the send budgets' transaction, and
+/// the write transaction with the outbox row for sendLink), prepared, at `clients`
+/// connections; (tps, p99 ms).
+fn pgbench(
+    url: &str,
+    clients: usize,
+    users: usize,
+    run: Duration,
+    floor: Floor,
+) -> Result<(f64, f64), String> {
+    let script = std::env::temp_dir().join(format!("rekey-password-reset-{floor:?}.sql"));
     let token: String = psql(url, "SELECT token_hash FROM tokens LIMIT 1")?;
-    let sql = format!(
-        r#"\set n random(0, {last})
-SELECT t.user_id, t.org_id, t.roles, t.expires_at, u.state FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = '{token}' AND t.revoked_at IS NULL LIMIT 1;
-INSERT INTO rate_limits (key, tat, refused) VALUES ('bench-caller', CAST(extract(epoch FROM now()) * 1000000 AS bigint) + 1, 0) ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > CAST(extract(epoch FROM now()) * 1000000 AS bigint) THEN rate_limits.tat ELSE CAST(extract(epoch FROM now()) * 1000000 AS bigint) END) + 1, refused = 0 WHERE rate_limits.tat < CAST(extract(epoch FROM now()) * 1000000 AS bigint) + 1000000 RETURNING tat, refused;
-SELECT * FROM users WHERE id = 'bench-' || :n LIMIT 1;
-BEGIN;
-UPDATE users SET sequence = sequence + 1, changed_at = now() WHERE id = 'bench-' || :n RETURNING sequence \gset
-INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, resource_owner, creator, created_at) VALUES ('bench-' || :n, :sequence, 'user', 'user.human.password.code.added', CAST(json_build_object('expires_at', now() + interval '1 hour', 'code_returned', true, 'key_id', 'k0') AS text), 'org', 'SYSTEM', now());
-INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, sequence, failed_attempts, notification_type, url_template, returned) VALUES ('bench-' || :n, md5(random()::text) || md5(random()::text), 'k0', now(), now() + interval '1 hour', :sequence, 0, NULL, NULL, true) ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, key_id = excluded.key_id, created_at = excluded.created_at, expires_at = excluded.expires_at, sequence = excluded.sequence, failed_attempts = 0, notification_type = excluded.notification_type, url_template = excluded.url_template, returned = excluded.returned;
-COMMIT;
-"#,
+    let now = "CAST(extract(epoch FROM now()) * 1000000 AS bigint)";
+    let take = |key: &str| {
+        format!(
+            "INSERT INTO rate_limits (key, tat, refused) VALUES ({key}, {now} + 1, 0) ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > {now} THEN rate_limits.tat ELSE {now} END) + 1, refused = 0 WHERE (CASE WHEN rate_limits.tat > {now} THEN rate_limits.tat ELSE {now} END) + 1 <= {now} + 1000000 RETURNING tat, refused;\n"
+        )
+    };
+    let mut sql = format!(
+        "\\set n random(0, {last})\n\
+         SELECT t.user_id, t.org_id, t.roles, t.expires_at, u.state FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = '{token}' AND t.revoked_at IS NULL LIMIT 1;\n",
         last = users - 1
     );
+    sql.push_str(&take("'bench-caller'"));
+    sql.push_str("SELECT * FROM users WHERE id = 'bench-' || :n LIMIT 1;\n");
+    if floor == Floor::SendLink {
+        sql.push_str("BEGIN;\n");
+        sql.push_str(&take("md5('user' || :n)"));
+        sql.push_str(&take("md5('recipient' || :n)"));
+        sql.push_str("COMMIT;\n");
+    }
+    let (notification, returned) = match floor {
+        Floor::ReturnCode => ("NULL", "true"),
+        Floor::SendLink => ("'email'", "false"),
+    };
+    sql.push_str(&format!(
+        "BEGIN;\n\
+         UPDATE users SET sequence = sequence + 1, changed_at = now() WHERE id = 'bench-' || :n RETURNING sequence \\gset\n\
+         INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, resource_owner, creator, created_at) VALUES ('bench-' || :n, :sequence, 'user', 'user.human.password.code.added', CAST(json_build_object('expires_at', now() + interval '1 hour', 'code_returned', {returned}, 'key_id', 'k0') AS text), 'org', 'SYSTEM', now());\n\
+         INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, sequence, failed_attempts, notification_type, url_template, returned) VALUES ('bench-' || :n, md5(random()::text) || md5(random()::text), 'k0', now(), now() + interval '1 hour', :sequence, 0, {notification}, NULL, {returned}) ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, key_id = excluded.key_id, created_at = excluded.created_at, expires_at = excluded.expires_at, sequence = excluded.sequence, failed_attempts = 0, notification_type = excluded.notification_type, url_template = excluded.url_template, returned = excluded.returned;\n"
+    ));
+    if floor == Floor::SendLink {
+        sql.push_str("INSERT INTO outbox (id, kind, user_id, channel, recipient_masked, key_id, payload, code_sequence, idempotency_key, status, attempts, next_attempt_at, created_at) VALUES (md5(random()::text), 'password_reset', 'bench-' || :n, 'email', 'b***@example.com', 'k0', decode(repeat(md5(random()::text), 12), 'hex'), :sequence, md5(random()::text), 'pending', 0, now(), now());\n");
+    }
+    sql.push_str("COMMIT;\n");
     std::fs::write(&script, sql).map_err(|e| e.to_string())?;
     let log_dir = tempdir_for_pgbench()?;
     let output = Command::new("pgbench")

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::cost::Cost;
+
 /// One scenario at one concurrency.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -25,6 +27,8 @@ pub struct Row {
     pub floor: Option<String>,
     pub floor_throughput: Option<f64>,
     pub floor_p99: Option<f64>,
+    /// What one request cost (scenarios that measure it).
+    pub cost: Option<Cost>,
 }
 
 impl Row {
@@ -33,6 +37,12 @@ impl Row {
         self.floor = Some(name.to_owned());
         self.floor_throughput = Some(throughput);
         self.floor_p99 = p99;
+        self
+    }
+
+    /// The same row, with what one request cost.
+    pub fn with_cost(mut self, cost: Cost) -> Self {
+        self.cost = Some(cost);
         self
     }
 
@@ -51,6 +61,10 @@ impl Row {
             "server_rss_mb": self.server_rss_mb,
             "floor": self.floor, "floor_throughput_per_s": self.floor_throughput,
             "floor_p99_ms": self.floor_p99, "ratio_to_floor": self.ratio(),
+            "cost": self.cost.map(|c| json!({
+                "rekey_cpu_us": c.rekey_cpu_us, "db_cpu_us": c.db_cpu_us,
+                "statements": c.statements, "wal_bytes": c.wal_bytes,
+            })),
         })
     }
 }
@@ -81,6 +95,12 @@ pub fn read(path: &Path) -> Result<(Vec<Row>, Value), String> {
                     floor: row["floor"].as_str().map(str::to_owned),
                     floor_throughput: row["floor_throughput_per_s"].as_f64(),
                     floor_p99: row["floor_p99_ms"].as_f64(),
+                    cost: row["cost"].as_object().map(|c| Cost {
+                        rekey_cpu_us: c["rekey_cpu_us"].as_f64().unwrap_or(0.0),
+                        db_cpu_us: c["db_cpu_us"].as_f64(),
+                        statements: c["statements"].as_f64().unwrap_or(0.0),
+                        wal_bytes: c["wal_bytes"].as_f64(),
+                    }),
                 })
                 .collect()
         })
@@ -135,6 +155,41 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
             r.floor_p99.map_or(String::new(), |f| format!("{f:.2}")),
             r.ratio().map_or(String::new(), |x| format!("{x:.2}")),
         );
+    }
+    if let Some(sizes) = machine["sizes"].as_array().filter(|s| !s.is_empty()) {
+        md.push_str("\n## Table sizes\n\n| when | table | rows (estimate) | table MB | indexes MB |\n|---|---|---:|---:|---:|\n");
+        for size in sizes {
+            let mb = |key: &str| size[key].as_f64().unwrap_or(0.0) / 1_048_576.0;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.1} | {:.1} |",
+                size["when"].as_str().unwrap_or(""),
+                size["table"].as_str().unwrap_or(""),
+                size["rows"],
+                mb("table_bytes"),
+                mb("index_bytes"),
+            );
+        }
+    }
+    let costed: Vec<&Row> = rows.iter().filter(|r| r.cost.is_some()).collect();
+    if !costed.is_empty() {
+        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved.\n\n");
+        md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes |\n");
+        md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        for r in costed {
+            let Some(c) = r.cost else { continue };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.0} | {} | {:.2} | {} |",
+                r.backend,
+                r.scenario,
+                r.concurrency,
+                c.rekey_cpu_us,
+                c.db_cpu_us.map_or(String::new(), |u| format!("{u:.0}")),
+                c.statements,
+                c.wal_bytes.map_or(String::new(), |b| format!("{b:.0}")),
+            );
+        }
     }
     md
 }
