@@ -13,6 +13,7 @@ mod connect;
 mod error;
 mod limiter;
 mod outbox;
+mod retention;
 mod rows;
 mod schema;
 mod stores;
