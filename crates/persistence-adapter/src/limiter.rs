@@ -33,9 +33,6 @@ const REFUSE: &str =
 /// Reads a bucket.
 const READ: &str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
 
-/// Forgets full buckets (their tat has passed): the same as no row.
-const PURGE: &str = "DELETE FROM rate_limits WHERE tat < $1";
-
 fn sqlite(sql: &str) -> String {
     sql.replace('$', "?")
 }
@@ -43,7 +40,6 @@ fn sqlite(sql: &str) -> String {
 static TAKE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(TAKE));
 static REFUSE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(REFUSE));
 static READ_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(READ));
-static PURGE_SQLITE: LazyLock<String> = LazyLock::new(|| sqlite(PURGE));
 
 #[derive(QueryableByName)]
 struct Bucket {
@@ -88,23 +84,6 @@ impl From<diesel::result::Error> for TakeError {
 }
 
 impl Store {
-    /// Deletes buckets that are full again (nothing to remember), e.g. from the worker.
-    ///
-    /// # Errors
-    /// [`Failure`] when the database cannot answer.
-    pub async fn purge_rate_limits(&self, now: DateTime<Utc>) -> Result<usize, Failure> {
-        let sql = if self.backend() == "sqlite" {
-            PURGE_SQLITE.as_str()
-        } else {
-            PURGE
-        };
-        with_conn!(self, |conn| diesel::sql_query(sql)
-            .bind::<BigInt, _>(micros(now))
-            .execute(conn)
-            .await
-            .map_err(query_failure))
-    }
-
     fn sql(&self, postgres: &'static str, sqlite: &'static LazyLock<String>) -> &'static str {
         if self.backend() == "sqlite" {
             sqlite.as_str()
