@@ -14,6 +14,7 @@ use crate::smtp::{SmtpServer, free_port, link_in, query_param};
 on_both_backends!(
     mail_reaches_a_real_smtp_server_once_in_the_users_language,
     accepted_requests_survive_a_crash,
+    retention_runs_at_start_and_keeps_pending_messages,
 );
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -440,5 +441,65 @@ async fn two_instances_deliver_500_messages_exactly_once() {
     assert!(a > 0 && b > 0, "both instances worked: {a} and {b}");
     for mail in &mails {
         first.remember(&query_param(&link_in(&mail.text), "code").unwrap());
+    }
+}
+
+/// The retention job runs when `rekey serve` starts: a message sent, and a code expired, longer
+/// than `delivery.retention` ago go; a pending message, however old, and a live code stay.
+async fn retention_runs_at_start_and_keeps_pending_messages(backend: Backend) {
+    let no_delivery = [("REKEY__DELIVERY__ENABLED", "false")];
+    let rekey = Rekey::start(backend, &no_delivery).await;
+    let ada = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let bob = rekey.add_user(&rekey.org_id, "bob", None).await;
+    let link = json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_Email" } });
+    for user in [&ada, &bob] {
+        let answer = rekey
+            .password_reset(Protocol::Rest, Some(&rekey.admin_token), user, link.clone())
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    // Ada's message was sent and her code expired long ago; Bob's message has waited as long.
+    let long_ago = "'2020-01-01 00:00:00'";
+    let ended = format!(
+        "UPDATE outbox SET status = 'sent', sent_at = {long_ago}, next_attempt_at = {long_ago}, \
+         created_at = {long_ago} WHERE user_id = '{ada}'"
+    );
+    assert_eq!(rekey.execute(&ended).await, 1);
+    let waiting = format!(
+        "UPDATE outbox SET next_attempt_at = {long_ago}, created_at = {long_ago} WHERE user_id = '{bob}'"
+    );
+    assert_eq!(rekey.execute(&waiting).await, 1);
+    let expired =
+        format!("UPDATE password_codes SET expires_at = {long_ago} WHERE user_id = '{ada}'");
+    assert_eq!(rekey.execute(&expired).await, 1);
+
+    let rekey = Rekey::restart(rekey.stop(), &no_delivery).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while rekey.count("outbox").await > 1 {
+        assert!(std::time::Instant::now() < deadline, "the job ran at start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ada_rows = format!("outbox WHERE user_id = '{ada}'");
+    let bob_pending = format!("outbox WHERE user_id = '{bob}' AND status = 'pending'");
+    assert_eq!(rekey.count(&ada_rows).await, 0);
+    assert_eq!(rekey.count(&bob_pending).await, 1, "pending stays");
+    let codes = |user: &str| format!("password_codes WHERE user_id = '{user}'");
+    let deadline = std::time::Instant::now() + WAIT;
+    while rekey.count(&codes(&ada)).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "ada's code is pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rekey.count(&codes(&bob)).await, 1, "a live code stays");
+    let metrics = reqwest::get(format!("{}/debug/metrics", rekey.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "rekey_retention_pruned_total{what=\"sent_messages\"} 1",
+        "rekey_retention_pruned_total{what=\"expired_codes\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 }

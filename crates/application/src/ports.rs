@@ -1054,6 +1054,64 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     fn delivery(&self) -> &DeliveryPolicy;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+/// What the retention job deletes, each kind of row by its own time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prunable {
+    /// Outbox messages that were sent, by when they were sent (`sent_at`).
+    SentMessages,
+    /// Outbox messages that ended unsent (dead or skipped), by when their last attempt's lease
+    /// ended (`next_attempt_at`: a claim sets it to the claim's time plus `delivery.lease`, and
+    /// nothing moves it afterwards but `retry`, which makes the message pending again).
+    EndedMessages,
+    /// Password codes, by when they expired.
+    ExpiredCodes,
+    /// Rate-limit buckets, by when they are full again (the same as no row).
+    FullBuckets,
+}
+
+impl Prunable {
+    /// Every kind, in the order the retention job prunes them.
+    pub const ALL: [Self; 4] = [
+        Self::SentMessages,
+        Self::EndedMessages,
+        Self::ExpiredCodes,
+        Self::FullBuckets,
+    ];
+
+    /// `sent_messages`, `ended_messages`, `expired_codes` or `full_buckets` (metric labels, logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SentMessages => "sent_messages",
+            Self::EndedMessages => "ended_messages",
+            Self::ExpiredCodes => "expired_codes",
+            Self::FullBuckets => "full_buckets",
+        }
+    }
+}
+
+/// Deleting rows that are no longer needed, so that storage stays bounded.
+pub trait Retention: Send + Sync {
+    /// Deletes at most `limit` rows of `what` whose time (see [`Prunable`]) is strictly before
+    /// `before`, in one short statement, and answers how many it deleted. A pending outbox
+    /// message is never deleted, whatever its age. The condition holds for each row when it is
+    /// deleted, so a row that a concurrent write changed (a dead message retried, a code
+    /// replaced, a bucket taken from) stays. Several instances may prune at once: each row is
+    /// deleted once, and on PostgreSQL a row another transaction holds is skipped, not waited
+    /// for.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer; then nothing of this batch was deleted.
+    fn prune(
+        &self,
+        what: Prunable,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<u64, Failure>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ mod error;
 mod limiter;
 mod outbox;
 mod prepared;
+mod retention;
 mod rows;
 mod schema;
 mod stores;

@@ -41,12 +41,6 @@ impl Sql for Read {
     const TEXT: &'static str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
 }
 
-/// Forgets full buckets (their tat has passed): the same as no row.
-struct Purge;
-impl Sql for Purge {
-    const TEXT: &'static str = "DELETE FROM rate_limits WHERE tat < $1";
-}
-
 /// The take of `key` with `budget` at `now_us`.
 fn take<'a>(key: &'a str, budget: &Budget, now_us: i64) -> Prepared<'a, Take> {
     Prepared::new(vec![
@@ -99,20 +93,6 @@ impl From<diesel::result::Error> for TakeError {
     }
 }
 
-impl Store {
-    /// Deletes buckets that are full again (nothing to remember), e.g. from the worker.
-    ///
-    /// # Errors
-    /// [`Failure`] when the database cannot answer.
-    pub async fn purge_rate_limits(&self, now: DateTime<Utc>) -> Result<usize, Failure> {
-        with_conn!(self, |conn| Prepared::<Purge>::new(vec![Value::BigInt(
-            micros(now)
-        )])
-        .execute(conn)
-        .await
-        .map_err(query_failure))
-    }
-}
 
 impl RateLimiter for Store {
     async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {

@@ -9,6 +9,7 @@ use rekey_application::memo::{RefusalMemo, TokenMemo};
 use rekey_application::ports::{
     Budget, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies,
 };
+use rekey_application::usecase::retention::RetentionPolicy;
 use rekey_crypto_adapter::{
     AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, KeyRing, MasterKey, OsJitter,
     OsRngCodes, RandomTokens, ZxcvbnStrength,
@@ -96,6 +97,7 @@ pub struct Adapters {
     sms: SmsTransport,
     jitter: OsJitter,
     delivery: DeliveryPolicy,
+    retention: RetentionPolicy,
 }
 
 impl Adapters {
@@ -164,12 +166,18 @@ impl Adapters {
             sms: sms(settings)?,
             jitter: OsJitter,
             delivery: delivery(settings)?,
+            retention: retention(settings)?,
         })
     }
 
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What the retention job keeps, and how it deletes.
+    pub fn retention(&self) -> &RetentionPolicy {
+        &self.retention
     }
 }
 
@@ -223,6 +231,18 @@ fn delivery(settings: &Settings) -> Result<DeliveryPolicy, String> {
         batch_size: d.batch_size,
         lease: time("delivery.lease", d.lease)?,
         public_url: settings.public_url.clone(),
+    })
+}
+
+/// `delivery.retention`, which must be above zero; rows go in batches of 1000.
+fn retention(settings: &Settings) -> Result<RetentionPolicy, String> {
+    let retention = time("delivery.retention", settings.delivery.retention)?;
+    if retention <= TimeDelta::zero() {
+        return Err("delivery.retention must be above 0 (e.g. \"7d\")".into());
+    }
+    Ok(RetentionPolicy {
+        retention,
+        ..RetentionPolicy::default()
     })
 }
 
@@ -512,6 +532,29 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn retention_is_a_week_by_default_and_must_be_above_zero() {
+        let mut settings = Settings::load(None).expect("defaults");
+        assert_eq!(
+            retention(&settings).map(|policy| policy.retention),
+            Ok(TimeDelta::days(7))
+        );
+        for (value, accepted) in [
+            ("0s", false),
+            ("1us", true),
+            ("168h", true),
+            ("30days", true),
+        ] {
+            settings.delivery.retention = humantime::parse_duration(value).expect(value);
+            assert_eq!(retention(&settings).is_ok(), accepted, "{value}");
+        }
+        settings.delivery.retention = std::time::Duration::MAX;
+        assert_eq!(
+            retention(&settings).map(drop),
+            Err("delivery.retention is too long".into())
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_increasing_within_a_process() {

@@ -9,7 +9,7 @@ use rekey_http_adapter::{HttpSettings, configure, configure_metrics, request_con
 
 use crate::adapters::{Adapters, write_private};
 use crate::settings::Settings;
-use crate::worker;
+use crate::{maintenance, worker};
 
 /// Runs the service.
 ///
@@ -38,7 +38,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         page_min_response: settings.limits.page_min_response,
         trusted_proxies: trusted_proxies(&settings.limits.trusted_proxies)?,
     };
-    let purge = spawn_purge(ports.store().clone());
+    let maintenance = maintenance::spawn(
+        ports.store().clone(),
+        crate::adapters::SystemClock,
+        *ports.retention(),
+    );
     let grpc_listener = tokio::net::TcpListener::bind(settings.server.grpc_bind.trim())
         .await
         .map_err(|e| {
@@ -116,7 +120,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
-    purge.abort();
+    maintenance.abort();
     served?;
     grpc_served?;
     tracing::info!("stopped");
@@ -178,25 +182,6 @@ fn trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
                 })
         })
         .collect()
-}
-
-/// Every 10 minutes, forgets rate-limit buckets that are full again.
-fn spawn_purge(store: rekey_persistence_adapter::Store) -> tokio::task::JoinHandle<()> {
-    use rekey_application::ports::Clock as _;
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            every.tick().await;
-            match store
-                .purge_rate_limits(crate::adapters::SystemClock.now())
-                .await
-            {
-                Ok(0) => {}
-                Ok(purged) => tracing::debug!(purged, "forgot full rate-limit buckets"),
-                Err(failure) => tracing::warn!(%failure, "purging rate-limit buckets failed"),
-            }
-        }
-    })
 }
 
 /// On an empty database: the first organization, its admin and the admin's token file.

@@ -351,6 +351,9 @@ pub struct DeliverySettings {
     /// How long a claimed message stays hidden from other workers.
     #[serde(deserialize_with = "duration")]
     pub lease: Duration,
+    /// How long sent, skipped and dead messages, and expired codes, are kept.
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
 }
 
 /// `[messages]`.
@@ -612,6 +615,11 @@ mod tests {
         let settings = Settings::load(None).expect("defaults are valid");
         assert_eq!(settings.code.length, 6);
         assert_eq!(settings.code.expiry, Duration::from_secs(3600));
+        assert_eq!(
+            settings.delivery.retention,
+            Duration::from_secs(7 * 24 * 3600),
+            "\"7d\" is a week"
+        );
         assert_eq!(settings.log.format, LogFormat::Pretty);
         assert!(settings.database.url.starts_with("sqlite://"));
         assert!(!settings.database.url.contains("{data_dir}"));

@@ -17,9 +17,9 @@ use crate::ports::{
     BudgetKey, Change, ClaimedMessage, Clock, CodeGenerator, CodeHasher, CurrentCode,
     DeliveryPolicy, DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, Limits,
     LinkData, LinkRenderer, MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode,
-    PasswordHasher, PasswordStrength, Policies, Ports, RateLimiter, RenderedMessage, SecretBox,
-    SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError, Taken, TemplateError,
-    TokenMinter, TokenRecord, TokenStore, UserStore, Verdict,
+    PasswordHasher, PasswordStrength, Policies, Ports, Prunable, RateLimiter, RenderedMessage,
+    Retention, SecretBox, SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError,
+    Taken, TemplateError, TokenMinter, TokenRecord, TokenStore, UserStore, Verdict,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
 
@@ -54,6 +54,8 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// Whether the sealed payload is still there.
     pub has_payload: bool,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// Every port at once, in memory.
@@ -313,6 +315,7 @@ impl Fake {
             next_attempt_at: message.next_attempt_at,
             last_error: None,
             has_payload: true,
+            sent_at: None,
         };
         state.delivery.insert(message.id.clone(), delivery);
         state.outbox.push(message);
@@ -790,6 +793,7 @@ impl OutboxStore for Fake {
             }
             delivery.status = "sent".into();
             delivery.has_payload = false;
+            delivery.sent_at = Some(event.at);
             let sequence = state.users[event.user_id.as_str()].sequence + 1;
             let new_event = NewEvent {
                 aggregate_id: event.user_id.to_string(),
@@ -878,6 +882,60 @@ impl OutboxStore for Fake {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl Retention for Fake {
+    async fn prune(
+        &self,
+        what: Prunable,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, Failure> {
+        let mut state = self.state.lock().unwrap();
+        let state = &mut *state;
+        let limit = limit as usize;
+        let doomed: Vec<String> = match what {
+            Prunable::SentMessages | Prunable::EndedMessages => state
+                .outbox
+                .iter()
+                .filter(|m| {
+                    let d = &state.delivery[&m.id];
+                    match (what, d.status.as_str()) {
+                        (Prunable::SentMessages, "sent") => d.sent_at.is_some_and(|at| at < before),
+                        (Prunable::EndedMessages, "dead" | "skipped") => d.next_attempt_at < before,
+                        _ => false,
+                    }
+                })
+                .map(|m| m.id.clone())
+                .take(limit)
+                .collect(),
+            Prunable::ExpiredCodes => state
+                .codes
+                .iter()
+                .filter(|(_, code)| code.expires_at < before)
+                .map(|(user, _)| user.clone())
+                .take(limit)
+                .collect(),
+            Prunable::FullBuckets => state
+                .buckets
+                .iter()
+                .filter(|(_, (tat, _))| *tat < before)
+                .map(|(key, _)| key.clone())
+                .take(limit)
+                .collect(),
+        };
+        for key in &doomed {
+            match what {
+                Prunable::SentMessages | Prunable::EndedMessages => {
+                    state.outbox.retain(|m| m.id != *key);
+                    state.delivery.remove(key);
+                }
+                Prunable::ExpiredCodes => drop(state.codes.remove(key)),
+                Prunable::FullBuckets => drop(state.buckets.remove(key)),
+            }
+        }
+        Ok(doomed.len() as u64)
     }
 }
 

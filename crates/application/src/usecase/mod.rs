@@ -9,6 +9,7 @@ pub mod deliver;
 pub mod get_user;
 pub mod limits;
 pub mod password_reset;
+pub mod retention;
 pub mod set_password;
 
 use chrono::{DateTime, Utc};

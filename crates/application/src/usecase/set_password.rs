@@ -597,6 +597,37 @@ mod tests {
         execute(fake, caller, input).await
     }
 
+    /// Retention keeps an expired code for `retention` after it expired, so the answer changes
+    /// from "Code is expired" to "Code not found" only that long after expiry.
+    #[tokio::test]
+    async fn an_expired_code_answers_expired_until_retention_removes_it() {
+        use crate::usecase::retention::{RetentionPolicy, prune};
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        let anyone = principal("elsewhere", &[]);
+        let code = issue_code(&fake, &user).await;
+        let policy = RetentionPolicy::default();
+        fake.advance(TimeDelta::days(1) + TimeDelta::hours(1));
+        prune(&fake, &fake, &policy).await.expect("prune");
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code.clone()))
+                .await
+                .err(),
+            Some(Error::CodeExpired),
+            "expired a day ago: kept"
+        );
+        fake.advance(policy.retention);
+        let report = prune(&fake, &fake, &policy).await.expect("prune");
+        assert_eq!(report.expired_codes, 1);
+        assert_eq!(
+            set(&fake, &anyone, &user, Verification::Code(code))
+                .await
+                .err(),
+            Some(Error::CodeNotFound),
+            "expired more than the retention ago: gone"
+        );
+    }
+
     #[tokio::test]
     async fn a_code_sets_the_password_once() {
         let fake = Fake::new();

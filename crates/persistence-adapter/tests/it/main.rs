@@ -6,9 +6,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
-    Budget, BudgetKey, Change, OutboxStore, PasswordCode, RateLimiter, SentEvent, SkipReason,
-    StoreError, Taken, TokenRecord, TokenStore, UserStore, Verdict,
+    Budget, BudgetKey, Change, Clock, OutboxStore, PasswordCode, Prunable, RateLimiter, Retention,
+    SentEvent, SkipReason, StoreError, Taken, TokenRecord, TokenStore, UserStore, Verdict,
 };
+use rekey_application::usecase::retention::{PruneReport, RetentionPolicy, prune};
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
     CodeHash, Event, HumanProfile, KeyId, NewEvent, NotificationType, OrgId, Organization, Role,
@@ -21,7 +22,7 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/rekey.db", dir.path().display());
     let settings = DatabaseSettings::for_url(url);
-    assert_eq!(migrate(&settings).await.unwrap(), 2);
+    assert_eq!(migrate(&settings).await.unwrap(), 3);
     assert_eq!(
         migrate(&settings).await.unwrap(),
         0,
@@ -89,7 +90,7 @@ macro_rules! contract_on_fakes {
 }
 
 /// What the contract tests need of a store: the ports, and its row counts.
-trait Contract: UserStore + OutboxStore + TokenStore + Sync {
+trait Contract: UserStore + OutboxStore + TokenStore + Retention + Sync {
     fn counts(&self) -> impl std::future::Future<Output = RowCounts> + Send;
 }
 
@@ -125,9 +126,14 @@ contract_on_fakes!(
     passwords_and_code_attempts,
     a_code_proves_one_change_and_the_guard_comes_first,
     outbox_marks_change_only_pending_messages,
+    retention_prunes_ended_messages_never_pending_ones,
+    retention_removes_codes_long_after_they_expired,
 );
 
 contract!(
+    retention_prunes_ended_messages_never_pending_ones,
+    retention_removes_codes_long_after_they_expired,
+    concurrent_pruning_deletes_each_row_once,
     outbox_marks_change_only_pending_messages,
     buckets_take_all_or_none_and_refill,
     concurrent_takes_never_overspend_a_bucket,
@@ -764,12 +770,23 @@ async fn buckets_take_all_or_none_and_refill(store: &Store) {
     );
 
     assert_eq!(
-        store.purge_rate_limits(later).await.unwrap(),
+        store
+            .prune(Prunable::FullBuckets, later, 100)
+            .await
+            .unwrap(),
         0,
         "both buckets still fill"
     );
     let day = now + TimeDelta::days(1);
-    assert_eq!(store.purge_rate_limits(day).await.unwrap(), 2);
+    assert_eq!(
+        store.prune(Prunable::FullBuckets, day, 1).await.unwrap(),
+        1,
+        "one batch of one"
+    );
+    assert_eq!(
+        store.prune(Prunable::FullBuckets, day, 100).await.unwrap(),
+        1
+    );
     assert_eq!(store.take(&both, day).await.unwrap(), Verdict::Allowed);
 }
 
@@ -1138,4 +1155,229 @@ mod tls {
             assert_eq!(encrypted(name).await, expected, "{query}");
         }
     }
+}
+
+/// A clock that stands still.
+struct At(DateTime<Utc>);
+
+impl Clock for At {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// A week's retention, deleted one row per statement so that the batches loop.
+fn week_in_batches_of_one() -> RetentionPolicy {
+    RetentionPolicy {
+        retention: TimeDelta::days(7),
+        batch_size: 1,
+        max_batches: 100,
+    }
+}
+
+fn sent_event(sequence: i64, at: DateTime<Utc>) -> SentEvent {
+    SentEvent {
+        user_id: "u1".parse().unwrap(),
+        org_id: "o1".parse().unwrap(),
+        event: Event::PasswordCodeSent {
+            channel: NotificationType::Email,
+            code_sequence: sequence,
+        },
+        at,
+    }
+}
+
+/// The ids of the outbox, sorted.
+async fn outbox_ids(store: &impl Contract) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .list(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn retention_prunes_ended_messages_never_pending_ones(store: &impl Contract) {
+    let policy = week_in_batches_of_one();
+    let week = policy.retention;
+    ada_in_acme(store).await;
+    for sequence in 2..=9 {
+        let change = code_change("u1", sequence, &format!("h{sequence}"), true);
+        store.commit(change).await.unwrap();
+    }
+    // Claimed at 01:00 with a 60 s lease: every message's next_attempt_at is 01:01 (`ended`,
+    // the time of a dead or skipped message).
+    let claimed_at = at("2026-01-01T01:00:00Z");
+    let lease = TimeDelta::seconds(60);
+    let ended = claimed_at + lease;
+    assert_eq!(
+        store.claim_due(claimed_at, lease, 10).await.unwrap().len(),
+        8
+    );
+    let micro = TimeDelta::microseconds(1);
+    // m2 is sent a microsecond before m3.
+    let sent_m2 = ended - micro;
+    store
+        .mark_sent(&[("m2", sent_event(2, sent_m2))])
+        .await
+        .unwrap();
+    store
+        .mark_sent(&[("m3", sent_event(3, ended))])
+        .await
+        .unwrap();
+    store.mark_dead("m4", "smtp 550").await.unwrap();
+    store.mark_dead("m5", "smtp 550").await.unwrap();
+    store
+        .mark_skipped(&[("m6", SkipReason::Superseded)])
+        .await
+        .unwrap();
+    // Pending: m7 due again when its lease ends, m8 in a year, m9 (never to be sent) too.
+    let next_year = claimed_at + TimeDelta::days(365);
+    store.mark_retry("m8", next_year, "smtp 451").await.unwrap();
+    store.mark_retry("m9", next_year, "smtp 451").await.unwrap();
+    let all: Vec<String> = (2..=9).map(|n| format!("m{n}")).collect();
+    assert_eq!(outbox_ids(store).await, all);
+
+    // A week after 01:01 exactly: m2 was sent a microsecond too early and goes; m3 (sent at
+    // 01:01), the dead m4 and m5 and the skipped m6 (their lease ended at 01:01) are just inside.
+    let report = prune(store, &At(ended + week), &policy).await.unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            sent_messages: 1,
+            ..PruneReport::default()
+        }
+    );
+    assert_eq!(outbox_ids(store).await, &all[1..]);
+    // A dead message inside the retention can still be retried.
+    assert!(store.retry("m4", ended + week).await.unwrap());
+
+    // A microsecond later m3, m5 and m6 are outside; the retried m4 is pending again.
+    let report = prune(store, &At(ended + week + micro), &policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            sent_messages: 1,
+            ended_messages: 2,
+            ..PruneReport::default()
+        }
+    );
+    assert_eq!(outbox_ids(store).await, ["m4", "m7", "m8", "m9"]);
+    assert!(
+        !store.retry("m5", ended + week).await.unwrap(),
+        "m5 is gone"
+    );
+
+    // Pending messages stay, however old (u1's code, long expired, goes).
+    let far = at("2100-01-01T00:00:00Z");
+    let report = prune(store, &At(far), &policy).await.unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            expired_codes: 1,
+            ..PruneReport::default()
+        }
+    );
+    assert_eq!(outbox_ids(store).await, ["m4", "m7", "m8", "m9"]);
+    let pending = store.list(Some("pending"), 10).await.unwrap();
+    assert_eq!(pending.len(), 4);
+    // The events are the audit log: pruning never touches them (2 users' and orgs' + 8 codes
+    // + 2 sent).
+    assert_eq!(store.counts().await.events, 2 + 8 + 2);
+}
+
+/// A code of `user` (without a message) that expires at `expires_at`.
+fn code_expiring(user: &str, sequence: i64, expires_at: DateTime<Utc>) -> Change {
+    let mut change = code_change(user, sequence, &format!("h{user}"), false);
+    if let Change::AddPasswordCode { code, .. } = &mut change {
+        code.expires_at = expires_at;
+    }
+    change
+}
+
+async fn retention_removes_codes_long_after_they_expired(store: &impl Contract) {
+    let policy = week_in_batches_of_one();
+    let week = policy.retention;
+    ada_in_acme(store).await;
+    for (id, name) in [("u2", "bob"), ("u3", "cy")] {
+        store
+            .commit(add_user(&human(id, "o1", name)))
+            .await
+            .unwrap();
+    }
+    let expired = at("2026-01-01T02:00:00Z");
+    let micro = TimeDelta::microseconds(1);
+    let now = expired + week;
+    store
+        .commit(code_expiring("u1", 2, expired - micro))
+        .await
+        .unwrap();
+    store.commit(code_expiring("u2", 2, expired)).await.unwrap();
+    store
+        .commit(code_expiring("u3", 2, now + TimeDelta::hours(1)))
+        .await
+        .unwrap();
+    let code = |id: &str| {
+        let id: rekey_domain::UserId = id.parse().unwrap();
+        async move {
+            store
+                .password_code(&id)
+                .await
+                .unwrap()
+                .map(|c| c.expires_at)
+        }
+    };
+
+    // A week after u2's code expired: u1's, expired a microsecond longer, goes; u2's is kept
+    // (SetPassword still answers "Code is expired" for it), u3's is live.
+    let report = prune(store, &At(now), &policy).await.unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            expired_codes: 1,
+            ..PruneReport::default()
+        }
+    );
+    assert_eq!(code("u1").await, None);
+    assert_eq!(code("u2").await, Some(expired));
+    assert_eq!(code("u3").await, Some(now + TimeDelta::hours(1)));
+
+    let report = prune(store, &At(now + micro), &policy).await.unwrap();
+    assert_eq!(report.expired_codes, 1);
+    assert_eq!(code("u2").await, None);
+    assert_eq!(code("u3").await, Some(now + TimeDelta::hours(1)));
+    assert_eq!(store.counts().await.password_codes, 1);
+
+    // A user whose code was pruned gets a new one as if it never had one.
+    store.commit(code_expiring("u1", 3, now)).await.unwrap();
+    assert_eq!(code("u1").await, Some(now));
+}
+
+async fn concurrent_pruning_deletes_each_row_once(store: &Store) {
+    ada_in_acme(store).await;
+    for sequence in 2..=21 {
+        let change = code_change("u1", sequence, &format!("h{sequence}"), true);
+        store.commit(change).await.unwrap();
+    }
+    let sent_at = at("2026-01-01T01:00:30Z");
+    let claimed = store
+        .claim_due(at("2026-01-01T01:00:00Z"), TimeDelta::seconds(60), 100)
+        .await
+        .unwrap();
+    let sent: Vec<(&str, SentEvent)> = claimed
+        .iter()
+        .map(|m| (m.id.as_str(), sent_event(m.code_sequence, sent_at)))
+        .collect();
+    store.mark_sent(&sent).await.unwrap();
+    let clock = At(sent_at + TimeDelta::days(8));
+    let policy = week_in_batches_of_one();
+    let (a, b) = tokio::join!(prune(store, &clock, &policy), prune(store, &clock, &policy));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent_messages + b.sent_messages, 20);
+    assert_eq!(store.counts().await.outbox, 0);
 }

@@ -1,0 +1,3 @@
+DROP INDEX password_codes_expires_at;
+DROP INDEX outbox_ended;
+DROP INDEX outbox_sent;

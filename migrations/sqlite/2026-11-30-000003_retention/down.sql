@@ -1,0 +1,2 @@
+DROP INDEX password_codes_expires_at;
+DROP INDEX outbox_sent;
