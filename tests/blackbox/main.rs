@@ -9,6 +9,7 @@ mod grpc;
 mod grpc_call;
 mod grpcurl;
 mod hardening;
+mod hot_path;
 mod harness;
 mod limits;
 mod operations;

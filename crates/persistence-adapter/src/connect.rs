@@ -119,6 +119,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                     )
                     .await
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    conn.set_instrumentation(crate::CountStatements::new("sqlite"));
                     Ok(conn)
                 })
             });

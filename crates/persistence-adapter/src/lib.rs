@@ -88,22 +88,21 @@ pub(crate) fn pool_waited(backend: &'static str, since: std::time::Instant) {
 }
 
 /// Counts the statements a connection sends (`rekey_db_statements_total`), transaction
-/// control included, so statements per request can be read off the metrics.
-pub(crate) struct CountStatements(metrics::Counter);
+/// control included, so statements per request can be read off the metrics. The counter is
+/// looked up per statement, not kept: connections opened before the metrics recorder was
+/// installed would keep a handle that counts nothing.
+pub(crate) struct CountStatements(&'static str);
 
 impl CountStatements {
     pub(crate) fn new(backend: &'static str) -> Self {
-        Self(metrics::counter!("rekey_db_statements_total", "backend" => backend))
+        Self(backend)
     }
 }
 
 impl diesel::connection::Instrumentation for CountStatements {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        if matches!(
-            event,
-            diesel::connection::InstrumentationEvent::StartQuery { .. }
-        ) {
-            self.0.increment(1);
+        if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
+            metrics::counter!("rekey_db_statements_total", "backend" => self.0).increment(1);
         }
     }
 }
