@@ -101,7 +101,10 @@ impl CountStatements {
 
 impl diesel::connection::Instrumentation for CountStatements {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
+        if matches!(
+            event,
+            diesel::connection::InstrumentationEvent::StartQuery { .. }
+        ) {
             metrics::counter!("rekey_db_statements_total", "backend" => self.0).increment(1);
         }
     }

@@ -15,31 +15,27 @@ use rekey_application::ports::{Budget, BudgetKey, RateLimiter, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::error::query_failure;
-use crate::prepared::{Prepared, Sql, Value};
+use crate::prepared::{Prepared, Value, sql};
 use crate::{Store, with_conn};
 
-/// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
-struct Take;
-impl Sql for Take {
-    const TEXT: &'static str = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
+sql!(
+    /// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
+    Take = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
          ON CONFLICT (key) DO UPDATE SET \
          tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3, refused = 0 \
          WHERE (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 <= $2 + $4 \
-         RETURNING tat, refused";
-}
+         RETURNING tat, refused"
+);
 
-/// Counts a refusal.
-struct Refuse;
-impl Sql for Refuse {
-    const TEXT: &'static str =
-        "UPDATE rate_limits SET refused = refused + 1 WHERE key = $1 RETURNING tat, refused";
-}
+sql!(
+    /// Counts a refusal.
+    Refuse = "UPDATE rate_limits SET refused = refused + 1 WHERE key = $1 RETURNING tat, refused"
+);
 
-/// Reads a bucket.
-struct Read;
-impl Sql for Read {
-    const TEXT: &'static str = "SELECT tat, refused FROM rate_limits WHERE key = $1";
-}
+sql!(
+    /// Reads a bucket.
+    Read = "SELECT tat, refused FROM rate_limits WHERE key = $1"
+);
 
 /// The take of `key` with `budget` at `now_us`.
 fn take<'a>(key: &'a str, budget: &Budget, now_us: i64) -> Prepared<'a, Take> {
@@ -92,7 +88,6 @@ impl From<diesel::result::Error> for TakeError {
         Self::Db(error)
     }
 }
-
 
 impl RateLimiter for Store {
     async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {

@@ -16,11 +16,36 @@ use diesel::QueryResult;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Bool, Integer, Nullable, Text, Timestamp, Untyped};
 
-/// A statement's text, as a type.
+/// A statement's text, as a type. Implement it with [`sql!`], which also keeps the text cut
+/// at its placeholders, once.
 pub(crate) trait Sql: 'static {
     /// The text, with `$1`, `$2`, … for the values.
     const TEXT: &'static str;
+
+    /// [`Self::TEXT`] cut at its placeholders (see [`pieces`]).
+    fn pieces() -> &'static Pieces;
 }
+
+/// A statement's text cut at its placeholders: (text before, the placeholder's number), and
+/// the text after the last one.
+pub(crate) type Pieces = (Vec<(&'static str, usize)>, &'static str);
+
+/// Declares `$name` as the statement `$text`.
+macro_rules! sql {
+    ($(#[$doc:meta])* $name:ident = $text:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
+        impl $crate::prepared::Sql for $name {
+            const TEXT: &'static str = $text;
+            fn pieces() -> &'static $crate::prepared::Pieces {
+                static PIECES: std::sync::OnceLock<$crate::prepared::Pieces> =
+                    std::sync::OnceLock::new();
+                PIECES.get_or_init(|| $crate::prepared::pieces(Self::TEXT))
+            }
+        }
+    };
+}
+pub(crate) use sql;
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +88,7 @@ impl<S: Sql> Query for Prepared<'_, S> {
 
 /// The text of `sql` cut at its placeholders: (text before, the placeholder's number), and
 /// the text after the last one.
-fn pieces(sql: &str) -> (Vec<(&str, usize)>, &str) {
+pub(crate) fn pieces(sql: &str) -> (Vec<(&str, usize)>, &str) {
     let mut pieces = Vec::new();
     let mut rest = sql;
     while let Some(at) = rest.find('$') {
@@ -84,8 +109,8 @@ macro_rules! walk_for {
     ($backend:ty) => {
         impl<S: Sql> QueryFragment<$backend> for Prepared<'_, S> {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $backend>) -> QueryResult<()> {
-                let (pieces, last) = pieces(S::TEXT);
-                for (text, number) in pieces {
+                let (pieces, last) = S::pieces();
+                for &(text, number) in pieces {
                     out.push_sql(text);
                     let value = self.values.get(number.wrapping_sub(1)).ok_or_else(|| {
                         diesel::result::Error::QueryBuilderError(
@@ -134,10 +159,7 @@ mod tests {
         assert_eq!(last, "no placeholders");
     }
 
-    struct Twice;
-    impl Sql for Twice {
-        const TEXT: &'static str = "SELECT $1 + $1 AS a, $2 AS b";
-    }
+    sql!(Twice = "SELECT $1 + $1 AS a, $2 AS b");
 
     #[test]
     fn each_backend_gets_its_placeholders() {

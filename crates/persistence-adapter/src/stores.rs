@@ -8,7 +8,7 @@ use rekey_application::ports::{Change, PasswordCode, StoreError, TokenStore, Use
 use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
 
 use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_violation};
-use crate::prepared::{Prepared, Sql, Value};
+use crate::prepared::{Prepared, Value, sql};
 use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
 use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
 use crate::{Store, with_conn};
@@ -143,24 +143,19 @@ macro_rules! add_code_sql {
     };
 }
 
-/// A new reset code on PostgreSQL, the hot path of PasswordReset: the same writes as
-/// `apply_work!`, as one statement (data-modifying CTEs). The guarded update of the user's
-/// sequence feeds every insert, so when it finds another sequence nothing is written; the
-/// statement is its own transaction, so it costs one round trip instead of a BEGIN, the
-/// writes and a COMMIT. Under READ COMMITTED a concurrent append makes the guard re-check the
-/// new row and match nothing (or the event's key is taken): a conflict either way.
-struct AddCode;
-impl Sql for AddCode {
-    const TEXT: &'static str = concat!(
-        add_code_sql!(),
-        " SELECT count(*) AS advanced FROM advanced"
-    );
-}
+sql!(
+    /// A new reset code on PostgreSQL, the hot path of PasswordReset: the same writes as
+    /// `apply_work!`, as one statement (data-modifying CTEs). The guarded update of the user's
+    /// sequence feeds every insert, so when it finds another sequence nothing is written; the
+    /// statement is its own transaction, so it costs one round trip instead of a BEGIN, the
+    /// writes and a COMMIT. Under READ COMMITTED a concurrent append makes the guard re-check
+    /// the new row and match nothing (or the event's key is taken): a conflict either way.
+    AddCode = concat!(add_code_sql!(), " SELECT count(*) AS advanced FROM advanced")
+);
 
-/// [`AddCode`] with a message queued for delivery.
-struct AddCodeQueued;
-impl Sql for AddCodeQueued {
-    const TEXT: &'static str = concat!(
+sql!(
+    /// [`AddCode`] with a message queued for delivery.
+    AddCodeQueued = concat!(
         add_code_sql!(),
         ", queued AS (INSERT INTO outbox (id, kind, user_id, channel, recipient_masked, key_id, \
          payload, code_sequence, idempotency_key, status, attempts, next_attempt_at, last_error, \
@@ -168,8 +163,8 @@ impl Sql for AddCodeQueued {
          SELECT $19, $20, $1, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32 \
          FROM advanced RETURNING 1) \
          SELECT count(*) AS advanced FROM advanced"
-    );
-}
+    )
+);
 
 #[derive(diesel::QueryableByName)]
 struct Advanced {
