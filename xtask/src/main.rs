@@ -41,10 +41,14 @@ Tasks:
   ci [ARGS]... [-- ARGS...]
         `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
-        [--resets-only]
+        [--resets-only] [--grow N]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
-        their floors (pgbench, healthz, argon2); writes target/bench/report.*
-        (--resets-only: PostgreSQL PasswordReset over REST and gRPC only)
+        their floors (pgbench, healthz, argon2), the cost per request (CPU,
+        statements, WAL); writes target/bench/report.*
+        (--resets-only: PostgreSQL PasswordReset over REST and gRPC only;
+        --grow N: grow the database to N users and 10 N events in SQL and run
+        the resets again, default 1000000 in a full run, 0 skips;
+        REKEY_BENCH_BINARY=path runs another build of rekey)
   bench --micro [CRITERION ARGS]...
         the criterion micro-benchmarks (codes, code hashes, url templates,
         PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.
