@@ -41,10 +41,11 @@ Tasks:
   ci [ARGS]... [-- ARGS...]
         `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
-        [--resets-only]
+        [--resets-only] [--sqlite-only]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2); writes target/bench/report.*
-        (--resets-only: PostgreSQL PasswordReset over REST and gRPC only)
+        (--resets-only: PostgreSQL PasswordReset over REST and gRPC only;
+        --sqlite-only: the SQLite scenarios only, with the delivery worker on)
   bench --micro [CRITERION ARGS]...
         the criterion micro-benchmarks (codes, code hashes, url templates,
         PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.

@@ -29,6 +29,8 @@ struct Options {
     drain_messages: usize,
     /// Only the PostgreSQL PasswordReset scenarios (REST, gRPC, pgbench), for quick comparisons.
     resets_only: bool,
+    /// Only the SQLite scenarios (PasswordReset returnCode and sendLink, shipped defaults).
+    sqlite_only: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, Failure> {
@@ -39,6 +41,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
         concurrency: vec![8, 32],
         drain_messages: 5_000,
         resets_only: false,
+        sqlite_only: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -62,6 +65,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
                     .collect::<Result<_, _>>()?;
             }
             "--resets-only" => options.resets_only = true,
+            "--sqlite-only" => options.sqlite_only = true,
             "--quick" => {
                 options.users = 1_000;
                 options.duration = Duration::from_secs(3);
@@ -538,6 +542,11 @@ fn row(
 }
 
 async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, String> {
+    if options.sqlite_only {
+        let mut rows = sqlite(root, out, options).await?;
+        rows.push(shipped_defaults(root, out, options).await?);
+        return Ok(rows);
+    }
     let mut rows = Vec::new();
     let users = options.users;
     let (warmup, duration) = (options.warmup, options.duration);
@@ -665,41 +674,45 @@ async fn bench(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, S
     server.stop();
 
     // SQLite, the embedded default.
+    rows.extend(sqlite(root, out, options).await?);
+    rows.push(shipped_defaults(root, out, options).await?);
+    let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
+    Ok(rows)
+}
+
+/// SQLite, the embedded default, as a user runs it (the delivery worker on, the file
+/// transport): PasswordReset returnCode, then sendLink, at each concurrency.
+async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, String> {
+    let (users, warmup, duration) = (options.users, options.warmup, options.duration);
     let lite_data = out.join("sqlite");
     let _ = std::fs::remove_dir_all(&lite_data);
-    let lite = Server::start(
-        root,
-        &lite_data,
-        &[("REKEY__DELIVERY__ENABLED", "false".to_owned())],
-    )?;
+    let lite = Server::start(root, &lite_data, &[])?;
     println!("==> SQLite: seeding {users} users");
     seed(&lite, users).await?;
-    for &c in &options.concurrency {
-        let since = probe(&lite);
-        let measured = resets(
-            &lite,
-            &client,
-            c,
-            (warmup, duration),
-            users,
-            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
-        )
-        .await;
-        rows.push(row(
-            "sqlite",
-            "PasswordReset returnCode",
-            c,
-            &measured,
-            &lite,
-            &since,
-        ));
+    let client = client();
+    let mut rows = Vec::new();
+    let scenarios = [
+        ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+        ("PasswordReset sendLink", "{}"),
+    ];
+    for (scenario, body) in scenarios {
+        for &c in &options.concurrency {
+            let since = probe(&lite);
+            let measured = resets(
+                &lite,
+                &client,
+                c,
+                (warmup, duration),
+                users,
+                (scenario, body),
+            )
+            .await;
+            rows.push(row("sqlite", scenario, c, &measured, &lite, &since));
+        }
     }
     let (idle, _) = lite.rss_mb();
     println!("    sqlite idle RSS after load {idle:.1} MB");
     lite.stop();
-
-    rows.push(shipped_defaults(root, out, options).await?);
-    let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
     Ok(rows)
 }
 
