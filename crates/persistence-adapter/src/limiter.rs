@@ -17,7 +17,7 @@ use rekey_application::ports::{Budget, BudgetKey, RateLimiter, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::error::query_failure;
-use crate::{Store, with_conn};
+use crate::{Store, with_conn, with_writer};
 
 /// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
 const TAKE: &str = "INSERT INTO rate_limits (key, tat, refused) VALUES ($1, $2 + $3, 0) \
@@ -98,7 +98,7 @@ impl Store {
         } else {
             PURGE
         };
-        with_conn!(self, |conn| diesel::sql_query(sql)
+        with_writer!(self, |conn| diesel::sql_query(sql)
             .bind::<BigInt, _>(micros(now))
             .execute(conn)
             .await
@@ -125,7 +125,7 @@ impl RateLimiter for Store {
         // Several: all or none, in one transaction rolled back when a bucket has no room.
         let outcome: Result<(), TakeError> =
             if let ([key], [budget]) = (digests.as_slice(), budgets.as_slice()) {
-                let taken: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(take)
+                let taken: Option<Bucket> = with_writer!(self, |conn| diesel::sql_query(take)
                     .bind::<Text, _>(key)
                     .bind::<BigInt, _>(now_us)
                     .bind::<BigInt, _>(span(budget.interval()))
@@ -136,7 +136,7 @@ impl RateLimiter for Store {
                     .map_err(query_failure)?);
                 taken.map(drop).ok_or(TakeError::Refused(0))
             } else {
-                with_conn!(self, |conn| conn
+                with_writer!(self, |conn| conn
                     .transaction::<_, TakeError, _>(async |tx| {
                         for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
                             let taken: Option<Bucket> = diesel::sql_query(take)
@@ -162,7 +162,7 @@ impl RateLimiter for Store {
         };
         let refuse = self.sql(REFUSE, &REFUSE_SQLITE);
         let key = &digests[index];
-        let bucket: Option<Bucket> = with_conn!(self, |conn| diesel::sql_query(refuse)
+        let bucket: Option<Bucket> = with_writer!(self, |conn| diesel::sql_query(refuse)
             .bind::<Text, _>(key)
             .get_result(conn)
             .await
