@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rekey_application::Failure;
 
-use crate::{Pool, SqliteConn, Store, tls};
+use crate::{Pool, SqliteConn, SqlitePools, SqliteWriterConn, Store, tls};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -18,7 +18,8 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
     pub url: String,
-    /// Pool size.
+    /// Pool size. On SQLite: the reader connections; writes go through one more connection,
+    /// one at a time.
     pub max_connections: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub connect_timeout: Duration,
@@ -78,9 +79,9 @@ impl bb8::ErrorSink<PoolError> for LogErrors {
 /// The pool settings shared by both backends (a macro: bb8's bounds on a generic builder
 /// would have to restate every query diesel-async's manager runs).
 macro_rules! pool_builder {
-    ($settings:expr) => {
+    ($settings:expr, $size:expr) => {
         bb8::Pool::builder()
-            .max_size($settings.max_connections.max(1))
+            .max_size($size)
             .min_idle(Some(1))
             .connection_timeout($settings.connect_timeout)
             .retry_connection(false)
@@ -91,8 +92,34 @@ macro_rules! pool_builder {
     };
 }
 
+/// The connections of one SQLite pool of `$conn`s: WAL mode, a busy timeout (for other
+/// processes on the file, e.g. `rekey admin`), foreign keys, and `$pragmas`. (A macro: the
+/// reader and the writer are different types, and the bounds of a generic function would
+/// restate diesel-async's.)
+macro_rules! sqlite_manager {
+    ($conn:ty, $path:expr, $pragmas:expr) => {{
+        let mut config = ManagerConfig::<$conn>::default();
+        config.custom_setup = Box::new(|path| {
+            Box::pin(async move {
+                let mut conn = <$conn>::establish(path).await?;
+                conn.batch_execute(concat!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; ",
+                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; ",
+                    $pragmas
+                ))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                conn.set_instrumentation(crate::CountStatements::new("sqlite"));
+                Ok(conn)
+            })
+        });
+        AsyncDieselConnectionManager::<$conn>::new_with_config($path, config)
+    }};
+}
+
 /// Opens a pool for `settings.url`. For SQLite the file and its folder are created if missing,
-/// and every connection gets WAL mode, a busy timeout and foreign keys.
+/// and every connection gets WAL mode, a busy timeout and foreign keys; SQLite gets
+/// `max_connections` reader connections (`query_only`) and one writer connection.
 ///
 /// # Errors
 /// [`Failure::Unavailable`] with the driver's cause when no connection can be made within
@@ -109,26 +136,30 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                     Failure::Unavailable(format!("creating {}: {e}", dir.display()))
                 })?;
             }
-            let mut config = ManagerConfig::<SqliteConn>::default();
-            config.custom_setup = Box::new(|path| {
-                Box::pin(async move {
-                    let mut conn = SqliteConn::establish(path).await?;
-                    conn.batch_execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                    )
-                    .await
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                    conn.set_instrumentation(crate::CountStatements::new("sqlite"));
-                    Ok(conn)
-                })
-            });
-            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-            let pool = pool_builder!(settings)
-                .build(manager)
+            // The writer first: it puts the file in WAL mode, which a reader cannot.
+            // The writer's commits never checkpoint: that is done in the background.
+            let write = pool_builder!(settings, 1)
+                .build(sqlite_manager!(
+                    SqliteWriterConn,
+                    path,
+                    "PRAGMA wal_autocheckpoint = 0;"
+                ))
                 .await
                 .map_err(unavailable)?;
-            Ok(Store::new(Pool::Sqlite(pool)))
+            // Readers refuse to write, so a write sent to them by mistake fails loudly
+            // instead of contending for the lock.
+            let read = pool_builder!(settings, settings.max_connections.max(1))
+                .build(sqlite_manager!(SqliteConn, path, "PRAGMA query_only = ON;"))
+                .await
+                .map_err(unavailable)?;
+            Ok(Store::new(Pool::Sqlite(SqlitePools {
+                read,
+                write,
+                turn: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+                patience: settings.connect_timeout,
+                writes: std::sync::Arc::default(),
+                checkpointing: std::sync::Arc::default(),
+            })))
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;
@@ -143,7 +174,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 })
             });
             let manager = AsyncDieselConnectionManager::new_with_config(target.url, config);
-            let pool = pool_builder!(settings)
+            let pool = pool_builder!(settings, settings.max_connections.max(1))
                 .build(manager)
                 .await
                 .map_err(unavailable)?;

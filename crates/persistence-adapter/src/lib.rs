@@ -1,10 +1,17 @@
 //! rekey's stores on SQLite (the embedded default) and PostgreSQL (production), with diesel,
 //! diesel-async and bb8.
 //!
-//! One [`Store`] type serves both backends. It is an enum over two connection pools, and every
-//! query is written once: the [`with_conn!`] macro expands the same query code for each
-//! backend, so both are type-checked on every build and the two can never drift. Only the DDL
-//! (`migrations/sqlite`, `migrations/postgres`) is written per backend.
+//! One [`Store`] type serves both backends. It is an enum over the connection pools, and every
+//! query is written once: the [`with_conn!`] (reads) and [`with_writer!`] (writes) macros
+//! expand the same query code for each backend, so both are type-checked on every build and
+//! the two can never drift. Only the DDL (`migrations/sqlite`, `migrations/postgres`) is
+//! written per backend.
+//!
+//! On PostgreSQL both macros take a connection from the one pool. On SQLite, which has one
+//! write lock per file, reads go to a pool of reader connections (in WAL mode they neither
+//! wait for the writer nor block it) and every write to one writer connection, taken in turn
+//! (first come, first served) inside the process, so no request waits in SQLite's busy
+//! handler, whose sleeps (1, 2, 5, … 100 ms) made the tail latency.
 //!
 //! Driver errors stop here: callers see [`rekey_application::Failure`] or
 //! [`rekey_application::ports::StoreError`], never a diesel type.
@@ -24,14 +31,51 @@ pub use connect::{DatabaseSettings, connect, migrate};
 pub use stores::RowCounts;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use tokio::sync::Notify;
 
-/// A pooled SQLite connection (each query runs on tokio's blocking pool).
+/// A pooled SQLite reader connection (each query runs on tokio's blocking pool).
 pub type SqliteConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
+
+/// SQLite's writer connection: its statements run on the calling task ([`InPlace`]).
+pub type SqliteWriterConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection, InPlace>;
+
+/// Runs a SQLite connection's statements on the task that awaits them, not on tokio's
+/// blocking pool. For the writer only: it is one connection that every write waits for, and
+/// a write transaction is six to eight statements of microseconds each, so a hop to the pool
+/// and back per statement (two thread wake-ups, and on a busy machine a wait for a core each)
+/// cost more than the statements and stretched the time the write lock was held (measured
+/// in `cargo xtask bench`, docs/PERFORMANCE.md). Its commits never checkpoint (that would
+/// be an fsync on the task); checkpoints run on the blocking pool ([`SqlitePools::writer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InPlace;
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for InPlace {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>,
+                > + Send
+                + 'a,
+        >,
+    >
+    where
+        R: Send + 'static,
+    {
+        Box::pin(async move { Ok(task()) })
+    }
+
+    fn get_runtime() -> Self {
+        Self
+    }
+}
 
 /// The database, whichever backend the configuration chose. Cloning shares the pool.
 #[derive(Clone)]
@@ -40,19 +84,103 @@ pub struct Store {
     queued: Arc<Notify>,
 }
 
-/// The connection pool of one backend.
+/// A pool of SQLite connections.
+pub(crate) type SqlitePool<C = SqliteConn> = bb8::Pool<AsyncDieselConnectionManager<C>>;
+
+/// Writes between two checkpoints of the WAL (the writer's own are off): about SQLite's
+/// default of 1000 pages, at a few pages per write.
+const CHECKPOINT_EVERY: u64 = 256;
+
+/// The connection pool(s) of one backend.
 #[derive(Clone)]
 pub(crate) enum Pool {
     /// SQLite: one file, one machine.
-    Sqlite(bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>),
+    Sqlite(SqlitePools),
     /// PostgreSQL: shared by any number of rekey instances.
     Postgres(bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>),
+}
+
+/// SQLite's connections: readers, and the one writer.
+#[derive(Clone)]
+pub(crate) struct SqlitePools {
+    /// `database.max_connections` readers (`PRAGMA query_only`, so a write sent to one fails).
+    pub(crate) read: SqlitePool,
+    /// One connection for every write of this process.
+    pub(crate) write: SqlitePool<SqliteWriterConn>,
+    /// Writers take turns here, in the order they came: bb8 gives a freed connection to
+    /// whoever asks next, not to the longest waiter, and a fair queue keeps the tail short.
+    pub(crate) turn: Arc<tokio::sync::Mutex<()>>,
+    /// How long a write waits for its turn (`database.connect_timeout`).
+    pub(crate) patience: std::time::Duration,
+    /// Writes so far, for the checkpoints.
+    pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
+    /// A checkpoint is running.
+    pub(crate) checkpointing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The writer connection, held for one write and its turn with it.
+pub(crate) struct Writer<'a> {
+    pub(crate) conn: bb8::PooledConnection<'a, AsyncDieselConnectionManager<SqliteWriterConn>>,
+    _turn: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl SqlitePools {
+    /// Waits for the writer's turn, then takes the writer connection.
+    ///
+    /// # Errors
+    /// [`rekey_application::Failure::Unavailable`] when the turn does not come within
+    /// `patience`, or the connection cannot be (re)opened.
+    pub(crate) async fn writer(&self) -> Result<Writer<'_>, rekey_application::Failure> {
+        let turn = tokio::time::timeout(self.patience, self.turn.lock())
+            .await
+            .map_err(|_| {
+                rekey_application::Failure::Unavailable(
+                    "database connection: timed out waiting for the SQLite writer".into(),
+                )
+            })?;
+        let conn = self.write.get().await.map_err(crate::error::pool_failure)?;
+        let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if writes.is_multiple_of(CHECKPOINT_EVERY) {
+            self.checkpoint();
+        }
+        Ok(Writer { conn, _turn: turn })
+    }
+
+    /// Copies the WAL into the database file in the background, on a reader connection (so on
+    /// the blocking pool), unless a checkpoint is running. `PASSIVE`: it waits for no one, and
+    /// no reader or writer waits for it.
+    fn checkpoint(&self) {
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (read, running) = (self.read.clone(), Arc::clone(&self.checkpointing));
+        tokio::spawn(async move {
+            let done = match read.get().await {
+                Ok(mut conn) => {
+                    use diesel_async::SimpleAsyncConnection as _;
+                    conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(error) = done {
+                tracing::warn!(%error, "SQLite checkpoint failed");
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.pool {
-            Pool::Sqlite(pool) => write!(f, "Store::Sqlite({:?})", pool.state()),
+            Pool::Sqlite(pools) => write!(
+                f,
+                "Store::Sqlite {{ read: {:?}, write: {:?} }}",
+                pools.read.state(),
+                pools.write.state()
+            ),
             Pool::Postgres(pool) => write!(f, "Store::Postgres({:?})", pool.state()),
         }
     }
@@ -129,29 +257,34 @@ pub struct OutboxDepth {
 }
 
 impl Store {
-    /// The pool's connections right now.
+    /// The pool's connections right now (on SQLite, the readers' and the writer's).
     pub fn pool_state(&self) -> PoolState {
-        let state = match &self.pool {
-            Pool::Sqlite(pool) => pool.state(),
-            Pool::Postgres(pool) => pool.state(),
+        let states = match &self.pool {
+            Pool::Sqlite(pools) => vec![pools.read.state(), pools.write.state()],
+            Pool::Postgres(pool) => vec![pool.state()],
         };
         PoolState {
-            connections: state.connections,
-            idle: state.idle_connections,
+            connections: states.iter().map(|s| s.connections).sum(),
+            idle: states.iter().map(|s| s.idle_connections).sum(),
         }
     }
 }
 
 /// Runs `$body` with `$conn` bound to a `&mut` pooled connection of whichever backend `$store`
-/// holds. The body is compiled once per backend: write it once, in diesel's DSL.
-/// Evaluates to the body's `Result`; a pool that cannot give a connection is
-/// `Failure::Unavailable`, converted with `From` into the body's error type.
+/// holds, for reads: on SQLite a reader connection, which refuses to write. The body is
+/// compiled once per backend: write it once, in diesel's DSL. Evaluates to the body's
+/// `Result`; a pool that cannot give a connection is `Failure::Unavailable`, converted with
+/// `From` into the body's error type.
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite(pool) => {
+            $crate::Pool::Sqlite(pools) => {
                 let waiting = std::time::Instant::now();
-                let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                let mut pooled = pools
+                    .read
+                    .get()
+                    .await
+                    .map_err($crate::error::pool_failure)?;
                 $crate::pool_waited("sqlite", waiting);
                 let $conn: &mut $crate::SqliteConn = &mut *pooled;
                 $body
@@ -167,3 +300,27 @@ macro_rules! with_conn {
     };
 }
 pub(crate) use with_conn;
+
+/// [`with_conn!`] for anything that writes: on SQLite the one writer connection, in turn;
+/// on PostgreSQL the same pool as reads.
+macro_rules! with_writer {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite(pools) => {
+                let waiting = std::time::Instant::now();
+                let mut writer = pools.writer().await?;
+                $crate::pool_waited("sqlite", waiting);
+                let $conn: &mut $crate::SqliteWriterConn = &mut *writer.conn;
+                $body
+            }
+            $crate::Pool::Postgres(pool) => {
+                let waiting = std::time::Instant::now();
+                let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
+                $crate::pool_waited("postgres", waiting);
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_writer;

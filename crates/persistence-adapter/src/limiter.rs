@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::query_failure;
 use crate::prepared::{Prepared, Value, sql};
-use crate::{Store, with_conn};
+use crate::{Store, with_conn, with_writer};
 
 sql!(
     /// Takes from a bucket if it has room; returns the new tat, or no row when it has none.
@@ -99,14 +99,14 @@ impl RateLimiter for Store {
         // Several: all or none, in one transaction rolled back when a bucket has no room.
         let outcome: Result<(), TakeError> =
             if let ([key], [budget]) = (digests.as_slice(), budgets.as_slice()) {
-                let taken: Option<Bucket> = with_conn!(self, |conn| take(key, budget, now_us)
+                let taken: Option<Bucket> = with_writer!(self, |conn| take(key, budget, now_us)
                     .get_result(conn)
                     .await
                     .optional()
                     .map_err(query_failure)?);
                 taken.map(drop).ok_or(TakeError::Refused(0))
             } else {
-                with_conn!(self, |conn| conn
+                with_writer!(self, |conn| conn
                     .transaction::<_, TakeError, _>(async |tx| {
                         for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
                             let taken: Option<Bucket> =
@@ -126,7 +126,7 @@ impl RateLimiter for Store {
         };
         let key = &digests[index];
         let bucket: Option<Bucket> =
-            with_conn!(self, |conn| Prepared::<Refuse>::new(vec![Value::Text(key)])
+            with_writer!(self, |conn| Prepared::<Refuse>::new(vec![Value::Text(key)])
                 .get_result(conn)
                 .await
                 .optional()

@@ -14,7 +14,7 @@ use rekey_domain::{KeyId, NewEvent, NotificationType, UserId};
 use crate::error::{TxError, query_failure};
 use crate::rows::{EventRow, OutboxRow};
 use crate::schema::{events, outbox, password_codes, users};
-use crate::{Pool, Store, with_conn};
+use crate::{Pool, Store, with_conn, with_writer};
 
 fn channel(text: &str) -> Result<NotificationType, Failure> {
     match text {
@@ -106,13 +106,13 @@ impl OutboxStore for Store {
                     .await
                     .map_err(query_failure)?
             }
-            Pool::Sqlite(pool) => {
-                let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
+            Pool::Sqlite(pools) => {
+                let mut writer = pools.writer().await?;
                 diesel::sql_query(CLAIM_SQLITE)
                     .bind::<Timestamp, _>(until)
                     .bind::<Timestamp, _>(now_naive)
                     .bind::<BigInt, _>(limit)
-                    .load(&mut *conn)
+                    .load(&mut *writer.conn)
                     .await
                     .map_err(query_failure)?
             }
@@ -159,7 +159,7 @@ impl OutboxStore for Store {
             rekey_domain::UserId::try_from(rekey_application::usecase::SYSTEM_USER.to_owned())
                 .map_err(|e| Failure::Unexpected(e.to_string()))?;
         let (ids, system) = (&ids, &system);
-        let result: Result<(), TxError> = with_conn!(self, |conn| conn
+        let result: Result<(), TxError> = with_writer!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| {
                 // Only messages still pending: another worker may have finished one after
                 // this one's lease ran out, and then it gets no second event.
@@ -237,7 +237,7 @@ impl OutboxStore for Store {
 
     async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
         let at = at.naive_utc();
-        with_conn!(self, |conn| diesel::update(pending!(id))
+        with_writer!(self, |conn| diesel::update(pending!(id))
             .set((
                 outbox::next_attempt_at.eq(at),
                 outbox::last_error.eq(Some(error))
@@ -249,7 +249,7 @@ impl OutboxStore for Store {
     }
 
     async fn mark_dead(&self, id: &str, error: &str) -> Result<(), Failure> {
-        with_conn!(self, |conn| diesel::update(pending!(id))
+        with_writer!(self, |conn| diesel::update(pending!(id))
             .set((
                 outbox::status.eq("dead"),
                 outbox::last_error.eq(Some(error))
@@ -270,7 +270,7 @@ impl OutboxStore for Store {
             if ids.is_empty() {
                 continue;
             }
-            with_conn!(self, |conn| diesel::update(
+            with_writer!(self, |conn| diesel::update(
                 outbox::table
                     .filter(outbox::id.eq_any(&ids))
                     .filter(outbox::status.eq("pending"))
@@ -319,7 +319,7 @@ impl OutboxStore for Store {
 
     async fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<bool, Failure> {
         let now = now.naive_utc();
-        with_conn!(self, |conn| diesel::update(
+        with_writer!(self, |conn| diesel::update(
             outbox::table
                 .filter(outbox::id.eq(id))
                 .filter(outbox::status.eq("dead"))

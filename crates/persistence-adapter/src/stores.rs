@@ -11,7 +11,7 @@ use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_v
 use crate::prepared::{Prepared, Value, sql};
 use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
 use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
-use crate::{Store, with_conn};
+use crate::{Store, with_conn, with_writer};
 
 impl UserStore for Store {
     async fn user(&self, id: &UserId) -> Result<Option<User>, Failure> {
@@ -60,7 +60,7 @@ impl UserStore for Store {
         id: &UserId,
         code_sequence: i64,
     ) -> Result<Option<i32>, Failure> {
-        with_conn!(self, |conn| diesel::update(
+        with_writer!(self, |conn| diesel::update(
             password_codes::table
                 .filter(password_codes::user_id.eq(id.as_str()))
                 .filter(password_codes::sequence.eq(code_sequence))
@@ -104,7 +104,7 @@ impl UserStore for Store {
             }
             return committed;
         }
-        let committed = with_conn!(self, |conn| conn
+        let committed = with_writer!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx))
             .await
             .map_err(StoreError::from));
@@ -434,7 +434,7 @@ macro_rules! insert_event {
 }
 
 /// Writes the rows of one change inside a transaction. A macro, not a function, so that the
-/// one text is expanded for each backend's connection type by `with_conn!`.
+/// one text is expanded for each backend's connection type by `with_writer!`.
 macro_rules! apply_work {
     ($work:expr, $tx:expr) => {{
         match $work {

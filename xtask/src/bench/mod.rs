@@ -33,6 +33,8 @@ struct Options {
     /// Grow the PostgreSQL database to this many users (ten events each) in SQL and run the
     /// reset scenarios again; 0: not.
     grow: usize,
+    /// Only the SQLite scenarios (PasswordReset returnCode and sendLink, shipped defaults).
+    sqlite_only: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, Failure> {
@@ -43,6 +45,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
         concurrency: vec![8, 32],
         resets_only: false,
         grow: 1_000_000,
+        sqlite_only: false,
     };
     let mut grow = None;
     let mut args = args.iter();
@@ -67,6 +70,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
             }
             "--resets-only" => options.resets_only = true,
             "--grow" => grow = Some(number(value()?)? as usize),
+            "--sqlite-only" => options.sqlite_only = true,
             "--quick" => {
                 options.users = 1_000;
                 options.duration = Duration::from_secs(3);
@@ -600,6 +604,11 @@ async fn bench(
     out: &Path,
     options: &Options,
 ) -> Result<(Vec<Row>, Vec<Value>), String> {
+    if options.sqlite_only {
+        let mut rows = sqlite(root, out, options).await?;
+        rows.push(shipped_defaults(root, out, options).await?);
+        return Ok((rows, Vec::new()));
+    }
     let mut rows = Vec::new();
     let mut sizes = Vec::new();
     let users = options.users;
@@ -780,42 +789,46 @@ async fn bench(
     server.stop();
 
     // SQLite, the embedded default.
+    rows.extend(sqlite(root, out, options).await?);
+    rows.push(shipped_defaults(root, out, options).await?);
+    let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
+    Ok((rows, sizes))
+}
+
+/// SQLite, the embedded default, as a user runs it (the delivery worker on, the file
+/// transport): PasswordReset returnCode, then sendLink, at each concurrency.
+async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, String> {
+    let (users, warmup, duration) = (options.users, options.warmup, options.duration);
     let lite_data = out.join("sqlite");
     let _ = std::fs::remove_dir_all(&lite_data);
-    let lite = Server::start(
-        root,
-        &lite_data,
-        &[("REKEY__DELIVERY__ENABLED", "false".to_owned())],
-    )?;
+    let lite = Server::start(root, &lite_data, &[])?;
     println!("==> SQLite: seeding {users} users");
     seed(&lite, users).await?;
-    for &c in &options.concurrency {
-        let since = probe(&lite);
-        let measured = resets(
-            &lite,
-            &client,
-            c,
-            (warmup, duration),
-            users,
-            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
-        )
-        .await;
-        rows.push(row(
-            "sqlite",
-            "PasswordReset returnCode",
-            c,
-            &measured,
-            &lite,
-            &since,
-        ));
+    let client = client();
+    let mut rows = Vec::new();
+    let scenarios = [
+        ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+        ("PasswordReset sendLink", "{}"),
+    ];
+    for (scenario, body) in scenarios {
+        for &c in &options.concurrency {
+            let since = probe(&lite);
+            let measured = resets(
+                &lite,
+                &client,
+                c,
+                (warmup, duration),
+                users,
+                (scenario, body),
+            )
+            .await;
+            rows.push(row("sqlite", scenario, c, &measured, &lite, &since));
+        }
     }
     let (idle, _) = lite.rss_mb();
     println!("    sqlite idle RSS after load {idle:.1} MB");
     lite.stop();
-
-    rows.push(shipped_defaults(root, out, options).await?);
-    let _ = psql(&admin, "DROP DATABASE IF EXISTS rekey_bench WITH (FORCE)");
-    Ok((rows, sizes))
+    Ok(rows)
 }
 
 /// The cost of refusing: a second rekey on the same database whose caller budget is spent
