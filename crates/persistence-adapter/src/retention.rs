@@ -31,7 +31,7 @@ use rekey_application::Failure;
 use rekey_application::ports::{Prunable, Retention};
 
 use crate::error::query_failure;
-use crate::{Store, with_conn};
+use crate::{Store, with_writer};
 
 /// Sent messages, by `sent_at`.
 const SENT: &str = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
@@ -99,7 +99,7 @@ impl Retention for Store {
         let limit = i64::from(limit);
         let deleted = if what == Prunable::FullBuckets {
             let before = before.timestamp_micros();
-            with_conn!(self, |conn| diesel::sql_query(sql)
+            with_writer!(self, |conn| diesel::sql_query(sql)
                 .bind::<BigInt, _>(before)
                 .bind::<BigInt, _>(limit)
                 .execute(conn)
@@ -107,7 +107,7 @@ impl Retention for Store {
                 .map_err(query_failure)?)
         } else {
             let before = before.naive_utc();
-            with_conn!(self, |conn| diesel::sql_query(sql)
+            with_writer!(self, |conn| diesel::sql_query(sql)
                 .bind::<Timestamp, _>(before)
                 .bind::<BigInt, _>(limit)
                 .execute(conn)
