@@ -490,12 +490,7 @@ async fn retention_runs_at_start_and_keeps_pending_messages(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rekey.count(&codes(&bob)).await, 1, "a live code stays");
-    let metrics = reqwest::get(format!("{}/debug/metrics", rekey.base))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = rekey.metrics().await;
     for line in [
         "rekey_retention_pruned_total{what=\"sent_messages\"} 1",
         "rekey_retention_pruned_total{what=\"expired_codes\"} 1",

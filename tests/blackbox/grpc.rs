@@ -146,12 +146,7 @@ async fn password_reset_returns_a_code_with_details(backend: Backend) {
     );
     assert_eq!(calls[0]["status"], "0");
     // The same metrics as HTTP, labelled with the gRPC path, protocol and code.
-    let metrics = reqwest::get(format!("{}/debug/metrics", rekey.base))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = rekey.metrics().await;
     let has = |metric: &str, labels: &[&str]| {
         metrics
             .lines()

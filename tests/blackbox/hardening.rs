@@ -520,12 +520,7 @@ async fn add_human_user_and_unknown_connect_procedures_answer_as_themselves(back
     assert_eq!(unknown.body["code"], "not_found", "{}", unknown.body);
     assert_eq!(unknown.body["message"], "Not Found", "{}", unknown.body);
     assert!(unknown.body.get("details").is_none(), "{}", unknown.body);
-    let text = reqwest::get(format!("{}/debug/metrics", rekey.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = rekey.metrics().await;
     let added = text
         .lines()
         .find(|l| {

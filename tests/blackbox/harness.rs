@@ -508,6 +508,16 @@ impl Rekey {
             .to_owned()
     }
 
+    /// `/debug/metrics` as text (served on `server.bind` unless `metrics_bind` is set).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/debug/metrics", self.base))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// The PostgreSQL database's URL, when the backend is PostgreSQL.
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()

@@ -59,12 +59,7 @@ async fn a_revoked_token_is_refused_at_once_without_the_cache(backend: Backend) 
 
 /// `rekey_db_statements_total`, summed over backends.
 async fn statements(rekey: &Rekey) -> f64 {
-    let text = reqwest::get(format!("{}/debug/metrics", rekey.base))
-        .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = rekey.metrics().await;
     text.lines()
         .filter(|l| l.starts_with("rekey_db_statements_total"))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())

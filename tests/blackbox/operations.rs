@@ -51,15 +51,6 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 /// A metric, the labels its sample must have, and its value.
 type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 
-async fn scrape(rekey: &Rekey) -> String {
-    reqwest::get(format!("{}/debug/metrics", rekey.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn metrics_count_a_scripted_mix_of_requests(backend: Backend) {
     let rekey = Rekey::start(
         backend,
@@ -91,11 +82,11 @@ async fn metrics_count_a_scripted_mix_of_requests(backend: Backend) {
 
     // Delivery runs in the background: wait until both mails are counted.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut text = scrape(&rekey).await;
+    let mut text = rekey.metrics().await;
     let sent = [("channel", "email"), ("result", "sent")];
     while value(&text, "rekey_deliveries_total", &sent) < 2.0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        text = scrape(&rekey).await;
+        text = rekey.metrics().await;
     }
     let rest = "/v2/users/{userId}/password_reset";
     let connect = "/zitadel.user.v2.UserService/PasswordReset";
