@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rekey_application::Failure;
 
+use crate::pg_pools::PgPools;
 use crate::{Pool, SqliteConn, SqlitePools, SqliteWriterConn, Store, tls};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -21,6 +22,10 @@ pub struct DatabaseSettings {
     /// Pool size. On SQLite: the reader connections; writes go through one more connection,
     /// one at a time.
     pub max_connections: u32,
+    /// PostgreSQL: how many single-threaded runtimes (the HTTP workers) will query the store.
+    /// Each gets a pool of its own, driven on its thread, of `max_connections / local_pools`
+    /// connections (at least one); the multi-threaded runtime shares `max_connections` more.
+    pub local_pools: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub connect_timeout: Duration,
     /// PEM file of the CA(s) that sign the PostgreSQL server's certificate (for `sslmode`
@@ -29,11 +34,13 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    /// Settings for `url` with the defaults: 8 connections, 5 s timeout, no CA file.
+    /// Settings for `url` with the defaults: 8 connections (and 8 more for one single-threaded
+    /// runtime), 5 s timeout, no CA file.
     pub fn for_url(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             max_connections: 8,
+            local_pools: 1,
             connect_timeout: Duration::from_secs(5),
             tls_ca_file: None,
         }
@@ -163,22 +170,28 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;
-            let mut config = ManagerConfig::<AsyncPgConnection>::default();
-            let shared = target.clone();
-            config.custom_setup = Box::new(move |_| {
-                let target = shared.clone();
-                Box::pin(async move {
-                    let mut conn = tls::connect(&target).await?;
-                    conn.set_instrumentation(crate::CountStatements::new("postgres"));
-                    Ok(conn)
-                })
-            });
-            let manager = AsyncDieselConnectionManager::new_with_config(target.url, config);
-            let pool = pool_builder!(settings, settings.max_connections.max(1))
-                .build(manager)
+            let manager = move || {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                let shared = target.clone();
+                config.custom_setup = Box::new(move |_| {
+                    let target = shared.clone();
+                    Box::pin(async move {
+                        let mut conn = tls::connect(&target).await?;
+                        conn.set_instrumentation(crate::CountStatements::new("postgres"));
+                        Ok(conn)
+                    })
+                });
+                AsyncDieselConnectionManager::new_with_config(target.url.clone(), config)
+            };
+            let size = settings.max_connections.max(1);
+            let shared = pool_builder!(settings, size)
+                .build(manager())
                 .await
                 .map_err(unavailable)?;
-            Ok(Store::new(Pool::Postgres(pool)))
+            let local = settings.clone();
+            let local_size = (size / settings.local_pools.max(1)).max(1);
+            let open = move || pool_builder!(local, local_size).build_unchecked(manager());
+            Ok(Store::new(Pool::Postgres(PgPools::new(shared, open))))
         }
     }
 }

@@ -20,6 +20,7 @@ mod connect;
 mod error;
 mod limiter;
 mod outbox;
+mod pg_pools;
 mod prepared;
 mod retention;
 mod rows;
@@ -33,7 +34,6 @@ pub use stores::RowCounts;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use tokio::sync::Notify;
@@ -97,7 +97,7 @@ pub(crate) enum Pool {
     /// SQLite: one file, one machine.
     Sqlite(SqlitePools),
     /// PostgreSQL: shared by any number of rekey instances.
-    Postgres(bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>),
+    Postgres(pg_pools::PgPools),
 }
 
 /// SQLite's connections: readers, and the one writer.
@@ -181,7 +181,7 @@ impl std::fmt::Debug for Store {
                 pools.read.state(),
                 pools.write.state()
             ),
-            Pool::Postgres(pool) => write!(f, "Store::Postgres({:?})", pool.state()),
+            Pool::Postgres(pools) => write!(f, "Store::Postgres({:?})", pools.states()),
         }
     }
 }
@@ -261,7 +261,7 @@ impl Store {
     pub fn pool_state(&self) -> PoolState {
         let states = match &self.pool {
             Pool::Sqlite(pools) => vec![pools.read.state(), pools.write.state()],
-            Pool::Postgres(pool) => vec![pool.state()],
+            Pool::Postgres(pools) => pools.states(),
         };
         PoolState {
             connections: states.iter().map(|s| s.connections).sum(),

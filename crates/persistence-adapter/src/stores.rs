@@ -172,14 +172,7 @@ struct Advanced {
     advanced: i64,
 }
 
-async fn add_code_at_once(
-    pool: &bb8::Pool<
-        diesel_async::pooled_connection::AsyncDieselConnectionManager<
-            diesel_async::AsyncPgConnection,
-        >,
-    >,
-    work: &Work,
-) -> Result<(), StoreError> {
+async fn add_code_at_once(pool: &crate::pg_pools::PgPools, work: &Work) -> Result<(), StoreError> {
     let Work::AddPasswordCode {
         guard,
         code,

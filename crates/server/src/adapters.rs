@@ -327,8 +327,17 @@ pub fn database_settings(settings: &Settings) -> DatabaseSettings {
     DatabaseSettings {
         url: settings.database.url.clone(),
         max_connections: settings.database.max_connections,
+        local_pools: u32::try_from(http_workers(settings)).unwrap_or(u32::MAX),
         connect_timeout: settings.database.connect_timeout,
         tls_ca_file: (!ca.as_os_str().is_empty()).then(|| ca.clone()),
+    }
+}
+
+/// The HTTP workers `rekey serve` starts: `server.workers`, or one per CPU (actix-web's default).
+pub fn http_workers(settings: &Settings) -> usize {
+    match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         web_origins: settings.server.grpc_web_origins.clone(),
     };
     let grpc_ports = ports.clone().into_inner();
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(ports.clone())
             .wrap(from_fn(request_context))
@@ -75,11 +75,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // hash it still waits for) instead of finishing work nobody reads.
     .h1_allow_half_closed(false)
     .max_connections(settings.server.max_connections)
+    .workers(crate::adapters::http_workers(&settings))
     .bind(&settings.server.bind)
     .map_err(|e| format!("binding {}: {e}", settings.server.bind))?;
-    if settings.server.workers > 0 {
-        server = server.workers(settings.server.workers);
-    }
     for addr in server.addrs() {
         tracing::info!(%addr, "listening");
     }

@@ -36,6 +36,8 @@ pub struct Cost {
     pub statements: f64,
     /// WAL bytes PostgreSQL wrote.
     pub wal_bytes: Option<f64>,
+    /// pgbench's own CPU per transaction, µs, replaying the same SQL (reset rows only).
+    pub client_cpu_us: Option<f64>,
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -47,7 +49,7 @@ fn ticks(pid: u32) -> Option<u64> {
 }
 
 /// The clock ticks per second of `/proc` (USER_HZ).
-fn ticks_per_second() -> f64 {
+pub fn ticks_per_second() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -122,6 +124,7 @@ impl Meter {
             db_cpu_us: postgres.then(|| us(db_ticks)),
             statements: (after.statements - before.statements) / n,
             wal_bytes: postgres.then(|| (after.wal - before.wal) / n),
+            client_cpu_us: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! argon2 bound), and writes `target/bench/report.{md,json,svg}`.
 
 mod cost;
+mod floor;
 mod load;
 mod report;
 mod scale;
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::process::workspace_root;
+use floor::Floor;
 
 pub use report::Row;
 
@@ -635,19 +637,23 @@ async fn bench(
     for &c in &options.concurrency {
         println!("==> concurrency {c}");
         let base = server.base.clone();
+        let meter = server.meter(Some(&url));
         let healthz = {
             let (client, base) = (client.clone(), base.clone());
             let since = probe(&server);
-            let measured = load::run("healthz", c, warmup, duration, move |_, _| {
-                let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
-                async move {
-                    client
-                        .get(url)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                }
-            })
+            let (measured, cost) = metered(
+                &meter,
+                load::run("healthz", c, warmup, duration, move |_, _| {
+                    let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
+                    async move {
+                        client
+                            .get(url)
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success())
+                    }
+                }),
+            )
             .await;
             row(
                 "postgres",
@@ -657,8 +663,8 @@ async fn bench(
                 &server,
                 &since,
             )
+            .with_cost(cost)
         };
-        let meter = server.meter(Some(&url));
         let reset = {
             let since = probe(&server);
             let (measured, cost) = metered(
@@ -724,16 +730,36 @@ async fn bench(
             )
             .with_cost(cost)
         };
-        let floor = pgbench(&url, c, users, warmup + duration, Floor::ReturnCode)?;
+        let code_floor = floor::pgbench(&url, c, users, warmup + duration, Floor::ReturnCode)?;
         println!(
-            "    postgres pgbench floor returnCode c={c:<3} {:8.0}/s  p99 {:6.2} ms",
-            floor.0, floor.1
+            "    postgres pgbench floor returnCode c={c:<3} {:8.0}/s  p99 {:6.2} ms  client cpu {:4.0} µs",
+            code_floor.tps, code_floor.p99_ms, code_floor.client_cpu_us
         );
-        let send_floor = pgbench(&url, c, users, warmup + duration, Floor::SendLink)?;
+        let send_floor = floor::pgbench(&url, c, users, warmup + duration, Floor::SendLink)?;
         println!(
-            "    postgres pgbench floor sendLink   c={c:<3} {:8.0}/s  p99 {:6.2} ms",
-            send_floor.0, send_floor.1
+            "    postgres pgbench floor sendLink   c={c:<3} {:8.0}/s  p99 {:6.2} ms  client cpu {:4.0} µs",
+            send_floor.tps, send_floor.p99_ms, send_floor.client_cpu_us
         );
+        // The same SQL through tokio-postgres in this process: what its round trips cost a
+        // Rust client, without rekey.
+        let driver = {
+            let since = probe(&server);
+            let own = cost::Meter {
+                pid: std::process::id(),
+                ..meter.clone()
+            };
+            let (measured, cost) =
+                floor::driver(&url, c, users, (warmup, duration), Floor::ReturnCode, &own).await?;
+            row(
+                "postgres",
+                "tokio-postgres alone (returnCode SQL)",
+                c,
+                &measured,
+                &server,
+                &since,
+            )
+            .with_cost(cost)
+        };
         let get = {
             let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
             let since = probe(&server);
@@ -755,8 +781,25 @@ async fn bench(
         rows.push(healthz.clone());
         // gRPC against REST in the same run: it must not be slower.
         rows.push(grpc_reset.with_floor("REST (same run)", reset.throughput, Some(reset.p99)));
-        rows.push(reset.with_floor("pgbench (same SQL)", floor.0, Some(floor.1)));
-        rows.push(send_link.with_floor("pgbench (same SQL)", send_floor.0, Some(send_floor.1)));
+        rows.push(
+            reset
+                .with_floor(
+                    "pgbench (same SQL)",
+                    code_floor.tps,
+                    Some(code_floor.p99_ms),
+                )
+                .with_client_cpu(code_floor.client_cpu_us),
+        );
+        rows.push(
+            send_link
+                .with_floor(
+                    "pgbench (same SQL)",
+                    send_floor.tps,
+                    Some(send_floor.p99_ms),
+                )
+                .with_client_cpu(send_floor.client_cpu_us),
+        );
+        rows.push(driver);
         rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
     }
 
@@ -1248,114 +1291,4 @@ async fn drain(root: &Path, out: &Path, server: &Server, url: &str) -> Result<Ve
         cost: Some(cost),
     };
     Ok(vec![drain_row])
-}
-
-/// Which PasswordReset a pgbench floor replays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Floor {
-    ReturnCode,
-    SendLink,
-}
-
-/// pgbench replaying the statements of one PasswordReset as rekey sends them once its token
-/// is remembered: the caller budget's upsert, the user load, for sendLink the send budgets'
-/// transaction, and the write (one statement: the guarded update feeding the event, the code
-/// and, for sendLink, the outbox row). Prepared, at `clients` connections; (tps, p99 ms).
-fn pgbench(
-    url: &str,
-    clients: usize,
-    users: usize,
-    run: Duration,
-    floor: Floor,
-) -> Result<(f64, f64), String> {
-    let script = std::env::temp_dir().join(format!("rekey-password-reset-{floor:?}.sql"));
-    let now = "CAST(extract(epoch FROM now()) * 1000000 AS bigint)";
-    let take = |key: &str| {
-        format!(
-            "INSERT INTO rate_limits (key, tat, refused) VALUES ({key}, {now} + 1, 0) ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > {now} THEN rate_limits.tat ELSE {now} END) + 1, refused = 0 WHERE (CASE WHEN rate_limits.tat > {now} THEN rate_limits.tat ELSE {now} END) + 1 <= {now} + 1000000 RETURNING tat, refused;\n"
-        )
-    };
-    let mut sql = format!("\\set n random(0, {last})\n", last = users - 1);
-    sql.push_str(&take("'bench-caller'"));
-    // The whole row, as rekey loads it; only its sequence is kept (a NULL cannot be \gset).
-    sql.push_str(
-        "SELECT u.sequence FROM (SELECT * FROM users WHERE id = 'bench-' || :n LIMIT 1) u \\gset u_\n",
-    );
-    if floor == Floor::SendLink {
-        sql.push_str("BEGIN;\n");
-        sql.push_str(&take("md5('user' || :n)"));
-        sql.push_str(&take("md5('recipient' || :n)"));
-        sql.push_str("COMMIT;\n");
-    }
-    let (notification, returned) = match floor {
-        Floor::ReturnCode => ("NULL", "true"),
-        Floor::SendLink => ("'email'", "false"),
-    };
-    let queued = if floor == Floor::SendLink {
-        ", queued AS (INSERT INTO outbox (id, kind, user_id, channel, recipient_masked, key_id, payload, code_sequence, idempotency_key, status, attempts, next_attempt_at, created_at) SELECT md5(random()::text), 'password_reset', id, 'email', 'b***@example.com', 'k0', decode(repeat(md5(random()::text), 20), 'hex'), :u_sequence + 1, md5(random()::text), 'pending', 0, now(), now() FROM advanced RETURNING 1)"
-    } else {
-        ""
-    };
-    sql.push_str(&format!(
-        "WITH advanced AS (UPDATE users SET sequence = :u_sequence + 1, changed_at = now() WHERE id = 'bench-' || :n AND sequence = :u_sequence RETURNING id), \
-         event AS (INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, resource_owner, creator, created_at) SELECT id, :u_sequence + 1, 'user', 'user.human.password.code.added', CAST(json_build_object('expires_at', now() + interval '1 hour', 'code_returned', {returned}, 'key_id', 'k0') AS text), 'org', 'SYSTEM', now() FROM advanced RETURNING 1), \
-         code AS (INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, sequence, failed_attempts, notification_type, url_template, returned) SELECT id, md5(random()::text) || md5(random()::text), 'k0', now(), now() + interval '1 hour', :u_sequence + 1, 0, {notification}, NULL, {returned} FROM advanced ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, key_id = excluded.key_id, created_at = excluded.created_at, expires_at = excluded.expires_at, sequence = excluded.sequence, failed_attempts = 0, notification_type = excluded.notification_type, url_template = excluded.url_template, returned = excluded.returned RETURNING 1){queued} \
-         SELECT count(*) FROM advanced;\n"
-    ));
-    std::fs::write(&script, sql).map_err(|e| e.to_string())?;
-    let log_dir = tempdir_for_pgbench()?;
-    let output = Command::new("pgbench")
-        .arg(url)
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            "2",
-        ])
-        .args(["-T", &run.as_secs().max(1).to_string(), "-f"])
-        .arg(&script)
-        .args(["-l", "--log-prefix"])
-        .arg(log_dir.join("pgbench"))
-        .output()
-        .map_err(|e| format!("pgbench: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "pgbench: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let tps = text
-        .lines()
-        .find(|l| l.starts_with("tps"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    // Per-transaction latencies (µs, 3rd field) from the logs, for the p99.
-    let mut latencies: Vec<u64> = std::fs::read_dir(&log_dir)
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
-        .flat_map(|log| {
-            log.lines()
-                .filter_map(|l| l.split_whitespace().nth(2).and_then(|v| v.parse().ok()))
-                .collect::<Vec<u64>>()
-        })
-        .collect();
-    latencies.sort_unstable();
-    let p99 = latencies
-        .get(latencies.len().saturating_sub(1) * 99 / 100)
-        .map_or(0.0, |us| *us as f64 / 1000.0);
-    let _ = std::fs::remove_dir_all(&log_dir);
-    Ok((tps, p99))
-}
-
-fn tempdir_for_pgbench() -> Result<PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("rekey-pgbench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    Ok(dir)
 }

@@ -40,6 +40,14 @@ impl Row {
         self
     }
 
+    /// The same row, with the CPU its floor's client (pgbench) spent per transaction.
+    pub fn with_client_cpu(mut self, us: f64) -> Self {
+        if let Some(cost) = &mut self.cost {
+            cost.client_cpu_us = Some(us);
+        }
+        self
+    }
+
     /// The same row, with what one request cost.
     pub fn with_cost(mut self, cost: Cost) -> Self {
         self.cost = Some(cost);
@@ -64,6 +72,7 @@ impl Row {
             "cost": self.cost.map(|c| json!({
                 "rekey_cpu_us": c.rekey_cpu_us, "db_cpu_us": c.db_cpu_us,
                 "statements": c.statements, "wal_bytes": c.wal_bytes,
+                "client_cpu_us": c.client_cpu_us,
             })),
         })
     }
@@ -100,6 +109,7 @@ pub fn read(path: &Path) -> Result<(Vec<Row>, Value), String> {
                         db_cpu_us: c["db_cpu_us"].as_f64(),
                         statements: c["statements"].as_f64().unwrap_or(0.0),
                         wal_bytes: c["wal_bytes"].as_f64(),
+                        client_cpu_us: c["client_cpu_us"].as_f64(),
                     }),
                 })
                 .collect()
@@ -173,14 +183,14 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
     }
     let costed: Vec<&Row> = rows.iter().filter(|r| r.cost.is_some()).collect();
     if !costed.is_empty() {
-        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved.\n\n");
-        md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes |\n");
-        md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved. The tokio-postgres row's CPU is the bench's own process (the driver alone, no rekey); pgbench µs: pgbench's own CPU per transaction replaying the same SQL.\n\n");
+        md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes | pgbench µs |\n");
+        md.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
         for r in costed {
             let Some(c) = r.cost else { continue };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:.0} | {} | {:.2} | {} |",
+                "| {} | {} | {} | {:.0} | {} | {:.2} | {} | {} |",
                 r.backend,
                 r.scenario,
                 r.concurrency,
@@ -188,6 +198,7 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
                 c.db_cpu_us.map_or(String::new(), |u| format!("{u:.0}")),
                 c.statements,
                 c.wal_bytes.map_or(String::new(), |b| format!("{b:.0}")),
+                c.client_cpu_us.map_or(String::new(), |u| format!("{u:.0}")),
             );
         }
     }

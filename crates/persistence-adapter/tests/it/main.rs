@@ -1486,3 +1486,85 @@ async fn concurrent_pruning_deletes_each_row_once(store: &Store) {
     assert_eq!(a.sent_messages + b.sent_messages, 20);
     assert_eq!(store.counts().await.outbox, 0);
 }
+
+/// PostgreSQL: each single-threaded runtime (an HTTP worker) queries over connections of its
+/// own, opened and driven on its thread, `max_connections / local_pools` of them; a runtime
+/// that stops takes its connections with it, and the next one on that thread opens new ones.
+mod per_thread_pools {
+    use super::*;
+
+    /// A store on a fresh database with ada in acme, 4 connections shared by 2 local pools.
+    fn store(main: &tokio::runtime::Runtime) -> (Store, rekey_test_db::TestDatabase) {
+        main.block_on(async {
+            let (_, db) = postgres().await;
+            let settings = DatabaseSettings {
+                max_connections: 4,
+                local_pools: 2,
+                ..DatabaseSettings::for_url(db.url.clone())
+            };
+            let store = connect(&settings).await.unwrap();
+            ada_in_acme(&store).await;
+            (store, db)
+        })
+    }
+
+    /// Runs `work` on a new single-threaded runtime on the calling thread, then drops it.
+    fn on_own_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    }
+
+    /// Ten loads of ada at once.
+    async fn ten_loads(store: &Store) {
+        let id = "u1".parse().unwrap();
+        let loads = (0..10).map(|_| store.user(&id));
+        for user in futures_util::future::join_all(loads).await {
+            assert_eq!(user.unwrap().unwrap().username, "ada");
+        }
+    }
+
+    #[test]
+    fn a_thread_of_its_own_opens_its_share_of_connections_and_closes_them_with_its_runtime() {
+        let main = tokio::runtime::Runtime::new().unwrap();
+        let (store, _db) = store(&main);
+        let shared = store.pool_state().connections;
+        let worker = store.clone();
+        let during = std::thread::spawn(move || {
+            on_own_runtime(async {
+                ten_loads(&worker).await;
+                worker.pool_state().connections
+            })
+        })
+        .join()
+        .unwrap();
+        assert!(
+            (shared + 1..=shared + 2).contains(&during),
+            "the thread's own pool holds 1 or 2 (4 / 2) connections: {shared} shared, {during} in all"
+        );
+        assert_eq!(
+            store.pool_state().connections,
+            shared,
+            "a stopped runtime's pool is no longer counted"
+        );
+        // On the multi-threaded runtime, the shared pool serves.
+        main.block_on(ten_loads(&store));
+        assert!(store.pool_state().connections <= 4);
+    }
+
+    #[test]
+    fn the_next_runtime_on_a_thread_opens_new_connections() {
+        let main = tokio::runtime::Runtime::new().unwrap();
+        let (store, _db) = store(&main);
+        let worker = store.clone();
+        std::thread::spawn(move || {
+            on_own_runtime(ten_loads(&worker));
+            // The first runtime is gone, and with it the tasks that drove its connections.
+            on_own_runtime(ten_loads(&worker));
+        })
+        .join()
+        .unwrap();
+    }
+}

@@ -1,0 +1,122 @@
+//! PostgreSQL's connections, kept on the threads that use them.
+//!
+//! A tokio-postgres connection is driven by a task on the runtime that opened it. actix-web
+//! runs each HTTP worker on a runtime of its own, on one thread, so a query from one worker
+//! over a connection opened anywhere else wakes another thread for every message it sends and
+//! every answer it reads (issue 15's profile: the drivers ran on tokio's workers as well as on
+//! actix's). So each single-threaded runtime gets a pool of its own, opened on first use on
+//! that thread and driven there; everything on the multi-threaded runtime (gRPC, delivery,
+//! maintenance, the admin commands) shares one pool.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, PoolError};
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+/// One bb8 pool of PostgreSQL connections.
+pub(crate) type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+/// A connection checked out of a [`PgPools`].
+pub(crate) type PgConnection =
+    bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+/// The pools of one [`crate::Store`] on PostgreSQL: a shared one, and one per single-threaded
+/// runtime that uses the store. Cloning shares them.
+#[derive(Clone)]
+pub(crate) struct PgPools {
+    /// Tells this store's local pools from another store's on the same thread.
+    id: usize,
+    shared: PgPool,
+    /// Opens a thread's own pool (sized by `database.max_connections`).
+    open: Arc<dyn Fn() -> PgPool + Send + Sync>,
+    /// Every local pool opened, with its runtime's liveness, for [`PgPools::states`].
+    locals: Arc<Mutex<Vec<Opened>>>,
+}
+
+/// A local pool, and whether the runtime that drives its connections still runs.
+type Opened = (Arc<AtomicBool>, PgPool);
+
+/// A pool of this thread, and whether the runtime that drives its connections still runs.
+struct Local {
+    store: usize,
+    pool: PgPool,
+    alive: Arc<AtomicBool>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Set to false when the runtime it was spawned on drops its tasks (shuts down).
+struct Sentinel(Arc<AtomicBool>);
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl PgPools {
+    /// `shared` for the multi-threaded runtime; `open` makes a pool for a thread of its own.
+    pub(crate) fn new(shared: PgPool, open: impl Fn() -> PgPool + Send + Sync + 'static) -> Self {
+        static STORES: AtomicUsize = AtomicUsize::new(0);
+        Self {
+            id: STORES.fetch_add(1, Ordering::Relaxed),
+            shared,
+            open: Arc::new(open),
+            locals: Arc::default(),
+        }
+    }
+
+    /// A connection driven by this thread's runtime when it is single-threaded.
+    pub(crate) async fn get(&self) -> Result<PgConnection, bb8::RunError<PoolError>> {
+        self.pool().get_owned().await
+    }
+
+    /// The pool for the caller's runtime.
+    fn pool(&self) -> PgPool {
+        let single = Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        if !single {
+            return self.shared.clone();
+        }
+        LOCAL.with_borrow_mut(|locals| {
+            locals.retain(|local| local.alive.load(Ordering::Acquire));
+            if let Some(local) = locals.iter().find(|local| local.store == self.id) {
+                return local.pool.clone();
+            }
+            // The connections of this pool are driven by this runtime: when it stops, they
+            // stop, and the sentinel (a task that never ends) tells the next caller on this
+            // thread to open new ones.
+            let alive = Arc::new(AtomicBool::new(true));
+            let sentinel = Sentinel(Arc::clone(&alive));
+            tokio::spawn(async move {
+                let _sentinel = sentinel;
+                std::future::pending::<()>().await;
+            });
+            let pool = (self.open)();
+            self.locals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((Arc::clone(&alive), pool.clone()));
+            locals.push(Local {
+                store: self.id,
+                pool: pool.clone(),
+                alive,
+            });
+            pool
+        })
+    }
+
+    /// The state of every pool whose runtime still runs: the shared one first.
+    pub(crate) fn states(&self) -> Vec<bb8::State> {
+        let mut locals = self.locals.lock().unwrap_or_else(PoisonError::into_inner);
+        locals.retain(|(alive, _)| alive.load(Ordering::Acquire));
+        std::iter::once(self.shared.state())
+            .chain(locals.iter().map(|(_, pool)| pool.state()))
+            .collect()
+    }
+}
