@@ -132,30 +132,41 @@ impl<L> RefusalMemo<L> {
     }
 }
 
-impl<L: RateLimiter> RateLimiter for RefusalMemo<L> {
-    async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
-        let remembered = keys.iter().enumerate().find_map(|(index, key)| {
+impl<L> RefusalMemo<L> {
+    /// The refusal remembered for one of `keys` at `now`, if any: what the store would answer.
+    pub fn remembered(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Option<Verdict> {
+        keys.iter().enumerate().find_map(|(index, key)| {
             self.refused
                 .get(key.key.as_str(), now)
-                .map(|((), until)| (index, until))
-        });
-        if let Some((index, until)) = remembered {
-            return Ok(Verdict::Refused {
-                index,
-                retry_after: until - now,
-                first: false,
-            });
-        }
-        let verdict = self.inner.take(keys, now).await?;
+                .map(|((), until)| Verdict::Refused {
+                    index,
+                    retry_after: until - now,
+                    first: false,
+                })
+        })
+    }
+
+    /// Remembers the store's `verdict` on `keys` at `now`, if it refused for a while.
+    pub fn remember(&self, keys: &[BudgetKey], verdict: &Verdict, now: DateTime<Utc>) {
         if let Verdict::Refused {
             index, retry_after, ..
-        } = &verdict
+        } = verdict
             && let Some(key) = keys.get(*index)
             && *retry_after > TimeDelta::zero()
         {
             self.refused
                 .put(key.key.clone(), (), now + *retry_after, now);
         }
+    }
+}
+
+impl<L: RateLimiter> RateLimiter for RefusalMemo<L> {
+    async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
+        if let Some(refused) = self.remembered(keys, now) {
+            return Ok(refused);
+        }
+        let verdict = self.inner.take(keys, now).await?;
+        self.remember(keys, &verdict, now);
         Ok(verdict)
     }
 

@@ -670,6 +670,30 @@ pub trait Ports: Send + Sync + 'static {
     fn limiter(&self) -> &Self::Limiter;
     /// Policies.
     fn policies(&self) -> &Policies;
+
+    /// Takes one unit from each of `keys` at `now` (as [`RateLimiter::take`]) and loads `user`
+    /// (as [`UserStore::user`]), for a request that may see the user only within its budget.
+    /// Here one after the other, the user only when allowed; a composition whose limiter and
+    /// users share a database may send both at once (one round trip), and then the user is
+    /// loaded even when a budget refuses, and dropped unseen.
+    ///
+    /// # Errors
+    /// [`Failure`] when either store cannot answer.
+    fn take_and_load_user(
+        &self,
+        keys: &[BudgetKey],
+        now: DateTime<Utc>,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(Verdict, Option<User>), Failure>> + Send {
+        async move {
+            let verdict = self.limiter().take(keys, now).await?;
+            let loaded = match verdict {
+                Verdict::Allowed => self.users().user(user).await?,
+                Verdict::Refused { .. } => None,
+            };
+            Ok((verdict, loaded))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use rekey_application::Failure;
 use rekey_application::Ports;
 use rekey_application::memo::{RefusalMemo, TokenMemo};
 use rekey_application::ports::{
-    Budget, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies,
+    Budget, BudgetKey, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies, Verdict,
 };
 use rekey_application::usecase::retention::RetentionPolicy;
 use rekey_crypto_adapter::{
@@ -15,6 +16,7 @@ use rekey_crypto_adapter::{
     OsRngCodes, RandomTokens, ZxcvbnStrength,
 };
 use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
+use rekey_domain::{User, UserId};
 use rekey_notifier_adapter::{
     EmailTransport, FileMailer, FileSms, HandlebarsLinks, HandlebarsMessages, SmsTransport,
     SmtpMailer, SmtpSettings, SmtpTls, TwilioSettings, TwilioSms, WebhookSender, WebhookSettings,
@@ -494,6 +496,22 @@ impl Ports for Adapters {
     }
     fn policies(&self) -> &Policies {
         &self.policies
+    }
+
+    /// The budget and the user share the database: one round trip on PostgreSQL. A refusal
+    /// the memory holds sends nothing.
+    async fn take_and_load_user(
+        &self,
+        keys: &[BudgetKey],
+        now: DateTime<Utc>,
+        user: &UserId,
+    ) -> Result<(Verdict, Option<User>), Failure> {
+        if let Some(refused) = self.limiter.remembered(keys, now) {
+            return Ok((refused, None));
+        }
+        let (verdict, loaded) = self.store.take_and_load_user(keys, now, user).await?;
+        self.limiter.remember(keys, &verdict, now);
+        Ok((verdict, loaded))
     }
 }
 

@@ -6,7 +6,7 @@ use rekey_domain::{Event, User, UserId};
 
 use super::{Step, commit_with_retry, new_event, system_principal};
 use crate::Failure;
-use crate::ports::{Budget, BudgetKey, Change, Clock, Ports, RateLimiter, Verdict};
+use crate::ports::{Budget, BudgetKey, Change, Clock, Ports, RateLimiter, UserStore, Verdict};
 
 /// A budget is spent: the request is refused and nothing is issued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,8 +56,42 @@ pub(crate) async fn charge<P: Ports>(
     if keys.is_empty() {
         return Ok(Ok(()));
     }
-    match ports.limiter().take(keys, ports.clock().now()).await? {
-        Verdict::Allowed => Ok(Ok(())),
+    let verdict = ports.limiter().take(keys, ports.clock().now()).await?;
+    Ok(judge(ports, keys, verdict, concerning).await)
+}
+
+/// [`charge`], and `user` loaded with it (at once where the adapters can): the user when
+/// the budget allows, for a request that may see the user only within its budget.
+///
+/// # Errors
+/// As [`charge`].
+pub(crate) async fn charge_and_load<P: Ports>(
+    ports: &P,
+    keys: &[BudgetKey],
+    concerning: Concerning<'_>,
+    user: &UserId,
+) -> Result<Result<Option<User>, Exhausted>, Failure> {
+    if keys.is_empty() {
+        return Ok(Ok(ports.users().user(user).await?));
+    }
+    let (verdict, loaded) = ports
+        .take_and_load_user(keys, ports.clock().now(), user)
+        .await?;
+    Ok(judge(ports, keys, verdict, concerning)
+        .await
+        .map(|()| loaded))
+}
+
+/// What a take's `verdict` means for the request; a refusal is counted, and logged and
+/// recorded when it is the first of a run.
+async fn judge<P: Ports>(
+    ports: &P,
+    keys: &[BudgetKey],
+    verdict: Verdict,
+    concerning: Concerning<'_>,
+) -> Result<(), Exhausted> {
+    match verdict {
+        Verdict::Allowed => Ok(()),
         Verdict::Refused {
             index,
             retry_after,
@@ -73,7 +107,7 @@ pub(crate) async fn charge<P: Ports>(
             } else {
                 tracing::debug!(budget = exhausted.budget, "budget still spent; refused");
             }
-            Ok(Err(exhausted))
+            Err(exhausted)
         }
     }
 }

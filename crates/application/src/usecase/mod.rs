@@ -62,7 +62,7 @@ pub(crate) enum Step<T> {
 pub(crate) async fn commit_with_retry<P, T, E, Attempt>(
     ports: &P,
     user_id: &UserId,
-    first: Option<User>,
+    first: Option<Option<User>>,
     mut attempt: impl FnMut(Option<User>) -> Attempt,
 ) -> Result<T, E>
 where
@@ -74,7 +74,7 @@ where
     let mut first = first;
     for retry in 0..MAX_CONFLICT_RETRIES {
         let user = match first.take() {
-            Some(user) => Some(user),
+            Some(loaded) => loaded,
             None => users.user(user_id).await?,
         };
         let (change, output) = match attempt(user).await? {

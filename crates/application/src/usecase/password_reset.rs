@@ -94,10 +94,12 @@ pub async fn execute<P: Ports>(
         user: Some(&caller.user_id),
         recipient_masked: None,
     };
-    limits::charge(ports, &caller_keys, concerning).await??;
+    // The caller's budget first: without it, the caller learns nothing of the user. The user
+    // is loaded with it (one round trip where the database allows).
+    let user = limits::charge_and_load(ports, &caller_keys, concerning, &input.user_id).await??;
     // The send budgets are charged once, however many times a conflict makes us reload.
     let charged = AtomicBool::new(false);
-    commit_with_retry(ports, &input.user_id, None, |user: Option<User>| {
+    commit_with_retry(ports, &input.user_id, Some(user), |user: Option<User>| {
         attempt(ports, caller, &input, &charged, user)
     })
     .await

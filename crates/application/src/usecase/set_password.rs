@@ -259,7 +259,7 @@ async fn run<P: Ports>(
     commit_with_retry(
         ports,
         &user_id,
-        Some(user),
+        Some(Some(user)),
         move |user: Option<User>| async move {
             let user = user
                 .filter(|u| u.live_human().is_some())

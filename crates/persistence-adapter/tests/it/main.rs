@@ -137,6 +137,7 @@ contract!(
     outbox_marks_change_only_pending_messages,
     buckets_take_all_or_none_and_refill,
     concurrent_takes_never_overspend_a_bucket,
+    a_take_and_a_user_load_at_once,
     empty_store,
     organizations_are_unique_by_name_and_id,
     users_round_trip_and_are_unique_per_org,
@@ -788,6 +789,53 @@ async fn buckets_take_all_or_none_and_refill(store: &Store) {
         1
     );
     assert_eq!(store.take(&both, day).await.unwrap(), Verdict::Allowed);
+}
+
+/// `take_and_load_user`: the verdict as `take` gives it, and the user when allowed; with one
+/// budget on PostgreSQL the two go out pipelined, with several (or on SQLite) in turn.
+async fn a_take_and_a_user_load_at_once(store: &Store) {
+    ada_in_acme(store).await;
+    let now = at("2026-01-01T00:00:00Z");
+    let ada: rekey_domain::UserId = "u1".parse().unwrap();
+    let one = [BudgetKey::new(
+        "caller",
+        "c1",
+        Budget::new(2, TimeDelta::minutes(10)),
+    )];
+    for _ in 0..2 {
+        let (verdict, user) = store.take_and_load_user(&one, now, &ada).await.unwrap();
+        assert_eq!(verdict, Verdict::Allowed);
+        assert_eq!(user.unwrap().username, "ada");
+    }
+    let (verdict, _) = store.take_and_load_user(&one, now, &ada).await.unwrap();
+    assert_eq!(
+        verdict,
+        Verdict::Refused {
+            index: 0,
+            retry_after: TimeDelta::minutes(5),
+            first: true
+        },
+        "the third take in ten minutes of a budget of two"
+    );
+    let (verdict, _) = store.take_and_load_user(&one, now, &ada).await.unwrap();
+    assert!(
+        matches!(verdict, Verdict::Refused { first: false, .. }),
+        "refusals are counted as take counts them"
+    );
+    let (verdict, nobody) = store
+        .take_and_load_user(&one, now + TimeDelta::minutes(5), &"u9".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((verdict, nobody), (Verdict::Allowed, None), "no such user");
+    let two = [
+        BudgetKey::new("caller", "c2", Budget::new(1, TimeDelta::minutes(10))),
+        BudgetKey::new("caller", "c3", Budget::new(1, TimeDelta::minutes(10))),
+    ];
+    let (verdict, user) = store.take_and_load_user(&two, now, &ada).await.unwrap();
+    assert_eq!(verdict, Verdict::Allowed);
+    assert_eq!(user.unwrap().id, ada);
+    let (verdict, _) = store.take_and_load_user(&two, now, &ada).await.unwrap();
+    assert!(matches!(verdict, Verdict::Refused { index: 0, .. }));
 }
 
 async fn concurrent_takes_never_overspend_a_bucket(store: &Store) {
