@@ -166,6 +166,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 patience: settings.connect_timeout,
                 writes: std::sync::Arc::default(),
                 checkpointing: std::sync::Arc::default(),
+                catch_up: std::sync::Arc::default(),
             })))
         }
         Backend::Postgres(url) => {

@@ -116,6 +116,9 @@ pub(crate) struct SqlitePools {
     pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
     /// A checkpoint is running.
     pub(crate) checkpointing: Arc<std::sync::atomic::AtomicBool>,
+    /// A background checkpoint has finished: the next writer checkpoints what was written
+    /// meanwhile, so that its own transaction finds the WAL fully copied and starts it over.
+    pub(crate) catch_up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The writer connection, held for one write and its turn with it.
@@ -138,7 +141,20 @@ impl SqlitePools {
                     "database connection: timed out waiting for the SQLite writer".into(),
                 )
             })?;
-        let conn = self.write.get().await.map_err(crate::error::pool_failure)?;
+        let mut conn = self.write.get().await.map_err(crate::error::pool_failure)?;
+        if self.catch_up.swap(false, Ordering::AcqRel) {
+            // SQLite starts the WAL over only when a write begins with every frame copied to
+            // the database and no reader still on an older snapshot. The background
+            // checkpoint never gets there under load: writes go on while it copies. So the
+            // writer copies the few frames written since, in its turn (nothing is appended
+            // meanwhile), and RESTART waits for the readers still on older snapshots (reads
+            // are short) so that the next transaction starts the WAL over instead of growing
+            // it.
+            use diesel_async::SimpleAsyncConnection as _;
+            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(RESTART)").await {
+                tracing::warn!(%error, "SQLite checkpoint failed");
+            }
+        }
         let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
         if writes.is_multiple_of(CHECKPOINT_EVERY) {
             self.checkpoint();
@@ -148,12 +164,14 @@ impl SqlitePools {
 
     /// Copies the WAL into the database file in the background, on a reader connection (so on
     /// the blocking pool), unless a checkpoint is running. `PASSIVE`: it waits for no one, and
-    /// no reader or writer waits for it.
+    /// no reader or writer waits for it. When it is done, the next writer catches up (see
+    /// [`SqlitePools::writer`]), so the WAL starts over rather than growing.
     fn checkpoint(&self) {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
         let (read, running) = (self.read.clone(), Arc::clone(&self.checkpointing));
+        let catch_up = Arc::clone(&self.catch_up);
         tokio::spawn(async move {
             let done = match read.get().await {
                 Ok(mut conn) => {
@@ -164,8 +182,9 @@ impl SqlitePools {
                 }
                 Err(e) => Err(e.to_string()),
             };
-            if let Err(error) = done {
-                tracing::warn!(%error, "SQLite checkpoint failed");
+            match done {
+                Ok(()) => catch_up.store(true, Ordering::Release),
+                Err(error) => tracing::warn!(%error, "SQLite checkpoint failed"),
             }
             running.store(false, Ordering::Release);
         });
