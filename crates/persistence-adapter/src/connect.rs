@@ -24,7 +24,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// PostgreSQL: how many single-threaded runtimes (the HTTP workers) will query the store.
     /// Each gets a pool of its own, driven on its thread, of `max_connections / local_pools`
-    /// connections (at least one); the multi-threaded runtime shares `max_connections` more.
+    /// connections (at least two, at most `max_connections`); the multi-threaded runtime
+    /// shares `max_connections` more.
     pub local_pools: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub connect_timeout: Duration,
@@ -34,8 +35,8 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    /// Settings for `url` with the defaults: 8 connections (and 8 more for one single-threaded
-    /// runtime), 5 s timeout, no CA file.
+    /// Settings for `url` with the defaults: 8 connections, and 8 more for each single-threaded
+    /// runtime (one is expected), 5 s timeout, no CA file.
     pub fn for_url(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -190,7 +191,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 .await
                 .map_err(unavailable)?;
             let local = settings.clone();
-            let local_size = (size / settings.local_pools.max(1)).max(1);
+            // At least two, so one slow transaction does not hold up a whole worker.
+            let local_size = (size / settings.local_pools.max(1)).clamp(2.min(size), size);
             let open = move || pool_builder!(local, local_size).build_unchecked(manager());
             Ok(Store::new(Pool::Postgres(PgPools::new(shared, open))))
         }

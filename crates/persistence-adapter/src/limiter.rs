@@ -162,14 +162,19 @@ impl Store {
                 .await
                 .optional()
         };
-        let (taken, row) = futures_util::try_join!(taking, loading).map_err(query_failure)?;
+        let (taken, row) = futures_util::join!(taking, loading);
+        let taken = taken.map_err(query_failure)?;
         drop(pooled);
-        let user = row.map(UserRow::into_domain).transpose()?;
-        let verdict = match taken {
-            Some(_) => Verdict::Allowed,
-            None => self.refusal(0, &digest, key.budget, now).await?,
-        };
-        Ok((verdict, user))
+        // The verdict first: a refused caller gets its refusal (counted as any other), never
+        // an answer shaped by the user, not even a failure to load or read it.
+        if taken.is_none() {
+            return Ok((self.refusal(0, &digest, key.budget, now).await?, None));
+        }
+        let user = row
+            .map_err(query_failure)?
+            .map(UserRow::into_domain)
+            .transpose()?;
+        Ok((Verdict::Allowed, user))
     }
 }
 

@@ -9,8 +9,8 @@
 //! maintenance, the admin commands) shares one pool.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, PoolError};
@@ -27,21 +27,21 @@ pub(crate) type PgConnection =
 /// runtime that uses the store. Cloning shares them.
 #[derive(Clone)]
 pub(crate) struct PgPools {
-    /// Tells this store's local pools from another store's on the same thread.
-    id: usize,
     shared: PgPool,
     /// Opens a thread's own pool (sized by `database.max_connections`).
     open: Arc<dyn Fn() -> PgPool + Send + Sync>,
-    /// Every local pool opened, with its runtime's liveness, for [`PgPools::states`].
+    /// Every local pool opened, with its runtime's liveness, for [`PgPools::states`]. Also
+    /// what a thread's pools are told apart by, store from store.
     locals: Arc<Mutex<Vec<Opened>>>,
 }
 
 /// A local pool, and whether the runtime that drives its connections still runs.
 type Opened = (Arc<AtomicBool>, PgPool);
 
-/// A pool of this thread, and whether the runtime that drives its connections still runs.
+/// A pool of this thread: whose it is (gone when the store is dropped), and whether the
+/// runtime that drives its connections still runs.
 struct Local {
-    store: usize,
+    owner: Weak<Mutex<Vec<Opened>>>,
     pool: PgPool,
     alive: Arc<AtomicBool>,
 }
@@ -62,9 +62,7 @@ impl Drop for Sentinel {
 impl PgPools {
     /// `shared` for the multi-threaded runtime; `open` makes a pool for a thread of its own.
     pub(crate) fn new(shared: PgPool, open: impl Fn() -> PgPool + Send + Sync + 'static) -> Self {
-        static STORES: AtomicUsize = AtomicUsize::new(0);
         Self {
-            id: STORES.fetch_add(1, Ordering::Relaxed),
             shared,
             open: Arc::new(open),
             locals: Arc::default(),
@@ -76,7 +74,8 @@ impl PgPools {
         self.pool().get_owned().await
     }
 
-    /// The pool for the caller's runtime.
+    /// The pool for the caller's runtime. (A `spawn_blocking` thread of a single-threaded
+    /// runtime counts as a thread of its own; nothing here queries from one.)
     fn pool(&self) -> PgPool {
         let single = Handle::try_current()
             .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::CurrentThread);
@@ -84,8 +83,12 @@ impl PgPools {
             return self.shared.clone();
         }
         LOCAL.with_borrow_mut(|locals| {
-            locals.retain(|local| local.alive.load(Ordering::Acquire));
-            if let Some(local) = locals.iter().find(|local| local.store == self.id) {
+            // Pools of stopped runtimes and of dropped stores go (and their connections close).
+            locals.retain(|local| {
+                local.alive.load(Ordering::Acquire) && local.owner.strong_count() > 0
+            });
+            let mine = Arc::as_ptr(&self.locals);
+            if let Some(local) = locals.iter().find(|local| local.owner.as_ptr() == mine) {
                 return local.pool.clone();
             }
             // The connections of this pool are driven by this runtime: when it stops, they
@@ -103,7 +106,7 @@ impl PgPools {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push((Arc::clone(&alive), pool.clone()));
             locals.push(Local {
-                store: self.id,
+                owner: Arc::downgrade(&self.locals),
                 pool: pool.clone(),
                 alive,
             });

@@ -110,7 +110,9 @@ pub fn pgbench(
     }
     std::fs::write(&script, sql).map_err(|e| e.to_string())?;
     let log_dir = tempdir_for_pgbench()?;
-    let cpu_before = children_cpu_seconds();
+    // Asked before: `getconf` is a child too.
+    let ticks_per_second = cost::ticks_per_second();
+    let cpu_before = children_cpu_ticks();
     let output = Command::new("pgbench")
         .arg(url)
         .args([
@@ -129,7 +131,7 @@ pub fn pgbench(
         .output()
         .map_err(|e| format!("pgbench: {e}"))?;
     // pgbench is the only child reaped meanwhile: the difference is its CPU.
-    let cpu = children_cpu_seconds() - cpu_before;
+    let cpu = children_cpu_ticks().saturating_sub(cpu_before) as f64 / ticks_per_second;
     if !output.status.success() {
         return Err(format!(
             "pgbench: {}",
@@ -169,21 +171,15 @@ pub fn pgbench(
     })
 }
 
-/// CPU seconds of this process's reaped children (`/proc/self/stat` cutime + cstime).
-fn children_cpu_seconds() -> f64 {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| {
-            let after = stat.rsplit_once(')')?.1.to_owned();
-            let fields: Vec<u64> = after
-                .split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            // Fields 16 and 17 of stat; `after` starts at field 3, and field 3 is a letter.
-            Some(fields.get(12)? + fields.get(13)?)
-        })
-        .unwrap_or(0);
-    ticks as f64 / cost::ticks_per_second()
+/// CPU ticks of this process's reaped children (`/proc/self/stat` cutime + cstime).
+fn children_cpu_ticks() -> u64 {
+    let read = || {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields 16 and 17 of stat; after the command's ')' the fields start at 3.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?)
+    };
+    read().unwrap_or(0)
 }
 
 fn tempdir_for_pgbench() -> Result<PathBuf, String> {

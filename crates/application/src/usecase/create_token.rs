@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rekey_domain::{BearerToken, Event, Permission, Principal, Role, User, UserId, UserState};
 use tracing::instrument;
 
-use super::{Step, commit_with_retry, fresh_id, new_event};
+use super::{First, Step, commit_with_retry, fresh_id, new_event};
 use crate::Failure;
 use crate::ports::{Change, Clock, Ports, TokenMinter, TokenRecord};
 
@@ -59,7 +59,7 @@ pub async fn execute<P: Ports>(
     commit_with_retry(
         ports,
         &input.user_id,
-        None,
+        First::Load,
         move |user: Option<User>| async move {
             let user = user
                 .filter(|u| u.state != UserState::Deleted)

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use rekey_domain::{Event, User, UserId};
 
-use super::{Step, commit_with_retry, new_event, system_principal};
+use super::{First, Step, commit_with_retry, new_event, system_principal};
 use crate::Failure;
 use crate::ports::{Budget, BudgetKey, Change, Clock, Ports, RateLimiter, UserStore, Verdict};
 
@@ -130,23 +130,28 @@ pub(crate) async fn spent<P: Ports>(ports: &P, exhausted: &Exhausted, concerning
 
 /// Appends `user.limit.exceeded` to the user's stream, if the user exists.
 async fn record<P: Ports>(ports: &P, user: &UserId, exhausted: &Exhausted) -> Result<(), Failure> {
-    commit_with_retry(ports, user, None, move |current: Option<User>| async move {
-        let Some(current) = current else {
-            return Ok(Step::Done(()));
-        };
-        let event = new_event(
-            current.id.as_str(),
-            current.sequence + 1,
-            Event::LimitExceeded {
-                budget: exhausted.budget.to_owned(),
-                retry_after_seconds: exhausted.retry_after_seconds(),
-            },
-            &current.org_id,
-            &system_principal(),
-            ports.clock().now(),
-        );
-        Ok(Step::Commit(Change::AppendEvent { event }, ()))
-    })
+    commit_with_retry(
+        ports,
+        user,
+        First::Load,
+        move |current: Option<User>| async move {
+            let Some(current) = current else {
+                return Ok(Step::Done(()));
+            };
+            let event = new_event(
+                current.id.as_str(),
+                current.sequence + 1,
+                Event::LimitExceeded {
+                    budget: exhausted.budget.to_owned(),
+                    retry_after_seconds: exhausted.retry_after_seconds(),
+                },
+                &current.org_id,
+                &system_principal(),
+                ports.clock().now(),
+            );
+            Ok(Step::Commit(Change::AppendEvent { event }, ()))
+        },
+    )
     .await
 }
 

@@ -40,10 +40,23 @@ pub(crate) enum Step<T> {
     Done(T),
 }
 
+/// The user of [`commit_with_retry`]'s first attempt.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per request and consumed by the first attempt: a box would only add an allocation"
+)]
+pub(crate) enum First {
+    /// Load it.
+    Load,
+    /// Already loaded, just now (`None`: there is no such user).
+    Loaded(Option<User>),
+}
+
 /// The one conflict-retry loop of every change to an existing user.
 ///
-/// Each attempt hands `attempt` the user as loaded just now (`None`: no such user; `first`,
-/// when given, is used for the first attempt instead of a load). `attempt` re-checks every
+/// Each attempt hands `attempt` the user as loaded just now (`None`: no such user; `first`
+/// may hand over one loaded by the caller for the first attempt). `attempt` re-checks every
 /// precondition against it (state, permission, the code, the current password), since any
 /// of them may have changed since the last try, and builds the change from it. On
 /// [`StoreError::Conflict`] (the sequence moved, or a row the change requires is gone) the
@@ -62,7 +75,7 @@ pub(crate) enum Step<T> {
 pub(crate) async fn commit_with_retry<P, T, E, Attempt>(
     ports: &P,
     user_id: &UserId,
-    first: Option<Option<User>>,
+    first: First,
     mut attempt: impl FnMut(Option<User>) -> Attempt,
 ) -> Result<T, E>
 where
@@ -71,11 +84,11 @@ where
     Attempt: Future<Output = Result<Step<T>, E>>,
 {
     let users = ports.users();
-    let mut first = first;
+    let mut first = Some(first);
     for retry in 0..MAX_CONFLICT_RETRIES {
         let user = match first.take() {
-            Some(loaded) => loaded,
-            None => users.user(user_id).await?,
+            Some(First::Loaded(user)) => user,
+            Some(First::Load) | None => users.user(user_id).await?,
         };
         let (change, output) = match attempt(user).await? {
             Step::Done(output) => return Ok(output),

@@ -9,7 +9,7 @@ use tracing::instrument;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::limits::{self, Concerning, Exhausted};
-use super::{Step, commit_with_retry, details_of, fresh_id, new_event};
+use super::{First, Step, commit_with_retry, details_of, fresh_id, new_event};
 use crate::ports::{
     Change, Clock, CodeGenerator, CodeHasher, LinkRenderer, PasswordCode, Ports, SecretBox,
     TemplateError,
@@ -99,9 +99,12 @@ pub async fn execute<P: Ports>(
     let user = limits::charge_and_load(ports, &caller_keys, concerning, &input.user_id).await??;
     // The send budgets are charged once, however many times a conflict makes us reload.
     let charged = AtomicBool::new(false);
-    commit_with_retry(ports, &input.user_id, Some(user), |user: Option<User>| {
-        attempt(ports, caller, &input, &charged, user)
-    })
+    commit_with_retry(
+        ports,
+        &input.user_id,
+        First::Loaded(user),
+        |user: Option<User>| attempt(ports, caller, &input, &charged, user),
+    )
     .await
 }
 

@@ -11,7 +11,7 @@ use tracing::instrument;
 
 use super::limits::{self, Concerning, Exhausted};
 use super::{
-    Step, WeakPassword, check_new_password, commit_with_retry, details_of, new_event,
+    First, Step, WeakPassword, check_new_password, commit_with_retry, details_of, new_event,
     personal_words,
 };
 use crate::ports::{
@@ -259,7 +259,7 @@ async fn run<P: Ports>(
     commit_with_retry(
         ports,
         &user_id,
-        Some(Some(user)),
+        First::Loaded(Some(user)),
         move |user: Option<User>| async move {
             let user = user
                 .filter(|u| u.live_human().is_some())
@@ -490,25 +490,30 @@ async fn invalidate<P: Ports>(
     code_sequence: i64,
     attempts: i32,
 ) -> Result<(), Error> {
-    commit_with_retry(ports, user, None, move |current: Option<User>| async move {
-        let current = current.ok_or(Error::UserNotFound)?;
-        let event = new_event(
-            current.id.as_str(),
-            current.sequence + 1,
-            Event::PasswordCodeInvalidated {
-                failed_attempts: attempts,
-            },
-            &current.org_id,
-            &super::system_principal(),
-            ports.clock().now(),
-        );
-        let change = Change::InvalidateCode {
-            user_id: current.id.clone(),
-            code_sequence,
-            event,
-        };
-        Ok::<_, Error>(Step::Commit(change, ()))
-    })
+    commit_with_retry(
+        ports,
+        user,
+        First::Load,
+        move |current: Option<User>| async move {
+            let current = current.ok_or(Error::UserNotFound)?;
+            let event = new_event(
+                current.id.as_str(),
+                current.sequence + 1,
+                Event::PasswordCodeInvalidated {
+                    failed_attempts: attempts,
+                },
+                &current.org_id,
+                &super::system_principal(),
+                ports.clock().now(),
+            );
+            let change = Change::InvalidateCode {
+                user_id: current.id.clone(),
+                code_sequence,
+                event,
+            };
+            Ok::<_, Error>(Step::Commit(change, ()))
+        },
+    )
     .await?;
     tracing::warn!(user.id = %user, attempts, "reset code invalidated after too many wrong attempts");
     Ok(())

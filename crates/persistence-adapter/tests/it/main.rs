@@ -1578,6 +1578,37 @@ async fn concurrent_pruning_deletes_each_row_once(store: &Store) {
     assert_eq!(store.counts().await.outbox, 0);
 }
 
+/// PostgreSQL, where the take and the user load go out together: a caller whose budget is
+/// spent gets its refusal whatever the user's row holds, never an answer shaped by the user
+/// (here a row that does not read back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_take_is_a_refusal_whatever_the_user_row() {
+    let (store, db) = postgres().await;
+    ada_in_acme(&store).await;
+    rekey_test_db::connect(&db.url)
+        .await
+        .execute(
+            "UPDATE users SET email = 'not an address' WHERE id = 'u1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let now = at("2026-01-01T00:00:00Z");
+    let ada: rekey_domain::UserId = "u1".parse().unwrap();
+    let one = [BudgetKey::new(
+        "caller",
+        "c1",
+        Budget::new(1, TimeDelta::minutes(10)),
+    )];
+    assert!(
+        store.take_and_load_user(&one, now, &ada).await.is_err(),
+        "allowed: the row does not read back"
+    );
+    let (verdict, user) = store.take_and_load_user(&one, now, &ada).await.unwrap();
+    assert!(matches!(verdict, Verdict::Refused { first: true, .. }));
+    assert_eq!(user, None);
+}
+
 /// PostgreSQL: each single-threaded runtime (an HTTP worker) queries over connections of its
 /// own, opened and driven on its thread, `max_connections / local_pools` of them; a runtime
 /// that stops takes its connections with it, and the next one on that thread opens new ones.
