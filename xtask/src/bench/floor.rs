@@ -1,7 +1,8 @@
 //! The floors a PasswordReset is compared with: its SQL without rekey around it.
 //!
 //! - pgbench (C, libpq) replays the statements of one reset, prepared: the floor for
-//!   throughput and p99, and its own CPU per transaction is the leanest client there is.
+//!   throughput and p99; its own CPU per transaction (with the log line it writes for each,
+//!   for the p99) is reported beside it.
 //! - The same statements through tokio-postgres, the driver rekey's database adapter sits on,
 //!   on two single-threaded runtimes like rekey's HTTP workers: what the database round trips
 //!   alone cost a Rust process, without HTTP, JSON, diesel or rekey's use case.

@@ -183,7 +183,7 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
     }
     let costed: Vec<&Row> = rows.iter().filter(|r| r.cost.is_some()).collect();
     if !costed.is_empty() {
-        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved. The tokio-postgres row's CPU is the bench's own process (the driver alone, no rekey); pgbench µs: pgbench's own CPU per transaction replaying the same SQL.\n\n");
+        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved. The tokio-postgres row's CPU is the bench's own process (the driver alone, no rekey); pgbench µs: pgbench's own CPU per transaction replaying the same SQL (its per-transaction log line included).\n\n");
         md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes | pgbench µs |\n");
         md.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
         for r in costed {
