@@ -468,6 +468,23 @@ fn pick(worker: usize, n: u64, users: usize) -> usize {
     (x % users as u64) as usize
 }
 
+/// [`resets`] on PostgreSQL as a report row, with what each request cost.
+async fn metered_resets(
+    (server, client, meter): (&Server, &reqwest::Client, &cost::Meter),
+    concurrency: usize,
+    window: (Duration, Duration),
+    users: usize,
+    (label, body): (&str, &'static str),
+) -> Row {
+    let since = probe(server);
+    let (measured, cost) = metered(
+        meter,
+        resets(server, client, concurrency, window, users, (label, body)),
+    )
+    .await;
+    row("postgres", label, concurrency, &measured, server, &since).with_cost(cost)
+}
+
 /// PasswordReset with `body` for random seeded users from `concurrency` workers.
 async fn resets(
     server: &Server,
@@ -665,30 +682,14 @@ async fn bench(
             )
             .with_cost(cost)
         };
-        let reset = {
-            let since = probe(&server);
-            let (measured, cost) = metered(
-                &meter,
-                resets(
-                    &server,
-                    &client,
-                    c,
-                    (warmup, duration),
-                    users,
-                    ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
-                ),
-            )
-            .await;
-            row(
-                "postgres",
-                "PasswordReset returnCode",
-                c,
-                &measured,
-                &server,
-                &since,
-            )
-            .with_cost(cost)
-        };
+        let reset = metered_resets(
+            (&server, &client, &meter),
+            c,
+            (warmup, duration),
+            users,
+            ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
+        )
+        .await;
         let grpc_reset = {
             let since = probe(&server);
             let before = meter.read(&client).await;
@@ -706,30 +707,14 @@ async fn bench(
         };
         // sendLink queues a message per request (delivery is off here); the drain below
         // delivers them all and measures what delivery costs per message.
-        let send_link = {
-            let since = probe(&server);
-            let (measured, cost) = metered(
-                &meter,
-                resets(
-                    &server,
-                    &client,
-                    c,
-                    (warmup, duration),
-                    users,
-                    ("PasswordReset sendLink", "{}"),
-                ),
-            )
-            .await;
-            row(
-                "postgres",
-                "PasswordReset sendLink",
-                c,
-                &measured,
-                &server,
-                &since,
-            )
-            .with_cost(cost)
-        };
+        let send_link = metered_resets(
+            (&server, &client, &meter),
+            c,
+            (warmup, duration),
+            users,
+            ("PasswordReset sendLink", "{}"),
+        )
+        .await;
         let code_floor = floor::pgbench(&url, c, users, warmup + duration, Floor::ReturnCode)?;
         println!(
             "    postgres pgbench floor returnCode c={c:<3} {:8.0}/s  p99 {:6.2} ms  client cpu {:4.0} µs",
