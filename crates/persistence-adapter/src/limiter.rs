@@ -158,7 +158,7 @@ impl Store {
             let mut conn = conn;
             users::table
                 .find(id.as_str())
-                .first::<UserRow>(&mut conn)
+                .get_result::<UserRow>(&mut conn)
                 .await
                 .optional()
         };

@@ -64,7 +64,7 @@ impl Store {
                     diesel::dsl::count_star(),
                     diesel::dsl::min(outbox::created_at),
                 ))
-                .first(conn)
+                .get_result(conn)
                 .await
                 .map_err(query_failure)?
         });
