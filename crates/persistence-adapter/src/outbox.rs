@@ -12,9 +12,24 @@ use rekey_application::{Failure, Sealed};
 use rekey_domain::{KeyId, NewEvent, NotificationType, UserId};
 
 use crate::error::{TxError, query_failure};
+use crate::prepared::{Prepared, Value, sql};
 use crate::rows::{EventRow, OutboxRow};
-use crate::schema::{events, outbox, password_codes, users};
+use crate::schema::{events, outbox, password_codes};
 use crate::{Pool, Store, with_conn, with_writer};
+
+sql!(
+    /// Takes `$2` sequence numbers of a user for events that do not depend on its state;
+    /// answers the last. Hand-written so that it is prepared once per connection (diesel
+    /// prepares its update statements on every execution).
+    Append = "UPDATE users SET sequence = sequence + $2, changed_at = $3 WHERE id = $1 \
+         RETURNING sequence AS last"
+);
+
+#[derive(QueryableByName)]
+struct Appended {
+    #[diesel(sql_type = BigInt)]
+    last: i64,
+}
 
 fn channel(text: &str) -> Result<NotificationType, Failure> {
     match text {
@@ -200,14 +215,13 @@ impl OutboxStore for Store {
                 let mut rows = Vec::with_capacity(marked.len());
                 for (user, events) in per_user {
                     let count = events.len() as i64;
-                    let last: i64 = diesel::update(users::table.find(user.as_str()))
-                        .set((
-                            users::sequence.eq(users::sequence + count),
-                            users::changed_at.eq(at),
-                        ))
-                        .returning(users::sequence)
-                        .get_result(tx)
-                        .await?;
+                    let Appended { last } = Prepared::<Append>::new(vec![
+                        Value::Text(user.as_str()),
+                        Value::BigInt(count),
+                        Value::Timestamp(&at),
+                    ])
+                    .get_result(tx)
+                    .await?;
                     for (k, event) in events.into_iter().enumerate() {
                         rows.push(EventRow::from_domain(&NewEvent {
                             aggregate_id: user.to_string(),

@@ -128,23 +128,32 @@ impl UserStore for Store {
     }
 }
 
+/// A user's code row replaced by the new one (a user has one code at most).
+macro_rules! replace_code_sql {
+    () => {
+        "ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, \
+         key_id = excluded.key_id, created_at = excluded.created_at, \
+         expires_at = excluded.expires_at, sequence = excluded.sequence, \
+         failed_attempts = excluded.failed_attempts, \
+         notification_type = excluded.notification_type, \
+         url_template = excluded.url_template, returned = excluded.returned"
+    };
+}
+
 /// The writes of a new reset code, fed by the guarded update (see [`AddCode`]).
 macro_rules! add_code_sql {
     () => {
-        "WITH advanced AS (UPDATE users SET sequence = $2, changed_at = $3 \
+        concat!("WITH advanced AS (UPDATE users SET sequence = $2, changed_at = $3 \
          WHERE id = $1 AND sequence = $4 RETURNING id), \
          event AS (INSERT INTO events (aggregate_id, sequence, aggregate_type, event_type, payload, \
          resource_owner, creator, created_at) \
          SELECT $1, $2, $5, $6, $7, $8, $9, $3 FROM advanced RETURNING 1), \
          code AS (INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, \
          sequence, failed_attempts, notification_type, url_template, returned) \
-         SELECT $1, $10, $11, $12, $13, $14, $15, $16, $17, $18 FROM advanced \
-         ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, \
-         key_id = excluded.key_id, created_at = excluded.created_at, \
-         expires_at = excluded.expires_at, sequence = excluded.sequence, \
-         failed_attempts = excluded.failed_attempts, \
-         notification_type = excluded.notification_type, \
-         url_template = excluded.url_template, returned = excluded.returned RETURNING 1)"
+         SELECT $1, $10, $11, $12, $13, $14, $15, $16, $17, $18 FROM advanced ",
+            replace_code_sql!(),
+            " RETURNING 1)"
+        )
     };
 }
 
@@ -400,20 +409,53 @@ impl TryFrom<Change> for Work {
     }
 }
 
+sql!(
+    /// The guard of an append (see [`advance!`]).
+    Advance = "UPDATE users SET sequence = $2, changed_at = $3 WHERE id = $1 AND sequence = $4"
+);
+
+sql!(
+    /// A user's new reset code, replacing the one it had (see [`apply_work!`]).
+    UpsertCode = concat!(
+        "INSERT INTO password_codes (user_id, code_hash, key_id, created_at, expires_at, \
+         sequence, failed_attempts, notification_type, url_template, returned) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ",
+        replace_code_sql!()
+    )
+);
+
+/// The values of [`UpsertCode`].
+fn upsert_code(code: &CodeRow) -> Prepared<'_, UpsertCode> {
+    Prepared::new(vec![
+        Value::Text(&code.user_id),
+        Value::Text(&code.code_hash),
+        Value::Text(&code.key_id),
+        Value::Timestamp(&code.created_at),
+        Value::Timestamp(&code.expires_at),
+        Value::BigInt(code.sequence),
+        Value::Integer(code.failed_attempts),
+        Value::NullableText(code.notification_type.as_deref()),
+        Value::NullableText(code.url_template.as_deref()),
+        Value::Bool(code.returned),
+    ])
+}
+
 /// Appends to an existing user: advances its sequence only if it is still the one the change
 /// was built on, else [`TxError::Conflict`]. It starts the transaction with a write, so SQLite
 /// takes its write lock at once (no read-then-upgrade deadlock) and PostgreSQL locks one row.
+/// Hand-written, as the next write of a reset code ([`UpsertCode`]), so that each is prepared
+/// once per connection: diesel prepares its update and upsert statements on every execution.
 macro_rules! advance {
     ($guard:expr, $tx:expr) => {{
         let guard: &Guard = $guard;
-        let updated = diesel::update(users::table.find(&guard.user_id))
-            .filter(users::sequence.eq(guard.sequence - 1))
-            .set((
-                users::sequence.eq(guard.sequence),
-                users::changed_at.eq(guard.at),
-            ))
-            .execute($tx)
-            .await?;
+        let updated = Prepared::<Advance>::new(vec![
+            Value::Text(&guard.user_id),
+            Value::BigInt(guard.sequence),
+            Value::Timestamp(&guard.at),
+            Value::BigInt(guard.sequence - 1),
+        ])
+        .execute($tx)
+        .await?;
         if updated != 1 {
             return Err(TxError::Conflict);
         }
@@ -460,13 +502,7 @@ macro_rules! apply_work {
             } => {
                 advance!(guard, $tx);
                 insert_event!(event, $tx);
-                diesel::insert_into(password_codes::table)
-                    .values(code)
-                    .on_conflict(password_codes::user_id)
-                    .do_update()
-                    .set(code)
-                    .execute($tx)
-                    .await?;
+                upsert_code(code).execute($tx).await?;
                 if let Some(message) = message {
                     diesel::insert_into(outbox::table)
                         .values(message)
