@@ -240,6 +240,21 @@ struct Server {
     grpc_base: String,
     token: String,
     data: PathBuf,
+    /// The file transport's directory, when it is on tmpfs (removed at [`Server::stop`]).
+    mail: Option<PathBuf>,
+}
+
+/// A directory on tmpfs for the file transport's mails, if the machine has one.
+///
+/// The file transport writes one file per message. On a disk, in runs after earlier runs had
+/// deleted their mail directories, ext4's inode allocation (`find_inode_bit`,
+/// `recently_deleted`) and the directory's lock took 38 % of the server's CPU in sendLink and
+/// made the scenario's throughput vary by 2× between runs of one build. Production delivers by
+/// SMTP or webhook; on tmpfs the scenario measures rekey instead of the disk's allocator.
+fn tmpfs_mail_dir(port: u16) -> Option<PathBuf> {
+    let shm = Path::new("/dev/shm");
+    shm.is_dir()
+        .then(|| shm.join(format!("rekey-bench-mail-{}-{port}", std::process::id())))
 }
 
 impl Server {
@@ -274,7 +289,11 @@ impl Server {
         // same scenarios, for before/after pairs.
         let binary = std::env::var_os("REKEY_BENCH_BINARY")
             .map_or_else(|| root.join("target/release/rekey"), PathBuf::from);
+        let mail = tmpfs_mail_dir(port);
         let mut command = Command::new(binary);
+        if let Some(mail) = &mail {
+            command.env("REKEY__EMAIL__FILE_DIR", mail);
+        }
         command
             .env("REKEY__DATA_DIR", data)
             .env("REKEY__SERVER__BIND", format!("127.0.0.1:{port}"))
@@ -308,6 +327,7 @@ impl Server {
             grpc_base: format!("http://127.0.0.1:{grpc_port}"),
             token: token.trim().to_owned(),
             data: data.to_owned(),
+            mail,
         })
     }
 
@@ -377,6 +397,9 @@ impl Server {
             .args(["-TERM", &self.pid().to_string()])
             .status();
         let _ = self.child.wait();
+        if let Some(mail) = &self.mail {
+            let _ = std::fs::remove_dir_all(mail);
+        }
     }
 }
 
