@@ -377,6 +377,19 @@ impl Server {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// Of the resident memory now, what is anonymous (heap, stacks), in MB: the rest is pages
+    /// of the binary and its libraries, clean file pages the kernel can drop and read again.
+    fn anon_mb(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("RssAnon:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
     /// CPU seconds (user + system) used so far.
     fn cpu_seconds(&self) -> f64 {
         let stat =
@@ -877,7 +890,10 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
         }
     }
     let (idle, _) = lite.rss_mb();
-    println!("    sqlite idle RSS after load {idle:.1} MB");
+    println!(
+        "    sqlite idle RSS after load {idle:.1} MB (anonymous {:.1} MB)",
+        lite.anon_mb()
+    );
     lite.stop();
     Ok(rows)
 }
@@ -1094,8 +1110,9 @@ async fn shipped_defaults(root: &Path, out: &Path, options: &Options) -> Result<
 async fn idle_after_load(server: &Server, at_start: f64) -> Row {
     tokio::time::sleep(Duration::from_secs(7)).await;
     let (rss, peak) = server.rss_mb();
+    let anon = server.anon_mb();
     println!(
-        "    postgres idle RSS 7 s after load {rss:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
+        "    postgres idle RSS 7 s after load {rss:.1} MB, anonymous {anon:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
     );
     Row {
         backend: "postgres".into(),
@@ -1110,7 +1127,9 @@ async fn idle_after_load(server: &Server, at_start: f64) -> Row {
         server_cpu_percent: 0.0,
         server_peak_rss_mb: peak,
         server_rss_mb: rss,
-        floor: Some(format!("RSS at start: {at_start:.1} MB")),
+        floor: Some(format!(
+            "RSS at start: {at_start:.1} MB; anonymous now: {anon:.1} MB"
+        )),
         floor_throughput: None,
         floor_p99: None,
         cost: None,
