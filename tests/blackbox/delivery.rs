@@ -498,3 +498,203 @@ async fn retention_runs_at_start_and_keeps_pending_messages(backend: Backend) {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 }
+
+/// An SMTP server in the test that takes `delay` to answer each message's data (`None`: it
+/// greets and then never answers), and records when each `Message-ID` started and finished.
+struct SlowSmtp {
+    port: u16,
+    received:
+        std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant, std::time::Instant)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SlowSmtp {
+    async fn start(delay: Option<Duration>) -> Self {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 slow ESMTP\r\n").await;
+                    let Some(delay) = delay else {
+                        // Holds the connection without a word until the client goes.
+                        while let Ok(Some(_)) = lines.next_line().await {}
+                        return;
+                    };
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "DATA" => {
+                                let _ = write.write_all(b"354 go on\r\n").await;
+                                let started = std::time::Instant::now();
+                                let mut id = String::new();
+                                while let Ok(Some(data)) = lines.next_line().await {
+                                    if data == "." {
+                                        break;
+                                    }
+                                    if let Some(value) = data
+                                        .strip_prefix("Message-ID:")
+                                        .or_else(|| data.strip_prefix("Message-Id:"))
+                                    {
+                                        id = value.trim().to_owned();
+                                    }
+                                }
+                                tokio::time::sleep(delay).await;
+                                log.lock()
+                                    .unwrap()
+                                    .push((id, started, std::time::Instant::now()));
+                                b"250 queued\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 OK\r\n",
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            received,
+            task,
+        }
+    }
+
+    fn received(&self) -> Vec<(String, std::time::Instant, std::time::Instant)> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SlowSmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Queues `n` reset mails on a fresh PostgreSQL database with delivery off; answers the
+/// instance (keep it: it owns the database) and the database URL.
+async fn queue_on_postgres(n: usize, key: &str) -> (Rekey, String) {
+    let env = [
+        ("REKEY__SECRETS__KEY", key),
+        ("REKEY__DELIVERY__ENABLED", "false"),
+    ];
+    let queue = Rekey::start(Backend::Postgres, &env).await;
+    for i in 0..n {
+        let user = queue.add_user(&queue.org_id, &format!("u{i}"), None).await;
+        send_link(&queue, &user, json!({})).await;
+    }
+    assert_eq!(
+        queue.count("outbox WHERE status = 'pending'").await,
+        i64::try_from(n).unwrap()
+    );
+    let url = queue.database_url().unwrap().to_owned();
+    (queue, url)
+}
+
+/// Two instances deliver through a relay that takes three leases to accept each message: the
+/// senders renew their claims, so no message is claimed and sent by the other meanwhile (with
+/// the lease alone, every message would go out again after one lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_slower_than_the_lease_keeps_its_claim_and_goes_out_once() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let (queue, url) = queue_on_postgres(12, key).await;
+    let relay = SlowSmtp::start(Some(Duration::from_secs(3))).await;
+    let mut env = smtp_env(relay.port);
+    env.push(("REKEY__SECRETS__KEY".into(), key.into()));
+    env.push(("REKEY__DELIVERY__LEASE".into(), "1s".into()));
+    env.push(("REKEY__DELIVERY__BATCH_SIZE".into(), "4".into()));
+    env.push(("REKEY__EMAIL__SMTP__TIMEOUT".into(), "20s".into()));
+    let first = Rekey::start_on(&url, &refs(&env)).await;
+    let second = Rekey::start_on(&url, &refs(&env)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while queue.count("outbox WHERE status = 'sent'").await < 12 {
+        assert!(std::time::Instant::now() < deadline, "not all sent in 90 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Past a few more leases: a message claimed again would be sent again by now.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let received = relay.received();
+    let ids: HashSet<&str> = received.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(
+        (received.len(), ids.len()),
+        (12, 12),
+        "each message once: {received:?}"
+    );
+    let (a, b) = (
+        first.log_count("message sent"),
+        second.log_count("message sent"),
+    );
+    assert_eq!(a + b, 12, "{a} + {b}");
+    assert_eq!(
+        first.log_count(
+            "delivery lease lost: another worker claimed a message; stopping this batch's sends"
+        ) + second.log_count(
+            "delivery lease lost: another worker claimed a message; stopping this batch's sends"
+        ),
+        0
+    );
+}
+
+/// An instance's batch hangs on a relay that never answers: its claims hold for longer than a
+/// lease while it lives, and when it is killed, another instance, with the shipped lease and
+/// poll interval, delivers that batch within 15 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instances_claimed_messages_go_out_from_another_within_15_s() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let (queue, url) = queue_on_postgres(6, key).await;
+    let stalled = SlowSmtp::start(None).await;
+    let mut env = smtp_env(stalled.port);
+    env.push(("REKEY__SECRETS__KEY".into(), key.into()));
+    env.push(("REKEY__EMAIL__SMTP__TIMEOUT".into(), "120s".into()));
+    let dying = Rekey::start_on(&url, &refs(&env)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while queue
+        .count("outbox WHERE status = 'pending' AND attempts = 1 AND next_attempt_at > now() AT TIME ZONE 'UTC'")
+        .await
+        < 6
+    {
+        assert!(std::time::Instant::now() < deadline, "not claimed in 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let smtp = SmtpServer::start();
+    let env: Vec<(String, String)> = smtp_env(smtp.port)
+        .into_iter()
+        .filter(|(name, _)| name != "REKEY__DELIVERY__POLL_INTERVAL")
+        .chain([("REKEY__SECRETS__KEY".to_owned(), key.to_owned())])
+        .collect();
+    let survivor = Rekey::start_on(&url, &refs(&env)).await;
+    // For longer than one lease (10 s) the survivor polls and finds nothing due: the stalled
+    // instance's renewals keep its claims.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(
+        smtp.mails().is_empty(),
+        "claimed messages are not sent twice while claimed"
+    );
+    let killed = std::time::Instant::now();
+    let _gone = dying.kill_hard();
+    let mails = smtp.wait_for(6, Duration::from_secs(30)).await;
+    let took = killed.elapsed();
+    println!("the dead instance's 6 claimed messages went out {took:?} after the kill");
+    assert!(
+        took <= Duration::from_secs(15),
+        "delivered {took:?} after the kill"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.mails().len(), 6, "once each: {mails:?}");
+    assert_eq!(survivor.count("outbox WHERE status = 'sent'").await, 6);
+}

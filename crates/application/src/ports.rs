@@ -788,6 +788,19 @@ pub trait OutboxStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ClaimedMessage>, Failure>> + Send;
 
+    /// Extends the claim on those of `ids` that are still pending and still leased until
+    /// `leased_until` (so still this claim's: a claim by another worker after this one's lease
+    /// ran out leases them until another time) to `until`. Answers how many it extended.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn renew(
+        &self,
+        ids: &[&str],
+        leased_until: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize, Failure>> + Send;
+
     /// The current reset code of each of `users` that has one (in no particular order).
     ///
     /// # Errors
@@ -1033,7 +1046,7 @@ impl Default for DeliveryPolicy {
             backoff_base: chrono::TimeDelta::seconds(2),
             backoff_max: chrono::TimeDelta::minutes(10),
             batch_size: 32,
-            lease: chrono::TimeDelta::seconds(60),
+            lease: chrono::TimeDelta::seconds(10),
             public_url: "http://localhost:8080".into(),
         }
     }
@@ -1076,6 +1089,8 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     fn jitter(&self) -> &Self::Jitter;
     /// The retry schedule.
     fn delivery(&self) -> &DeliveryPolicy;
+    /// Waits `duration` (the pace of a batch's lease renewals).
+    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -135,6 +135,28 @@ impl OutboxStore for Store {
         rows.into_iter().map(claimed).collect()
     }
 
+    async fn renew(
+        &self,
+        ids: &[&str],
+        leased_until: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, Failure> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let (leased_until, until) = (leased_until.naive_utc(), until.naive_utc());
+        with_writer!(self, |conn| diesel::update(
+            outbox::table
+                .filter(outbox::id.eq_any(ids))
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::next_attempt_at.eq(leased_until)),
+        )
+        .set(outbox::next_attempt_at.eq(until))
+        .execute(conn)
+        .await
+        .map_err(query_failure))
+    }
+
     async fn current_codes(&self, users: &[UserId]) -> Result<Vec<(UserId, CurrentCode)>, Failure> {
         if users.is_empty() {
             return Ok(Vec::new());

@@ -552,6 +552,9 @@ impl DeliveryPorts for Adapters {
     fn delivery(&self) -> &DeliveryPolicy {
         &self.delivery
     }
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{NotificationType, UserId};
 use tracing::instrument;
 
@@ -63,8 +63,9 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
     let policy = ports.delivery();
     let outbox = ports.outbox();
     let now = ports.clock().now();
+    let leased_until = lease_end(now, policy.lease);
     let claimed = outbox
-        .claim_due(now, policy.lease, policy.batch_size)
+        .claim_due(now, leased_until - now, policy.batch_size)
         .await?;
     let mut report = BatchReport {
         claimed: claimed.len(),
@@ -109,11 +110,7 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
         report.skipped = skipped.len();
     }
 
-    let outcomes = futures_util::future::join_all(due.into_iter().map(|m| async move {
-        let channel = m.channel;
-        (channel, deliver(ports, m).await)
-    }))
-    .await;
+    let outcomes = send_leased(ports, leased_until, due).await;
     let mut sent = Vec::new();
     let mut failure = None;
     for (channel, outcome) in outcomes {
@@ -148,6 +145,86 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// `now + lease` to the microsecond, as both stores keep it: the claim's lease, compared
+/// exactly when it is renewed.
+fn lease_end(now: DateTime<Utc>, lease: TimeDelta) -> DateTime<Utc> {
+    let end = now + lease;
+    DateTime::from_timestamp_micros(end.timestamp_micros()).unwrap_or(end)
+}
+
+/// Sends `due` concurrently and keeps the batch's claim while it does: every third of the
+/// lease it renews the lease of the messages still sending or sent but not yet recorded, so a
+/// send slower than the lease (a slow SMTP relay) is never claimed and sent again by another
+/// worker meanwhile, while a crashed worker's claims are due again one lease after its last
+/// renewal.
+///
+/// When the claim cannot be kept (the store does not answer before the lease would run out,
+/// or a renewal came too late and another worker has claimed a message), the sends still in
+/// flight are dropped, so this worker stops sending before another may start; their messages
+/// stay pending for the next claim.
+async fn send_leased<P: DeliveryPorts>(
+    ports: &P,
+    mut leased_until: DateTime<Utc>,
+    due: Vec<ClaimedMessage>,
+) -> Vec<(NotificationType, Result<Outcome, Failure>)> {
+    use futures_util::StreamExt as _;
+    use futures_util::future::Either;
+
+    let lease = ports.delivery().lease;
+    let every = (lease / 3)
+        .to_std()
+        .unwrap_or_default()
+        .max(std::time::Duration::from_millis(10));
+    let mut unrecorded: Vec<String> = due.iter().map(|m| m.id.clone()).collect();
+    let mut sends: futures_util::stream::FuturesUnordered<_> = due
+        .into_iter()
+        .map(|message| async move {
+            let (id, channel) = (message.id.clone(), message.channel);
+            (id, channel, deliver(ports, message).await)
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(unrecorded.len());
+    let mut beat = std::pin::pin!(ports.sleep(every));
+    loop {
+        match futures_util::future::select(sends.next(), beat.as_mut()).await {
+            Either::Left((None, _)) => break,
+            Either::Left((Some((id, channel, outcome)), _)) => {
+                // A sent message stays leased until it is recorded; the others are recorded
+                // already (retry, dead) or not at all (a failure).
+                if !matches!(outcome, Ok(Outcome::Sent(_))) {
+                    unrecorded.retain(|m| *m != id);
+                }
+                outcomes.push((channel, outcome));
+            }
+            Either::Right(((), _)) => {
+                let until = lease_end(ports.clock().now(), lease);
+                let ids: Vec<&str> = unrecorded.iter().map(String::as_str).collect();
+                match ports.outbox().renew(&ids, leased_until, until).await {
+                    Ok(renewed) if renewed == ids.len() => leased_until = until,
+                    Ok(renewed) => {
+                        tracing::warn!(
+                            renewed,
+                            leased = ids.len(),
+                            in_flight = sends.len(),
+                            "delivery lease lost: another worker claimed a message; stopping this batch's sends"
+                        );
+                        break;
+                    }
+                    Err(failure) if ports.clock().now() + lease / 3 < leased_until => {
+                        tracing::warn!(%failure, "cannot renew the delivery lease; trying again");
+                    }
+                    Err(failure) => {
+                        tracing::warn!(%failure, in_flight = sends.len(), "cannot renew the delivery lease before it runs out; stopping this batch's sends");
+                        break;
+                    }
+                }
+                beat.set(ports.sleep(every));
+            }
+        }
+    }
+    outcomes
 }
 
 /// `rekey_deliveries_total{channel, result}`.

@@ -766,6 +766,26 @@ impl OutboxStore for Fake {
         Ok(claimed)
     }
 
+    async fn renew(
+        &self,
+        ids: &[&str],
+        leased_until: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, Failure> {
+        let mut state = self.state.lock().unwrap();
+        let mut renewed = 0;
+        for id in ids {
+            if let Some(delivery) = state.delivery.get_mut(*id)
+                && delivery.status == "pending"
+                && delivery.next_attempt_at == leased_until
+            {
+                delivery.next_attempt_at = until;
+                renewed += 1;
+            }
+        }
+        Ok(renewed)
+    }
+
     async fn current_codes(
         &self,
         users: &[rekey_domain::UserId],
@@ -1037,5 +1057,9 @@ impl DeliveryPorts for Fake {
     }
     fn delivery(&self) -> &DeliveryPolicy {
         &self.delivery
+    }
+    /// Moves the fake clock on by `duration`, at once.
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.advance(TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX));
     }
 }

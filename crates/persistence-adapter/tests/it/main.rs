@@ -121,6 +121,7 @@ contract_on_fakes!(
     users_round_trip_and_are_unique_per_org,
     tokens_resolve_to_live_principals,
     outbox_claims_lease_and_record_outcomes,
+    a_claim_is_renewed_only_by_its_holder,
     sent_messages_are_recorded_as_one_batch,
     codes_append_with_optimistic_concurrency,
     passwords_and_code_attempts,
@@ -145,6 +146,7 @@ contract!(
     concurrent_appends_to_one_user_admit_exactly_one,
     tokens_resolve_to_live_principals,
     outbox_claims_lease_and_record_outcomes,
+    a_claim_is_renewed_only_by_its_holder,
     sent_messages_are_recorded_as_one_batch,
     overlapping_sent_batches_do_not_deadlock,
     concurrent_claims_never_share_a_message,
@@ -467,6 +469,56 @@ async fn tokens_resolve_to_live_principals(store: &impl Contract) {
             .unwrap()
             .is_none()
     );
+}
+
+/// A renewal extends a claim only while it is the holder's: leased until the holder's lease
+/// end (to the microsecond, as claimed), still pending. Another worker's later claim, or an
+/// ended message, is left alone.
+async fn a_claim_is_renewed_only_by_its_holder(store: &impl Contract) {
+    ada_in_acme(store).await;
+    store
+        .commit(code_change("u1", 2, "h2", true))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T01:00:00.123456Z");
+    let lease = TimeDelta::seconds(10);
+    assert_eq!(store.claim_due(now, lease, 10).await.unwrap().len(), 1);
+    let held = now + lease;
+    let renewed = held + TimeDelta::seconds(3);
+    assert_eq!(store.renew(&["m2", "nothing"], held, renewed).await, Ok(1));
+    assert!(
+        store.claim_due(held, lease, 10).await.unwrap().is_empty(),
+        "still claimed after the first lease end"
+    );
+    assert_eq!(
+        store.renew(&["m2"], held, renewed + lease).await,
+        Ok(0),
+        "a stale lease end renews nothing"
+    );
+    // The holder stops renewing; the lease runs out and another worker claims it.
+    let other = store.claim_due(renewed, lease, 10).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(
+        store.renew(&["m2"], renewed, renewed + lease).await,
+        Ok(0),
+        "the first holder's renewal does not touch the new claim"
+    );
+    assert_eq!(
+        store
+            .renew(&["m2"], renewed + lease, renewed + lease * 2)
+            .await,
+        Ok(1),
+        "the new holder's does"
+    );
+    store.mark_dead("m2", "smtp 550").await.unwrap();
+    assert_eq!(
+        store
+            .renew(&["m2"], renewed + lease * 2, renewed + lease * 3)
+            .await,
+        Ok(0),
+        "an ended message is not renewed"
+    );
+    assert_eq!(store.renew(&[], now, now).await, Ok(0));
 }
 
 async fn outbox_claims_lease_and_record_outcomes(store: &impl Contract) {
