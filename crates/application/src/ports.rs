@@ -790,7 +790,7 @@ pub trait OutboxStore: Send + Sync {
 
     /// Extends the claim on those of `ids` that are still pending and still leased until
     /// `leased_until` (so still this claim's: a claim by another worker after this one's lease
-    /// ran out leases them until another time) to `until`. Answers how many it extended.
+    /// ran out leases them until another time) to `until`. Answers the ids it extended.
     ///
     /// # Errors
     /// [`Failure`] when the store cannot answer.
@@ -799,7 +799,7 @@ pub trait OutboxStore: Send + Sync {
         ids: &[&str],
         leased_until: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<usize, Failure>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, Failure>> + Send;
 
     /// The current reset code of each of `users` that has one (in no particular order).
     ///
@@ -1089,7 +1089,7 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     fn jitter(&self) -> &Self::Jitter;
     /// The retry schedule.
     fn delivery(&self) -> &DeliveryPolicy;
-    /// Waits `duration` (the pace of a batch's lease renewals).
+    /// Waits `duration` (the pace of a batch's lease renewals, and their patience).
     fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
 }
 
@@ -1102,8 +1102,9 @@ pub enum Prunable {
     /// Outbox messages that were sent, by when they were sent (`sent_at`).
     SentMessages,
     /// Outbox messages that ended unsent (dead or skipped), by when their last attempt's lease
-    /// ended (`next_attempt_at`: a claim sets it to the claim's time plus `delivery.lease`, and
-    /// nothing moves it afterwards but `retry`, which makes the message pending again).
+    /// ended (`next_attempt_at`: a claim sets it to the claim's time plus `delivery.lease`,
+    /// each renewal of a pending message to the renewal's time plus the lease, and once the
+    /// message ended nothing moves it but `retry`, which makes it pending again).
     EndedMessages,
     /// Password codes, by when they expired.
     ExpiredCodes,

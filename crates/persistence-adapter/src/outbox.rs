@@ -140,9 +140,9 @@ impl OutboxStore for Store {
         ids: &[&str],
         leased_until: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<usize, Failure> {
+    ) -> Result<Vec<String>, Failure> {
         if ids.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let (leased_until, until) = (leased_until.naive_utc(), until.naive_utc());
         with_writer!(self, |conn| diesel::update(
@@ -152,7 +152,8 @@ impl OutboxStore for Store {
                 .filter(outbox::next_attempt_at.eq(leased_until)),
         )
         .set(outbox::next_attempt_at.eq(until))
-        .execute(conn)
+        .returning(outbox::id)
+        .get_results(conn)
         .await
         .map_err(query_failure))
     }

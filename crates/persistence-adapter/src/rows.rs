@@ -200,7 +200,7 @@ impl EventRow {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = password_codes)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct CodeRow {
@@ -211,9 +211,7 @@ pub struct CodeRow {
     pub expires_at: NaiveDateTime,
     pub sequence: i64,
     pub failed_attempts: i32,
-    #[diesel(treat_none_as_null = true)]
     pub notification_type: Option<String>,
-    #[diesel(treat_none_as_null = true)]
     pub url_template: Option<String>,
     pub returned: bool,
 }

@@ -226,6 +226,14 @@ fn delivery(settings: &Settings) -> Result<DeliveryPolicy, String> {
     if d.max_attempts < 1 || d.batch_size < 1 {
         return Err("[delivery]: max_attempts and batch_size must be at least 1".into());
     }
+    if d.lease < std::time::Duration::from_secs(1)
+        || d.lease > std::time::Duration::from_secs(86_400)
+    {
+        return Err(
+            "delivery.lease must be between 1s and 1d (a sending worker renews it every third of it)"
+                .into(),
+        );
+    }
     Ok(DeliveryPolicy {
         max_attempts: d.max_attempts,
         backoff_base: time("delivery.backoff_base", d.backoff_base)?,

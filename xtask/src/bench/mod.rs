@@ -362,32 +362,26 @@ impl Server {
         }
     }
 
+    /// A memory field of `/proc/PID/status` (`VmRSS:`, …), in MB; 0 when unreadable.
+    fn status_mb(&self, name: &str) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
     /// Resident memory now and at its peak, in MB.
     fn rss_mb(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        (self.status_mb("VmRSS:"), self.status_mb("VmHWM:"))
     }
 
     /// Of the resident memory now, what is anonymous (heap, stacks), in MB: the rest is pages
     /// of the binary and its libraries, clean file pages the kernel can drop and read again.
     fn anon_mb(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("RssAnon:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        self.status_mb("RssAnon:")
     }
 
     /// CPU seconds (user + system) used so far.
@@ -410,6 +404,16 @@ impl Server {
             .args(["-TERM", &self.pid().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    /// A server not stopped (an error on the way) is killed; its mails on tmpfs go either way.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
         if let Some(mail) = &self.mail {
             let _ = std::fs::remove_dir_all(mail);
         }

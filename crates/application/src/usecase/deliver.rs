@@ -110,7 +110,7 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
         report.skipped = skipped.len();
     }
 
-    let outcomes = send_leased(ports, leased_until, due).await;
+    let outcomes = send_leased(ports, now, leased_until, due).await;
     let mut sent = Vec::new();
     let mut failure = None;
     for (channel, outcome) in outcomes {
@@ -147,80 +147,140 @@ pub async fn deliver_due<P: DeliveryPorts>(ports: &P) -> Result<BatchReport, Fai
     }
 }
 
-/// `now + lease` to the microsecond, as both stores keep it: the claim's lease, compared
-/// exactly when it is renewed.
+/// `now + lease` to the microsecond: a claim's lease end is compared exactly when it is
+/// renewed, and PostgreSQL keeps microseconds.
 fn lease_end(now: DateTime<Utc>, lease: TimeDelta) -> DateTime<Utc> {
     let end = now + lease;
     DateTime::from_timestamp_micros(end.timestamp_micros()).unwrap_or(end)
 }
 
-/// Sends `due` concurrently and keeps the batch's claim while it does: every third of the
-/// lease it renews the lease of the messages still sending or sent but not yet recorded, so a
-/// send slower than the lease (a slow SMTP relay) is never claimed and sent again by another
-/// worker meanwhile, while a crashed worker's claims are due again one lease after its last
-/// renewal.
+/// `delta` as a wait, zero when it is not positive.
+fn wait(delta: TimeDelta) -> std::time::Duration {
+    delta.to_std().unwrap_or_default()
+}
+
+/// Sends `due` concurrently and keeps the batch's claim while it does. Every third of the
+/// lease, counted from the claim at `claimed_at`, it renews the lease of the messages still
+/// sending or sent but not yet recorded, so a send slower than the lease (a slow SMTP relay)
+/// is not claimed and sent again by another worker meanwhile, while a crashed worker's claims
+/// are due again one lease after its last renewal.
 ///
-/// When the claim cannot be kept (the store does not answer before the lease would run out,
-/// or a renewal came too late and another worker has claimed a message), the sends still in
-/// flight are dropped, so this worker stops sending before another may start; their messages
-/// stay pending for the next claim.
+/// The sends do no database work: their outcomes (retry, dead) are recorded here, one at a
+/// time with the renewals, so a renewal never waits for a send that is not being polled, and
+/// never finds a message this worker has just ended.
+///
+/// Keeping the claim is best effort, as any lease: a message whose lease ran out before its
+/// send begins is not sent; when a renewal shows another worker has claimed a message (it
+/// came too late), or cannot be made before the lease runs out, the sends concerned are
+/// dropped. A relay may have accepted a dropped send already; then the message goes out
+/// twice, with one `Message-ID`.
 async fn send_leased<P: DeliveryPorts>(
     ports: &P,
+    claimed_at: DateTime<Utc>,
     mut leased_until: DateTime<Utc>,
     due: Vec<ClaimedMessage>,
 ) -> Vec<(NotificationType, Result<Outcome, Failure>)> {
     use futures_util::StreamExt as _;
-    use futures_util::future::Either;
+    use futures_util::future::{AbortHandle, Either, abortable, select};
 
     let lease = ports.delivery().lease;
-    let every = (lease / 3)
-        .to_std()
-        .unwrap_or_default()
-        .max(std::time::Duration::from_millis(10));
-    let mut unrecorded: Vec<String> = due.iter().map(|m| m.id.clone()).collect();
-    let mut sends: futures_util::stream::FuturesUnordered<_> = due
-        .into_iter()
-        .map(|message| async move {
-            let (id, channel) = (message.id.clone(), message.channel);
-            (id, channel, deliver(ports, message).await)
-        })
-        .collect();
+    let third = lease / 3;
+    let clock = ports.clock();
+    if clock.now() >= leased_until {
+        tracing::warn!(
+            messages = due.len(),
+            "the delivery lease ran out before sending began; leaving the batch to the next claim"
+        );
+        return Vec::new();
+    }
+    let mut unrecorded: Vec<(String, AbortHandle)> = Vec::with_capacity(due.len());
+    let mut sends = futures_util::stream::FuturesUnordered::new();
+    for message in due {
+        let id = message.id.clone();
+        let (send, handle) = abortable(async move {
+            let attempted = attempt(ports, &message).await;
+            (message, attempted)
+        });
+        unrecorded.push((id, handle));
+        sends.push(send);
+    }
     let mut outcomes = Vec::with_capacity(unrecorded.len());
-    let mut beat = std::pin::pin!(ports.sleep(every));
+    let mut next_beat = claimed_at + third;
     loop {
-        match futures_util::future::select(sends.next(), beat.as_mut()).await {
+        let beat = ports.sleep(wait(next_beat - clock.now()));
+        match select(sends.next(), std::pin::pin!(beat)).await {
             Either::Left((None, _)) => break,
-            Either::Left((Some((id, channel, outcome)), _)) => {
-                // A sent message stays leased until it is recorded; the others are recorded
-                // already (retry, dead) or not at all (a failure).
+            Either::Left((Some(Err(_aborted)), _)) => {}
+            Either::Left((Some(Ok((message, attempted))), _)) => {
+                let channel = message.channel;
+                let id = message.id.clone();
+                let outcome = record(ports, message, attempted).await;
+                // A sent message stays leased until the batch is recorded; the others are
+                // recorded now (retry, dead) or not at all (a failure).
                 if !matches!(outcome, Ok(Outcome::Sent(_))) {
-                    unrecorded.retain(|m| *m != id);
+                    unrecorded.retain(|(m, _)| *m != id);
                 }
                 outcomes.push((channel, outcome));
             }
             Either::Right(((), _)) => {
-                let until = lease_end(ports.clock().now(), lease);
-                let ids: Vec<&str> = unrecorded.iter().map(String::as_str).collect();
-                match ports.outbox().renew(&ids, leased_until, until).await {
-                    Ok(renewed) if renewed == ids.len() => leased_until = until,
-                    Ok(renewed) => {
-                        tracing::warn!(
-                            renewed,
-                            leased = ids.len(),
-                            in_flight = sends.len(),
-                            "delivery lease lost: another worker claimed a message; stopping this batch's sends"
-                        );
-                        break;
+                let now = clock.now();
+                let until = lease_end(now, lease);
+                // The renewal must answer while the lease holds, with a margin.
+                let patience = leased_until - now - third / 2;
+                let answer = if patience > TimeDelta::zero() {
+                    let ids: Vec<&str> = unrecorded.iter().map(|(id, _)| id.as_str()).collect();
+                    let renewal = ports.outbox().renew(&ids, leased_until, until);
+                    match select(
+                        std::pin::pin!(renewal),
+                        std::pin::pin!(ports.sleep(wait(patience))),
+                    )
+                    .await
+                    {
+                        Either::Left((answer, _)) => Some(answer),
+                        Either::Right(_) => None,
                     }
-                    Err(failure) if ports.clock().now() + lease / 3 < leased_until => {
+                } else {
+                    None
+                };
+                match answer {
+                    Some(Ok(renewed)) => {
+                        let lost: Vec<String> = unrecorded
+                            .iter()
+                            .filter(|(id, _)| !renewed.contains(id))
+                            .map(|(id, _)| id.clone())
+                            .collect();
+                        if !lost.is_empty() {
+                            tracing::warn!(
+                                lost = lost.len(),
+                                "delivery lease lost: another worker claimed a message; stopping its send"
+                            );
+                            for (id, handle) in &unrecorded {
+                                if lost.contains(id) {
+                                    handle.abort();
+                                }
+                            }
+                            // A lost message already sent is still recorded as sent: then the
+                            // other worker's next renewal finds it ended and stops its send.
+                            unrecorded.retain(|(id, _)| !lost.contains(id));
+                        }
+                        leased_until = until;
+                        next_beat = now + third;
+                    }
+                    Some(Err(failure)) => {
                         tracing::warn!(%failure, "cannot renew the delivery lease; trying again");
+                        next_beat = now + third / 4;
                     }
-                    Err(failure) => {
-                        tracing::warn!(%failure, in_flight = sends.len(), "cannot renew the delivery lease before it runs out; stopping this batch's sends");
+                    None => {
+                        tracing::warn!(
+                            in_flight = sends.len(),
+                            "cannot renew the delivery lease before it runs out; stopping this batch's sends"
+                        );
+                        for (_, handle) in &unrecorded {
+                            handle.abort();
+                        }
                         break;
                     }
                 }
-                beat.set(ports.sleep(every));
             }
         }
     }
@@ -262,18 +322,24 @@ fn skip_reason(
     }
 }
 
-async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result<Outcome, Failure> {
-    let outbox = ports.outbox();
-    let channel = message.channel.as_str();
-    let recipient = message.recipient_masked.as_str();
-    let prepared = prepare(ports, &message);
-    let (payload, rendered) = match prepared {
+/// What one send came to, before it is recorded.
+enum Attempted {
+    /// Delivered.
+    Sent(Box<SentEvent>),
+    /// The transport failed or refused.
+    Failed(SendError),
+    /// The message can never be delivered (its payload or a template), with the reason.
+    Undeliverable(String),
+}
+
+/// Renders and sends one message; no database work (see [`send_leased`]).
+async fn attempt<P: DeliveryPorts>(
+    ports: &P,
+    message: &ClaimedMessage,
+) -> Result<Attempted, Failure> {
+    let (payload, rendered) = match prepare(ports, message) {
         Ok(ready) => ready,
-        Err(reason) => {
-            outbox.mark_dead(&message.id, &reason).await?;
-            tracing::error!(message.id = %message.id, channel, recipient, reason, "message cannot be delivered");
-            return Ok(Outcome::Dead);
-        }
+        Err(reason) => return Ok(Attempted::Undeliverable(reason)),
     };
     let sent = match message.channel {
         NotificationType::Email => {
@@ -296,30 +362,48 @@ async fn deliver<P: DeliveryPorts>(ports: &P, message: ClaimedMessage) -> Result
             ports.sms().send(&sms).await
         }
     };
-    match sent {
-        Ok(()) => {
-            let event = SentEvent {
-                user_id: message.user_id.clone(),
-                org_id: payload
-                    .org_id
-                    .clone()
-                    .try_into()
-                    .map_err(|e| Failure::Unexpected(format!("payload org id: {e}")))?,
-                event: if message.kind == PASSWORD_CHANGED {
-                    rekey_domain::Event::PasswordChangeSent {
-                        channel: message.channel,
-                    }
-                } else {
-                    rekey_domain::Event::PasswordCodeSent {
-                        channel: message.channel,
-                        code_sequence: message.code_sequence,
-                    }
-                },
-                at: ports.clock().now(),
-            };
-            Ok(Outcome::Sent(Box::new((message, event))))
+    if let Err(error) = sent {
+        return Ok(Attempted::Failed(error));
+    }
+    Ok(Attempted::Sent(Box::new(SentEvent {
+        user_id: message.user_id.clone(),
+        org_id: payload
+            .org_id
+            .clone()
+            .try_into()
+            .map_err(|e| Failure::Unexpected(format!("payload org id: {e}")))?,
+        event: if message.kind == PASSWORD_CHANGED {
+            rekey_domain::Event::PasswordChangeSent {
+                channel: message.channel,
+            }
+        } else {
+            rekey_domain::Event::PasswordCodeSent {
+                channel: message.channel,
+                code_sequence: message.code_sequence,
+            }
+        },
+        at: ports.clock().now(),
+    })))
+}
+
+/// Records what became of one attempt: a failure to retry later or a dead message now; a sent
+/// one with its batch (see [`deliver_due`]).
+async fn record<P: DeliveryPorts>(
+    ports: &P,
+    message: ClaimedMessage,
+    attempted: Result<Attempted, Failure>,
+) -> Result<Outcome, Failure> {
+    let outbox = ports.outbox();
+    let channel = message.channel.as_str();
+    let recipient = message.recipient_masked.as_str();
+    match attempted? {
+        Attempted::Sent(event) => Ok(Outcome::Sent(Box::new((message, *event)))),
+        Attempted::Undeliverable(reason) => {
+            outbox.mark_dead(&message.id, &reason).await?;
+            tracing::error!(message.id = %message.id, channel, recipient, reason, "message cannot be delivered");
+            Ok(Outcome::Dead)
         }
-        Err(SendError { retryable, reason }) => {
+        Attempted::Failed(SendError { retryable, reason }) => {
             if retryable && message.attempts < ports.delivery().max_attempts {
                 let at = ports.clock().now() + backoff(ports, message.attempts);
                 outbox.mark_retry(&message.id, at, &reason).await?;
@@ -462,6 +546,52 @@ mod tests {
             deliver_due(&fake).await.expect("batch").claimed,
             0,
             "sent once"
+        );
+    }
+
+    /// A send that takes two and a half leases keeps its claim: the lease is renewed while it
+    /// runs, so no other claim gets the message, and it is sent once.
+    #[tokio::test]
+    async fn a_send_slower_than_the_lease_keeps_its_claim() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &user, email()).await;
+        let lease = fake.delivery().lease;
+        fake.slow_sends(lease * 5 / 2);
+        let start = fake.now();
+        let other_worker = async {
+            while fake.now() < start + lease * 2 {
+                tokio::task::yield_now().await;
+            }
+            fake.claim_due(fake.now(), lease, 10).await.expect("claim")
+        };
+        let (report, stolen) = tokio::join!(deliver_due(&fake), other_worker);
+        assert!(stolen.is_empty(), "claimed again mid-send: {stolen:?}");
+        assert_eq!(report.expect("batch").sent, 1);
+        assert_eq!(fake.emails().len(), 1);
+        assert_eq!(fake.delivery_of(&fake.outbox()[0].id).status, "sent");
+    }
+
+    /// When the lease cannot be renewed, the send is stopped before the lease runs out and the
+    /// message stays pending for the next claim; nothing is sent.
+    #[tokio::test]
+    async fn a_lease_that_cannot_be_renewed_stops_the_send_in_time() {
+        let fake = Fake::new();
+        let user = fake.add_human("org1", UserState::Active, None);
+        reset(&fake, &user, email()).await;
+        let lease = fake.delivery().lease;
+        fake.slow_sends(lease * 5);
+        fake.fail_renewals();
+        let start = fake.now();
+        let report = deliver_due(&fake).await.expect("batch");
+        assert_eq!((report.claimed, report.sent), (1, 0));
+        assert!(fake.now() < start + lease, "stopped within the lease");
+        assert!(fake.emails().is_empty());
+        let delivery = fake.delivery_of(&fake.outbox()[0].id);
+        assert_eq!(
+            (delivery.status.as_str(), delivery.next_attempt_at),
+            ("pending", start + lease),
+            "due again when the claim's lease ends"
         );
     }
 

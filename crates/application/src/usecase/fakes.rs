@@ -37,6 +37,10 @@ struct State {
     emails: Vec<EmailMessage>,
     sms: Vec<SmsMessage>,
     send_failures: Vec<SendError>,
+    /// How long (on the fake clock) each email send takes; zero: at once.
+    send_takes: TimeDelta,
+    /// Whether lease renewals fail.
+    renewals_fail: bool,
     /// Token buckets: theoretical arrival time and refusals since the last take.
     buckets: HashMap<String, (DateTime<Utc>, u32)>,
 }
@@ -127,6 +131,17 @@ impl Fake {
     /// The next sends fail with these errors, in order.
     pub fn fail_next_sends_with(&self, errors: Vec<SendError>) {
         self.state.lock().unwrap().send_failures = errors.into_iter().rev().collect();
+    }
+
+    /// Each email send takes `takes` on the fake clock (it waits, yielding, until the clock
+    /// has moved on that far).
+    pub fn slow_sends(&self, takes: TimeDelta) {
+        self.state.lock().unwrap().send_takes = takes;
+    }
+
+    /// Lease renewals fail (the store does not answer).
+    pub fn fail_renewals(&self) {
+        self.state.lock().unwrap().renewals_fail = true;
     }
 
     /// The delivery state of message `id`.
@@ -771,16 +786,19 @@ impl OutboxStore for Fake {
         ids: &[&str],
         leased_until: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<usize, Failure> {
+    ) -> Result<Vec<String>, Failure> {
         let mut state = self.state.lock().unwrap();
-        let mut renewed = 0;
+        if state.renewals_fail {
+            return Err(Failure::Unavailable("the fake store is down".into()));
+        }
+        let mut renewed = Vec::new();
         for id in ids {
             if let Some(delivery) = state.delivery.get_mut(*id)
                 && delivery.status == "pending"
                 && delivery.next_attempt_at == leased_until
             {
                 delivery.next_attempt_at = until;
-                renewed += 1;
+                renewed.push((*id).to_owned());
             }
         }
         Ok(renewed)
@@ -961,6 +979,11 @@ impl Retention for Fake {
 
 impl EmailSender for Fake {
     async fn send(&self, message: &EmailMessage) -> Result<(), SendError> {
+        let takes = self.state.lock().unwrap().send_takes;
+        let done = self.now() + takes;
+        while self.now() < done {
+            YieldOnce(false).await;
+        }
         let mut state = self.state.lock().unwrap();
         if let Some(error) = state.send_failures.pop() {
             return Err(error);
@@ -1058,8 +1081,28 @@ impl DeliveryPorts for Fake {
     fn delivery(&self) -> &DeliveryPolicy {
         &self.delivery
     }
-    /// Moves the fake clock on by `duration`, at once.
+    /// Lets other tasks run once, then moves the fake clock on by `duration`.
     async fn sleep(&self, duration: std::time::Duration) {
+        YieldOnce(false).await;
         self.advance(TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX));
+    }
+}
+
+/// Pending once (waking itself), then ready: a yield without a runtime.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }

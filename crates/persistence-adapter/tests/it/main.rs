@@ -485,14 +485,17 @@ async fn a_claim_is_renewed_only_by_its_holder(store: &impl Contract) {
     assert_eq!(store.claim_due(now, lease, 10).await.unwrap().len(), 1);
     let held = now + lease;
     let renewed = held + TimeDelta::seconds(3);
-    assert_eq!(store.renew(&["m2", "nothing"], held, renewed).await, Ok(1));
+    assert_eq!(
+        store.renew(&["m2", "nothing"], held, renewed).await,
+        Ok(vec!["m2".to_owned()])
+    );
     assert!(
         store.claim_due(held, lease, 10).await.unwrap().is_empty(),
         "still claimed after the first lease end"
     );
     assert_eq!(
         store.renew(&["m2"], held, renewed + lease).await,
-        Ok(0),
+        Ok(vec![]),
         "a stale lease end renews nothing"
     );
     // The holder stops renewing; the lease runs out and another worker claims it.
@@ -500,14 +503,14 @@ async fn a_claim_is_renewed_only_by_its_holder(store: &impl Contract) {
     assert_eq!(other.len(), 1);
     assert_eq!(
         store.renew(&["m2"], renewed, renewed + lease).await,
-        Ok(0),
+        Ok(vec![]),
         "the first holder's renewal does not touch the new claim"
     );
     assert_eq!(
         store
             .renew(&["m2"], renewed + lease, renewed + lease * 2)
             .await,
-        Ok(1),
+        Ok(vec!["m2".to_owned()]),
         "the new holder's does"
     );
     store.mark_dead("m2", "smtp 550").await.unwrap();
@@ -515,10 +518,10 @@ async fn a_claim_is_renewed_only_by_its_holder(store: &impl Contract) {
         store
             .renew(&["m2"], renewed + lease * 2, renewed + lease * 3)
             .await,
-        Ok(0),
+        Ok(vec![]),
         "an ended message is not renewed"
     );
-    assert_eq!(store.renew(&[], now, now).await, Ok(0));
+    assert_eq!(store.renew(&[], now, now).await, Ok(vec![]));
 }
 
 async fn outbox_claims_lease_and_record_outcomes(store: &impl Contract) {
