@@ -206,16 +206,8 @@ async fn add_code_at_once(pool: &crate::pg_pools::PgPools, work: &Work) -> Resul
         Value::Text(&event.payload),
         Value::Text(&event.resource_owner),
         Value::Text(&event.creator),
-        Value::Text(&code.code_hash),
-        Value::Text(&code.key_id),
-        Value::Timestamp(&code.created_at),
-        Value::Timestamp(&code.expires_at),
-        Value::BigInt(code.sequence),
-        Value::Integer(code.failed_attempts),
-        Value::NullableText(code.notification_type.as_deref()),
-        Value::NullableText(code.url_template.as_deref()),
-        Value::Bool(code.returned),
     ];
+    values.extend(code_values(code));
     debug_assert_eq!(event.aggregate_id, guard.user_id);
     debug_assert_eq!(event.created_at, guard.at);
     let waiting = std::time::Instant::now();
@@ -424,10 +416,10 @@ sql!(
     )
 );
 
-/// The values of [`UpsertCode`].
-fn upsert_code(code: &CodeRow) -> Prepared<'_, UpsertCode> {
-    Prepared::new(vec![
-        Value::Text(&code.user_id),
+/// A code row's values after its user id, in column order: `$10`–`$18` of [`AddCode`],
+/// `$2`–`$10` of [`UpsertCode`].
+fn code_values(code: &CodeRow) -> [Value<'_>; 9] {
+    [
         Value::Text(&code.code_hash),
         Value::Text(&code.key_id),
         Value::Timestamp(&code.created_at),
@@ -437,7 +429,14 @@ fn upsert_code(code: &CodeRow) -> Prepared<'_, UpsertCode> {
         Value::NullableText(code.notification_type.as_deref()),
         Value::NullableText(code.url_template.as_deref()),
         Value::Bool(code.returned),
-    ])
+    ]
+}
+
+/// The values of [`UpsertCode`].
+fn upsert_code(code: &CodeRow) -> Prepared<'_, UpsertCode> {
+    let mut values = vec![Value::Text(&code.user_id)];
+    values.extend(code_values(code));
+    Prepared::new(values)
 }
 
 /// Appends to an existing user: advances its sequence only if it is still the one the change
