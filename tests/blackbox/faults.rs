@@ -76,3 +76,70 @@ async fn a_database_outage_is_503_and_heals_without_a_restart() {
     }
     assert_eq!(rekey.get("/debug/ready", None).await.status, 200);
 }
+
+/// `ALTER DATABASE … SET default_transaction_read_only` on `rekey`'s database, then ends its
+/// sessions so that new ones take the setting (as connections to a standby would be).
+async fn set_read_only(rekey: &Rekey, read_only: bool) {
+    let url = rekey.database_url().expect("PostgreSQL");
+    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let admin = rekey_test_db::connect(&rekey_test_db::admin_url()).await;
+    let value = if read_only { "on" } else { "off" };
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{database}\" SET default_transaction_read_only = {value}; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{database}' AND pid <> pg_backend_pid();"
+        ))
+        .await
+        .expect("alter database");
+}
+
+/// A database that only reads (a standby, or one made read-only) refuses every write with
+/// SQLSTATE 25006: rekey answers 503 code 14, as for a database that is away, never 500, and
+/// writes again once the database takes writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_is_503_and_heals_without_a_restart() {
+    let rekey = Rekey::start(crate::harness::Backend::Postgres, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let token = rekey.admin_token.clone();
+    let reset = || {
+        rekey.password_reset(
+            Protocol::Rest,
+            Some(&token),
+            &user,
+            json!({ "returnCode": {} }),
+        )
+    };
+    assert_eq!(reset().await.status, 200);
+
+    set_read_only(&rekey, true).await;
+    // The first requests may meet the ended sessions (503 too); then the new, read-only ones.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..6 {
+        let answer = reset().await;
+        assert_eq!(answer.status, 503, "{}", answer.body);
+        assert_eq!(answer.code(), Some(14), "{}", answer.body);
+    }
+    assert!(
+        rekey
+            .log_lines()
+            .iter()
+            .any(|line| line.to_string().contains("read-only transaction")),
+        "a log line names the cause"
+    );
+
+    set_read_only(&rekey, false).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = reset().await;
+        if answer.status == 200 {
+            break;
+        }
+        assert_eq!(answer.status, 503, "{}", answer.body);
+        assert!(
+            Instant::now() < deadline,
+            "rekey did not recover within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -29,8 +29,12 @@ const TRANSIENT: [&str; 10] = [
 /// `Unexpected` (500).
 pub(crate) fn query_failure(error: DieselError) -> Failure {
     let transient = match &error {
+        // A read-only transaction: the server is a standby, or was made read-only; a write
+        // may work again once a primary takes over.
         DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction,
             _,
         ) => true,
         DieselError::DatabaseError(_, info) => {
