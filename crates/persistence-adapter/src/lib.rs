@@ -121,6 +121,14 @@ pub(crate) struct SqlitePools {
     pub(crate) catch_up: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// What `PRAGMA wal_checkpoint` answers (of its three columns, the one we act on).
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    /// 1 when the checkpoint could not finish: a reader or writer was in the way.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
 /// The writer connection, held for one write and its turn with it.
 pub(crate) struct Writer<'a> {
     pub(crate) conn: bb8::PooledConnection<'a, AsyncDieselConnectionManager<SqliteWriterConn>>,
@@ -150,9 +158,19 @@ impl SqlitePools {
             // meanwhile), and RESTART waits for the readers still on older snapshots (reads
             // are short) so that the next transaction starts the WAL over instead of growing
             // it.
-            use diesel_async::SimpleAsyncConnection as _;
-            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(RESTART)").await {
-                tracing::warn!(%error, "SQLite checkpoint failed");
+            // When it gives up (a reader outlasted the busy timeout), the next writer tries
+            // again: a missed restart is a WAL that grows until the next one.
+            use diesel_async::RunQueryDsl as _;
+            match diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
+                .get_result::<Checkpoint>(&mut *conn)
+                .await
+            {
+                Ok(Checkpoint { busy: 0 }) => {}
+                Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
+                Err(error) => {
+                    self.catch_up.store(true, Ordering::Release);
+                    tracing::warn!(%error, "SQLite checkpoint failed");
+                }
             }
         }
         let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
