@@ -4,6 +4,7 @@
 
 mod connect;
 mod delivery;
+mod failover;
 mod faults;
 mod grpc;
 mod grpc_call;

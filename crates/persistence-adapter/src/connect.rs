@@ -95,6 +95,7 @@ macro_rules! pool_builder {
             .retry_connection(false)
             // No `SELECT 1` before every checkout (it was a round trip per query, measured in
             // `cargo xtask bench`); a broken connection is dropped when it is returned.
+            // PostgreSQL's pools turn the check back on: theirs costs no round trip.
             .test_on_check_out(false)
             .error_sink(Box::new(LogErrors))
     };
@@ -172,28 +173,23 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;
-            let manager = move || {
-                let mut config = ManagerConfig::<AsyncPgConnection>::default();
-                let shared = target.clone();
-                config.custom_setup = Box::new(move |_| {
-                    let target = shared.clone();
-                    Box::pin(async move {
-                        let mut conn = tls::connect(&target).await?;
-                        conn.set_instrumentation(crate::CountStatements::new("postgres"));
-                        Ok(conn)
-                    })
-                });
-                AsyncDieselConnectionManager::new_with_config(target.url.clone(), config)
+            let manager = move || crate::pg_pools::PgManager {
+                target: target.clone(),
             };
             let size = settings.max_connections.max(1);
             let shared = pool_builder!(settings, size)
+                .test_on_check_out(true)
                 .build(manager())
                 .await
                 .map_err(unavailable)?;
             let local = settings.clone();
             // At least two, so one slow transaction does not hold up a whole worker.
             let local_size = (size / settings.local_pools.max(1)).clamp(2.min(size), size);
-            let open = move || pool_builder!(local, local_size).build_unchecked(manager());
+            let open = move || {
+                pool_builder!(local, local_size)
+                    .test_on_check_out(true)
+                    .build_unchecked(manager())
+            };
             Ok(Store::new(Pool::Postgres(PgPools::new(shared, open))))
         }
     }

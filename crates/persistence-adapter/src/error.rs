@@ -26,8 +26,12 @@ const TRANSIENT: [&str; 10] = [
 ];
 
 /// A query failed. Connection-level failures are `Unavailable` (503, retry), the rest
-/// `Unexpected` (500).
+/// `Unexpected` (500). A read-only server also has the pools drop their connections
+/// ([`crate::pg_pools::PgManager`]).
 pub(crate) fn query_failure(error: DieselError) -> Failure {
+    if let DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) = &error {
+        crate::pg_pools::met_read_only_server();
+    }
     let transient = match &error {
         // A read-only transaction: the server is a standby, or was made read-only; a write
         // may work again once a primary takes over.

@@ -9,19 +9,90 @@
 //! maintenance, the admin commands) shares one pool.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, PoolError};
+use diesel_async::pooled_connection::{PoolError, PoolableConnection as _};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::tls::PgTarget;
+
 /// One bb8 pool of PostgreSQL connections.
-pub(crate) type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+pub(crate) type PgPool = bb8::Pool<PgManager>;
 
 /// A connection checked out of a [`PgPools`].
-pub(crate) type PgConnection =
-    bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
+pub(crate) type PgConnection = bb8::PooledConnection<'static, PgManager>;
+
+/// Opens PostgreSQL connections for bb8 (TLS as `sslmode` asks, statements counted), and
+/// drops those that are broken, or were opened before a statement met a server that only
+/// reads (SQLSTATE 25006: a standby, or a primary turned read-only). One such answer means the
+/// server they all reach has stopped taking writes, so each is closed when it comes back to
+/// the pool, and the next checkout connects anew: with `target_session_attrs=read-write`,
+/// past the servers that only read, to the primary.
+pub(crate) struct PgManager {
+    pub(crate) target: PgTarget,
+}
+
+/// How many statements have met a read-only server, in this process.
+static READ_ONLY_ANSWERS: AtomicU64 = AtomicU64::new(0);
+
+/// A statement met a read-only server: every connection opened before is dropped when it is
+/// returned to its pool.
+pub(crate) fn met_read_only_server() {
+    READ_ONLY_ANSWERS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// A pooled PostgreSQL connection: the diesel connection it derefs to, and how many read-only
+/// answers there had been when it was opened.
+pub(crate) struct PgConn {
+    conn: AsyncPgConnection,
+    opened_after: u64,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+impl bb8::ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = PoolError;
+
+    async fn connect(&self) -> Result<PgConn, PoolError> {
+        let opened_after = READ_ONLY_ANSWERS.load(Ordering::Acquire);
+        let mut conn = crate::tls::connect(&self.target)
+            .await
+            .map_err(PoolError::ConnectionError)?;
+        conn.set_instrumentation(crate::CountStatements::new("postgres"));
+        Ok(PgConn { conn, opened_after })
+    }
+
+    /// At checkout, without a round trip: an idle connection opened before a read-only
+    /// answer is dropped rather than used once more.
+    async fn is_valid(&self, conn: &mut PgConn) -> Result<(), PoolError> {
+        match self.has_broken(conn) {
+            false => Ok(()),
+            true => Err(PoolError::QueryError(
+                diesel::result::Error::BrokenTransactionManager,
+            )),
+        }
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.opened_after != READ_ONLY_ANSWERS.load(Ordering::Acquire)
+            || std::thread::panicking()
+            || conn.conn.is_broken()
+    }
+}
 
 /// The pools of one [`crate::Store`] on PostgreSQL: a shared one, and one per single-threaded
 /// runtime that uses the store. Cloning shares them.

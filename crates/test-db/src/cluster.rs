@@ -23,7 +23,11 @@ fn bin_dir() -> PathBuf {
         .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .find(|dir| dir.join("pg_ctl").exists() && dir.join("initdb").exists());
+        .find(|dir| dir.join("pg_ctl").exists() && dir.join("initdb").exists())
+        // A directory of links to the server's binaries (this machine's /usr/local/bin links
+        // pg_ctl and initdb but not pg_basebackup): the directory they point into.
+        .and_then(|dir| std::fs::canonicalize(dir.join("pg_ctl")).ok())
+        .and_then(|pg_ctl| pg_ctl.parent().map(Path::to_path_buf));
     let debian = || {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
             .into_iter()
@@ -166,6 +170,67 @@ impl Cluster {
             .arg(&self.data)
             .args(["-w", "-m", "fast", "stop"]);
         run(&mut stop);
+    }
+}
+
+/// Streaming replication (issue 16's failover tests).
+impl Cluster {
+    /// Creates a streaming standby of `primary` in `parent/pgdata` (`pg_basebackup -R`, which
+    /// writes `standby.signal` and the primary's address) and starts it on a port of its own.
+    ///
+    /// # Panics
+    /// When the base backup fails or the standby does not start.
+    pub fn standby_of(primary: &Cluster, parent: &Path) -> Self {
+        if primary.as_postgres {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(parent));
+        }
+        let mut standby = Self {
+            data: parent.join("pgdata"),
+            bin: primary.bin.clone(),
+            port: free_port(),
+            as_postgres: primary.as_postgres,
+        };
+        let mut backup = standby.command("pg_basebackup");
+        backup
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "postgres", "-X", "stream", "-R", "--no-sync", "-D"])
+            .arg(&standby.data);
+        run(&mut backup);
+        for _ in 0..4 {
+            match standby.try_resume() {
+                Ok(()) => return standby,
+                Err(log) if log.contains("already in use") => standby.port = free_port(),
+                Err(log) => panic!("the standby did not start:\n{log}"),
+            }
+        }
+        panic!("the standby found no free port in 4 tries");
+    }
+
+    /// Promotes this standby to a primary and waits until it takes writes.
+    ///
+    /// # Panics
+    /// When `pg_ctl promote` fails.
+    pub fn promote(&self) {
+        let mut promote = self.command("pg_ctl");
+        promote
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-t", "60", "promote"]);
+        run(&mut promote);
+    }
+
+    /// Kills the postmaster with SIGKILL, as a crash of the machine would end it: nothing is
+    /// shut down, its backends exit when they notice it gone.
+    ///
+    /// # Panics
+    /// When the cluster is not running.
+    pub fn kill(&self) {
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .expect("postmaster.pid: the cluster runs");
+        let pid = pid.lines().next().expect("the postmaster's pid").trim();
+        run(Command::new("kill").args(["-9", pid]));
     }
 }
 
