@@ -9,6 +9,7 @@ mod faults;
 mod grpc;
 mod grpc_call;
 mod grpcurl;
+mod ha;
 mod hardening;
 mod harness;
 mod hot_path;

@@ -9,6 +9,8 @@
 //! - cargo-fuzz, when the fuzz step will run: `cargo install cargo-fuzz --locked`.
 //! - PostgreSQL: a server to use, or `initdb`/`pg_ctl` for a throwaway cluster (the `services`
 //!   step of `cargo xtask test` starts it).
+//! - HAProxy and pg_auto_failover (`pg_autoctl` and the server's `pgautofailover` extension)
+//!   for the high-availability tests: the system's packages, installed like curl.
 //! - Node.js and npm (ZITADEL's own TypeScript client in `tests/clients/zitadel`): the system's
 //!   packages `nodejs` and `npm`, installed like curl and Chromium.
 //! - Node packages of client tests (`tests/clients/*/package-lock.json`): `npm ci` into that
@@ -249,6 +251,17 @@ fn survey(root: &Path, needs: Needs, host: &Host) -> Vec<Item> {
         tool: "postgresql",
         state: postgres_state(host),
     });
+    items.push(Item {
+        tool: "haproxy",
+        state: match which("haproxy") {
+            Some(path) => State::Ready(path.display().to_string()),
+            None => host.packages(vec!["haproxy"]),
+        },
+    });
+    items.push(Item {
+        tool: "pg_auto_failover",
+        state: auto_failover_state(host),
+    });
     let node = which("node");
     let version = node.as_ref().and_then(|node| {
         let out = Command::new(node)
@@ -377,13 +390,39 @@ fn postgres_state(host: &Host) -> State {
     host.packages(vec!["postgresql"])
 }
 
-/// `/usr/lib/postgresql/<version>/bin` with `initdb` (Debian's layout).
+/// pg_auto_failover for the high-availability tests: `pg_autoctl` and the `pgautofailover`
+/// extension of the server version the tests run (Debian's newest under /usr/lib/postgresql;
+/// 15, Debian 12's, before PostgreSQL is installed).
+fn auto_failover_state(host: &Host) -> State {
+    let version = postgres_bin_dir()
+        .as_deref()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .map_or_else(|| "15".to_owned(), |v| v.to_string_lossy().into_owned());
+    let control = format!("/usr/share/postgresql/{version}/extension/pgautofailover.control");
+    if which("pg_autoctl").is_some() && Path::new(&control).exists() {
+        return State::Ready(format!(
+            "pg_autoctl, pgautofailover for PostgreSQL {version}"
+        ));
+    }
+    let extension = match version.as_str() {
+        "13" => "postgresql-13-auto-failover",
+        "14" => "postgresql-14-auto-failover",
+        "16" => "postgresql-16-auto-failover",
+        "17" => "postgresql-17-auto-failover",
+        _ => "postgresql-15-auto-failover",
+    };
+    host.packages(vec!["pg-auto-failover-cli", extension])
+}
+
+/// `/usr/lib/postgresql/<version>/bin` with `initdb` (Debian's layout), the newest.
 fn postgres_bin_dir() -> Option<PathBuf> {
     std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .flatten()
         .map(|entry| entry.path().join("bin"))
-        .find(|bin| bin.join("initdb").exists())
+        .filter(|bin| bin.join("initdb").exists())
+        .max()
 }
 
 /// Folders of client tests with a committed npm lockfile.

@@ -6,8 +6,10 @@
 //! (STYLE.md §8; after rust-lang/crates.io's `crates_io_test_db`.)
 
 mod cluster;
+mod formation;
 
-pub use cluster::Cluster;
+pub use cluster::{Cluster, bin_dir};
+pub use formation::Formation;
 pub use tokio_postgres;
 
 use std::future::Future;
