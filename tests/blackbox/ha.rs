@@ -11,46 +11,25 @@ use serde_json::{Value, json};
 use crate::harness::Rekey;
 use crate::smtp::{SmtpServer, free_port};
 
-/// HAProxy in front of the instances, health-checking `/debug/ready` every 500 ms and sending a
-/// request that could not connect (or got no answer) to the other instance. When no instance
-/// is ready it answers 503 itself, in the API's error shape. The configuration is the one
-/// docs/DEPLOYMENT.md shows, with the test's ports.
+/// HAProxy in front of the instances, with docs/DEPLOYMENT.md's configuration: it
+/// health-checks `/debug/ready` every 500 ms, sends a request that could not connect (or got no
+/// answer) to the other instance, and when no instance is ready answers 503 itself, in the
+/// API's error shape.
 pub struct Haproxy {
     child: Child,
     pub base: String,
     _dir: tempfile::TempDir,
 }
 
-/// HAProxy's own 503: no instance is ready.
-const NO_INSTANCE: &str = "HTTP/1.1 503 Service Unavailable\r\n\
-Content-Type: application/json\r\n\
-Cache-Control: no-cache\r\n\
-Connection: close\r\n\
-\r\n\
-{\"code\":14,\"message\":\"Service temporarily unavailable\",\"details\":[]}\n";
-
 impl Haproxy {
     /// Starts HAProxy on a free port, balancing over `backends` (`host:port`).
-    pub fn start(backends: &[&str]) -> Self {
+    pub fn start(backends: [&str; 2]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let errorfile = dir.path().join("503.http");
-        std::fs::write(&errorfile, NO_INSTANCE).unwrap();
-        let servers: String = backends
-            .iter()
-            .enumerate()
-            .map(|(i, addr)| format!("    server rekey{i} {addr} check\n"))
-            .collect();
-        let config = format!(
-            "global\n    maxconn 1024\n\n\
-             defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    \
-             timeout server 30s\n    retries 3\n    option redispatch 1\n    \
-             retry-on conn-failure empty-response\n    errorfile 503 {}\n\n\
-             frontend api\n    bind 127.0.0.1:{port}\n    default_backend rekey\n\n\
-             backend rekey\n    balance roundrobin\n    option httpchk GET /debug/ready\n    \
-             http-check expect status 200\n    default-server inter 500ms fall 2 rise 2\n{servers}",
-            errorfile.display()
-        );
+        std::fs::write(&errorfile, crate::deployment::block("http")).unwrap();
+        let bind = format!("127.0.0.1:{port}");
+        let config = crate::deployment::haproxy_config(&bind, backends, &errorfile);
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, config).unwrap();
         let child = Command::new("haproxy")
@@ -68,7 +47,7 @@ impl Haproxy {
         }
         Self {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{bind}"),
             _dir: dir,
         }
     }
@@ -209,7 +188,7 @@ async fn failovers_and_a_killed_instance_lose_no_acknowledged_reset() {
     let first = Rekey::start_on(&formation.url(), &first_pairs).await;
     let second = Rekey::start_on(&formation.url(), &second_pairs).await;
     let strip = |base: &str| base.trim_start_matches("http://").to_owned();
-    let haproxy = Haproxy::start(&[&strip(&first.base), &strip(&second.base)]);
+    let haproxy = Haproxy::start([&strip(&first.base), &strip(&second.base)]);
     let token = first.admin_token.clone();
     let mut users = Vec::new();
     for i in 0..8 {

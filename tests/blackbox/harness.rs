@@ -113,7 +113,7 @@ impl Answer {
     }
 }
 
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     if let Ok(path) = std::env::var("REKEY_BIN") {
         return PathBuf::from(path);
     }

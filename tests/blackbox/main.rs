@@ -4,6 +4,7 @@
 
 mod connect;
 mod delivery;
+mod deployment;
 mod failover;
 mod faults;
 mod grpc;

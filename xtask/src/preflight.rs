@@ -10,7 +10,8 @@
 //! - PostgreSQL: a server to use, or `initdb`/`pg_ctl` for a throwaway cluster (the `services`
 //!   step of `cargo xtask test` starts it).
 //! - HAProxy and pg_auto_failover (`pg_autoctl` and the server's `pgautofailover` extension)
-//!   for the high-availability tests: the system's packages, installed like curl.
+//!   for the high-availability tests, and `systemd-analyze` for the documented unit: the
+//!   system's packages, installed like curl.
 //! - Node.js and npm (ZITADEL's own TypeScript client in `tests/clients/zitadel`): the system's
 //!   packages `nodejs` and `npm`, installed like curl and Chromium.
 //! - Node packages of client tests (`tests/clients/*/package-lock.json`): `npm ci` into that
@@ -238,6 +239,7 @@ fn survey(root: &Path, needs: Needs, host: &Host) -> Vec<Item> {
     let mut items = vec![python_item(root, host)];
     for (tool, package) in [
         ("curl", "curl"),
+        ("systemd-analyze", "systemd"),
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
     ] {
