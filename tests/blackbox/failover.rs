@@ -297,3 +297,67 @@ async fn connections_to_a_primary_turned_read_only_are_dropped_for_the_new_prima
         "after the first 200: {statuses:?}"
     );
 }
+
+/// A URL that lists only the standby, with `target_session_attrs=read-write`: `rekey` starts
+/// anyway, logs why the database is not available, answers 503 code 14 and readiness 503; once
+/// the standby is promoted it gets ready and serves, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_of_only_the_standby_is_503_until_it_is_promoted() {
+    let pair = Pair::start().await;
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let env = [
+        ("REKEY__DATABASE__CONNECT_TIMEOUT", "1s"),
+        ("REKEY__SECRETS__KEY", key),
+    ];
+    // The first instance, on the primary, migrates and makes the first organization and admin.
+    let first = Rekey::start_on(&pair.url, &env).await;
+    let user = first.add_user(&first.org_id, "ada", None).await;
+    let standby_only = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?target_session_attrs=read-write",
+        pair.standby.port()
+    );
+    let rekey = Rekey::start_on(&standby_only, &env).await;
+    let reset = || {
+        rekey.password_reset(
+            Protocol::Rest,
+            Some(&first.admin_token),
+            &user,
+            json!({ "returnCode": {} }),
+        )
+    };
+    let answer = reset().await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (503, Some(14)),
+        "{}",
+        answer.body
+    );
+    assert_eq!(rekey.get("/debug/ready", None).await.status, 503);
+    let logged = rekey.log_lines().into_iter().find(|line| {
+        line["message"] == "the database is not available at start; answering 503 until it is"
+    });
+    let cause = logged.expect("the start logs why")["cause"].to_string();
+    assert!(cause.contains("does not allow writes"), "{cause}");
+
+    pair.primary.stop();
+    pair.standby.promote();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = reset().await;
+        if answer.status == 200 {
+            break;
+        }
+        assert_eq!(
+            (answer.status, answer.code()),
+            (503, Some(14)),
+            "{}",
+            answer.body
+        );
+        assert!(
+            Instant::now() < deadline,
+            "not ready 20 s after the promotion"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(rekey.get("/debug/ready", None).await.status, 200);
+}

@@ -134,6 +134,21 @@ macro_rules! sqlite_manager {
 /// [`Failure::Unavailable`] with the driver's cause when no connection can be made within
 /// `connect_timeout`; [`Failure::Unexpected`] for a malformed URL.
 pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
+    open(settings, false).await
+}
+
+/// [`connect`] for a server that starts whether or not the database is there: on PostgreSQL
+/// it opens no connection yet, and every operation answers [`Failure::Unavailable`] until
+/// [`Store::release`] (called once the migrations ran). SQLite, a file, opens as in
+/// [`connect`] and is never held.
+///
+/// # Errors
+/// As [`connect`], but on PostgreSQL only for a malformed URL.
+pub async fn connect_held(settings: &DatabaseSettings) -> Result<Store, Failure> {
+    open(settings, true).await
+}
+
+async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure> {
     let unavailable = |e: PoolError| Failure::Unavailable(format!("database: {e}"));
     match backend(&settings.url)? {
         Backend::Sqlite(path) => {
@@ -177,11 +192,11 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                 target: target.clone(),
             };
             let size = settings.max_connections.max(1);
-            let shared = pool_builder!(settings, size)
-                .test_on_check_out(true)
-                .build(manager())
-                .await
-                .map_err(unavailable)?;
+            let shared = pool_builder!(settings, size).test_on_check_out(true);
+            let shared = match held {
+                true => shared.build_unchecked(manager()),
+                false => shared.build(manager()).await.map_err(unavailable)?,
+            };
             let local = settings.clone();
             // At least two, so one slow transaction does not hold up a whole worker.
             let local_size = (size / settings.local_pools.max(1)).clamp(2.min(size), size);
@@ -190,7 +205,11 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Store, Failure> {
                     .test_on_check_out(true)
                     .build_unchecked(manager())
             };
-            Ok(Store::new(Pool::Postgres(PgPools::new(shared, open))))
+            let pools = PgPools::new(shared, open);
+            if held {
+                pools.hold();
+            }
+            Ok(Store::new(Pool::Postgres(pools)))
         }
     }
 }

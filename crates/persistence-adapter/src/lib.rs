@@ -28,7 +28,7 @@ mod schema;
 mod stores;
 mod tls;
 
-pub use connect::{DatabaseSettings, connect, migrate};
+pub use connect::{DatabaseSettings, connect, connect_held, migrate};
 pub use stores::RowCounts;
 
 use std::sync::Arc;
@@ -228,6 +228,13 @@ impl Store {
         Self {
             pool,
             queued: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Ends the hold of [`connect_held`]: operations use the database from now on.
+    pub fn release(&self) {
+        if let Pool::Postgres(pools) = &self.pool {
+            pools.release();
         }
     }
 

@@ -104,6 +104,8 @@ pub(crate) struct PgPools {
     /// Every local pool opened, with its runtime's liveness, for [`PgPools::states`]. Also
     /// what a thread's pools are told apart by, store from store.
     locals: Arc<Mutex<Vec<Opened>>>,
+    /// No connection is handed out: the server started before the migrations could run.
+    held: Arc<AtomicBool>,
 }
 
 /// A local pool, and whether the runtime that drives its connections still runs.
@@ -137,11 +139,29 @@ impl PgPools {
             shared,
             open: Arc::new(open),
             locals: Arc::default(),
+            held: Arc::default(),
         }
+    }
+
+    /// Hands out no connection until [`PgPools::release`].
+    pub(crate) fn hold(&self) {
+        self.held.store(true, Ordering::Release);
+    }
+
+    /// Hands out connections again.
+    pub(crate) fn release(&self) {
+        self.held.store(false, Ordering::Release);
     }
 
     /// A connection driven by this thread's runtime when it is single-threaded.
     pub(crate) async fn get(&self) -> Result<PgConnection, bb8::RunError<PoolError>> {
+        if self.held.load(Ordering::Acquire) {
+            return Err(bb8::RunError::User(PoolError::ConnectionError(
+                diesel::ConnectionError::BadConnection(
+                    "not migrated yet: the database was not available at start".into(),
+                ),
+            )));
+        }
         self.pool().get_owned().await
     }
 

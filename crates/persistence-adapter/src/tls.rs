@@ -100,15 +100,21 @@ pub(crate) fn target(url: &str, ca_file: Option<&Path>) -> Result<PgTarget, Fail
     })
 }
 
-/// Opens one connection to `target`.
+/// Opens one connection to `target`. A refusal names its cause ("error connecting to server:
+/// database does not allow writes" for a URL of standbys with `target_session_attrs=read-write`).
 pub(crate) async fn connect(target: &PgTarget) -> Result<AsyncPgConnection, ConnectionError> {
-    use diesel_async::AsyncConnection as _;
+    let refused = |e: tokio_postgres::Error| ConnectionError::BadConnection(with_causes(&e));
     match &target.tls {
-        None => AsyncPgConnection::establish(&target.url).await,
+        None => {
+            let (client, connection) = tokio_postgres::connect(&target.url, tokio_postgres::NoTls)
+                .await
+                .map_err(refused)?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        }
         Some(tls) => {
             let (client, connection) = tokio_postgres::connect(&target.url, tls.clone())
                 .await
-                .map_err(|e| ConnectionError::BadConnection(with_causes(&e)))?;
+                .map_err(refused)?;
             AsyncPgConnection::try_from_client_and_connection(client, connection).await
         }
     }

@@ -102,12 +102,34 @@ pub struct Adapters {
     retention: RetentionPolicy,
 }
 
+/// How [`Adapters::build`] opens the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Now, failing when it is not there; migrated first when `migrate` (the admin commands).
+    Now { migrate: bool },
+    /// On PostgreSQL without a connection yet, held until released once migrated (`rekey
+    /// serve`, which starts whether or not the database is there).
+    Held,
+}
+
+/// Applies the pending migrations of `settings`' database.
+///
+/// # Errors
+/// The store's failure: [`Failure::Unavailable`] when the database cannot be reached.
+pub async fn migrate_database(settings: &Settings) -> Result<(), Failure> {
+    let applied = rekey_persistence_adapter::migrate(&database_settings(settings)).await?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    Ok(())
+}
+
 impl Adapters {
-    /// Opens the database (migrating first if configured) and builds every adapter.
+    /// Opens the database as `open` says and builds every adapter.
     ///
     /// # Errors
     /// A message for the operator: what failed and why.
-    pub async fn build(settings: &Settings, migrate: bool) -> Result<Self, String> {
+    pub async fn build(settings: &Settings, open: Open) -> Result<Self, String> {
         // The data dir holds the key, the admin token, the database and the outgoing mail.
         create_private_dir(&settings.data_dir)?;
         let keys = key_ring(settings)?;
@@ -124,17 +146,18 @@ impl Adapters {
         })
         .map_err(|e| format!("[password]: {e}"))?;
         let database = database_settings(settings);
-        if migrate {
-            let applied = rekey_persistence_adapter::migrate(&database)
-                .await
-                .map_err(|e| e.to_string())?;
-            if applied > 0 {
-                tracing::info!(applied, "database migrated");
+        let store = match open {
+            Open::Now { migrate } => {
+                if migrate {
+                    migrate_database(settings)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                rekey_persistence_adapter::connect(&database).await
             }
+            Open::Held => rekey_persistence_adapter::connect_held(&database).await,
         }
-        let store = rekey_persistence_adapter::connect(&database)
-            .await
-            .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
         let token_ttl = TimeDelta::from_std(settings.tokens.cache_ttl)
             .map_err(|_| "tokens.cache_ttl is too long".to_owned())?;
         Ok(Self {

@@ -148,7 +148,13 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
         let key = MasterKey::generate().map_err(|e| e.to_string())?;
         return print(&key.to_base64());
     }
-    let adapters = Adapters::build(settings, settings.database.migrate_on_start).await?;
+    let adapters = Adapters::build(
+        settings,
+        crate::adapters::Open::Now {
+            migrate: settings.database.migrate_on_start,
+        },
+    )
+    .await?;
     let system = system_principal();
     match command {
         AdminCommand::Org(OrgCommand::Add { name }) => {

@@ -7,7 +7,9 @@ use rekey_domain::{OrgName, Username};
 use rekey_grpc_adapter::GrpcSettings;
 use rekey_http_adapter::{HttpSettings, configure, configure_metrics, request_context};
 
-use crate::adapters::{Adapters, write_private};
+use rekey_application::Failure;
+
+use crate::adapters::{Adapters, Open, write_private};
 use crate::settings::Settings;
 use crate::{maintenance, worker};
 
@@ -16,12 +18,33 @@ use crate::{maintenance, worker};
 /// # Errors
 /// A message when the database, the bind address or the bootstrap fails.
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let adapters = Adapters::build(&settings, settings.database.migrate_on_start).await?;
-    tracing::info!(backend = adapters.store().backend(), "database ready");
-    first_start(&settings, &adapters).await?;
+    let adapters = Adapters::build(&settings, Open::Held).await?;
+    let pending = match prepare_database(&settings, &adapters).await {
+        Ok(()) => {
+            tracing::info!(backend = adapters.store().backend(), "database ready");
+            None
+        }
+        // A PostgreSQL failing over, or with no primary yet: serve 503 meanwhile (readiness
+        // says not ready) and get ready when it is back, rather than exit.
+        Err(Failure::Unavailable(cause)) if adapters.store().backend() == "postgres" => {
+            tracing::error!(
+                %cause,
+                "the database is not available at start; answering 503 until it is"
+            );
+            Some(cause)
+        }
+        Err(failure) => return Err(failure.to_string()),
+    };
 
     let wake = adapters.store().message_queued();
     let ports = web::Data::new(adapters);
+    if let Some(cause) = pending {
+        tokio::spawn(prepare_when_available(
+            settings.clone(),
+            ports.clone().into_inner(),
+            cause,
+        ));
+    }
     let worker = settings.delivery.enabled.then(|| {
         worker::spawn(
             ports.clone().into_inner(),
@@ -125,6 +148,47 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// Migrates the database (when `database.migrate_on_start`), lets the store use it, and
+/// creates the first organization on an empty one.
+///
+/// # Errors
+/// [`Failure::Unavailable`] when the database cannot be reached; anything else is for the
+/// operator to fix.
+async fn prepare_database(settings: &Settings, adapters: &Adapters) -> Result<(), Failure> {
+    if settings.database.migrate_on_start {
+        crate::adapters::migrate_database(settings).await?;
+    }
+    adapters.store().release();
+    first_start(settings, adapters).await
+}
+
+/// Retries [`prepare_database`] every second until it succeeds, logging each new cause.
+async fn prepare_when_available(
+    settings: Settings,
+    adapters: std::sync::Arc<Adapters>,
+    mut cause: String,
+) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match prepare_database(&settings, &adapters).await {
+            Ok(()) => {
+                tracing::info!(backend = adapters.store().backend(), "database ready");
+                return;
+            }
+            Err(failure) => {
+                let now = match failure {
+                    Failure::Unavailable(now) => now,
+                    other => other.to_string(),
+                };
+                if now != cause {
+                    tracing::error!(cause = %now, "the database is still not ready");
+                    cause = now;
+                }
+            }
+        }
+    }
+}
+
 /// Completes on SIGTERM or SIGINT (what actix-web stops on). If the handlers cannot be
 /// installed it never completes, and the gRPC listener stops with the process.
 async fn stop_signal() {
@@ -183,21 +247,18 @@ fn trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
 }
 
 /// On an empty database: the first organization, its admin and the admin's token file.
-async fn first_start(settings: &Settings, adapters: &Adapters) -> Result<(), String> {
+async fn first_start(settings: &Settings, adapters: &Adapters) -> Result<(), Failure> {
     let input = bootstrap::Input {
         org_name: OrgName::new(settings.bootstrap.org_name.as_str())
-            .map_err(|e| format!("bootstrap.org_name: {e}"))?,
+            .map_err(|e| Failure::Unexpected(format!("bootstrap.org_name: {e}")))?,
         admin_username: Username::new(settings.bootstrap.admin_username.as_str())
-            .map_err(|e| format!("bootstrap.admin_username: {e}"))?,
+            .map_err(|e| Failure::Unexpected(format!("bootstrap.admin_username: {e}")))?,
     };
-    let Some(created) = bootstrap::execute(adapters, input)
-        .await
-        .map_err(|e| format!("bootstrap: {e}"))?
-    else {
+    let Some(created) = bootstrap::execute(adapters, input).await? else {
         return Ok(());
     };
     let path = &settings.bootstrap.admin_pat_path;
-    write_private(path, &format!("{}\n", created.token.expose()))?;
+    write_private(path, &format!("{}\n", created.token.expose())).map_err(Failure::Unexpected)?;
     tracing::info!(
         org.id = %created.org_id,
         admin.id = %created.admin_id,
