@@ -227,14 +227,17 @@ async fn a_killed_primary_loses_no_acknowledged_reset_and_the_standby_takes_over
 }
 
 /// The primary turns read-only without dropping its sessions (as one being fenced would) and
-/// the standby is promoted. `rekey`'s pooled connections to the old primary meet SQLSTATE
-/// 25006: each is dropped after its 503, and new ones skip the read-only server and reach the
-/// new primary; idle ones are dropped at their next checkout, unused. (Kept, they would answer
-/// 503 until they timed out of the pool, minutes later.)
+/// the standby is promoted. `rekey`'s pooled connections to the old primary (TLS,
+/// `sslmode=require`, for every host of the URL) meet SQLSTATE 25006: each is dropped after its
+/// 503, and new ones skip the read-only server and reach the new primary; idle ones are dropped
+/// at their next checkout, unused. (Kept, they would answer 503 until they timed out of the
+/// pool, minutes later.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_to_a_primary_turned_read_only_are_dropped_for_the_new_primary() {
     let pair = Pair::start().await;
-    let rekey = Rekey::start_on(&pair.url, &[("REKEY__DATABASE__CONNECT_TIMEOUT", "1s")]).await;
+    // Encrypted, as in production: sslmode applies to every host of the URL.
+    let url = format!("{}&sslmode=require", pair.url);
+    let rekey = Rekey::start_on(&url, &[("REKEY__DATABASE__CONNECT_TIMEOUT", "1s")]).await;
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let token = rekey.admin_token.clone();
     let reset = || {
