@@ -19,7 +19,7 @@ impl Pair {
     /// Starts both; commits on the primary wait for the standby to have them (synchronous
     /// replication, as an HA setup that promises no lost writes runs it).
     async fn start() -> Self {
-        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let dirs = (rekey_test_db::cluster_dir(), rekey_test_db::cluster_dir());
         let primary = rekey_test_db::Cluster::start(dirs.0.path());
         let standby = rekey_test_db::Cluster::standby_of(&primary, dirs.1.path());
         let admin = rekey_test_db::connect(&primary.url()).await;

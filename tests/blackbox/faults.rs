@@ -11,7 +11,7 @@ use crate::harness::{Protocol, Rekey};
 /// cluster is back, requests succeed again without a restart of `rekey`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_503_and_heals_without_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = rekey_test_db::cluster_dir();
     let cluster = rekey_test_db::Cluster::start(dir.path());
     let rekey = Rekey::start_on(
         &cluster.url(),

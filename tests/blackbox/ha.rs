@@ -155,7 +155,7 @@ async fn within(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> boo
 /// lost); and every sendLink user gets a mail, with nothing left pending or dead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failovers_and_a_killed_instance_lose_no_acknowledged_reset() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = rekey_test_db::cluster_dir();
     let started = Instant::now();
     let mut formation = tokio::task::block_in_place(|| rekey_test_db::Formation::start(dir.path()));
     let formed = started.elapsed();
@@ -244,6 +244,12 @@ async fn failovers_and_a_killed_instance_lose_no_acknowledged_reset() {
         )
         .await;
         let promoted = Instant::now();
+        within(
+            Duration::from_secs(15),
+            "readiness says 200 again",
+            async || second.get("/debug/ready", None).await.status == 200,
+        )
+        .await;
         tokio::time::sleep(Duration::from_secs(8)).await;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         (

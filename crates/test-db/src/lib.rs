@@ -9,6 +9,22 @@ mod cluster;
 mod formation;
 
 pub use cluster::{Cluster, bin_dir};
+
+/// A fresh directory for a test's own clusters, under the workspace's `target/test-clusters`
+/// (not the system's temporary directory, which may be small or memory-backed); removed when
+/// dropped.
+///
+/// # Panics
+/// When it cannot be created.
+pub fn cluster_dir() -> tempfile::TempDir {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        std::path::PathBuf::from,
+    );
+    let parent = target.join("test-clusters");
+    std::fs::create_dir_all(&parent).expect("target/test-clusters");
+    tempfile::tempdir_in(parent).expect("a directory in target/test-clusters")
+}
 pub use formation::Formation;
 pub use tokio_postgres;
 
