@@ -364,3 +364,41 @@ async fn a_url_of_only_the_standby_is_503_until_it_is_promoted() {
     }
     assert_eq!(rekey.get("/debug/ready", None).await.status, 200);
 }
+
+/// The synchronous standby dies: the primary holds every commit until a standby confirms it,
+/// which never comes. A reset answers 503 code 14 once its commit has waited
+/// `database.connect_timeout`, instead of hanging with the client; once the primary stops
+/// waiting for a standby (`synchronous_standby_names = ''`), resets succeed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_held_for_a_lost_synchronous_standby_is_503_not_a_hang() {
+    let pair = Pair::start().await;
+    let rekey = Rekey::start_on(&pair.url, &[("REKEY__DATABASE__CONNECT_TIMEOUT", "1s")]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let token = rekey.admin_token.clone();
+    let reset = |fields: Value| rekey.password_reset(Protocol::Rest, Some(&token), &user, fields);
+    assert_eq!(reset(json!({ "returnCode": {} })).await.status, 200);
+
+    pair.standby.kill();
+    for fields in [json!({ "returnCode": {} }), json!({ "sendLink": {} })] {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), reset(fields))
+            .await
+            .expect("an answer, not a hang");
+        let took = started.elapsed();
+        assert_eq!(
+            (answer.status, answer.code()),
+            (503, Some(14)),
+            "{}",
+            answer.body
+        );
+        assert!(
+            took < Duration::from_millis(2500),
+            "answered after {took:?}"
+        );
+    }
+
+    let primary = rekey_test_db::connect(&pair.primary.url()).await;
+    alter_system(&primary, &["synchronous_standby_names = ''"]).await;
+    let answer = reset(json!({ "returnCode": {} })).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}

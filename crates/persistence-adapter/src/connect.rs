@@ -205,7 +205,7 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                     .test_on_check_out(true)
                     .build_unchecked(manager())
             };
-            let pools = PgPools::new(shared, open);
+            let pools = PgPools::new(shared, open, settings.connect_timeout);
             if held {
                 pools.hold();
             }

@@ -48,6 +48,16 @@ pub(crate) fn met_read_only_server() {
 pub(crate) struct PgConn {
     conn: AsyncPgConnection,
     opened_after: u64,
+    /// Given up on while a statement ran: closed, never handed out again.
+    discarded: bool,
+}
+
+impl PgConn {
+    /// Closes this connection when it is returned: a statement on it was abandoned, and its
+    /// answer would hold up the next one.
+    pub(crate) fn discard(&mut self) {
+        self.discarded = true;
+    }
 }
 
 impl std::ops::Deref for PgConn {
@@ -73,7 +83,11 @@ impl bb8::ManageConnection for PgManager {
             .await
             .map_err(PoolError::ConnectionError)?;
         conn.set_instrumentation(crate::CountStatements::new("postgres"));
-        Ok(PgConn { conn, opened_after })
+        Ok(PgConn {
+            conn,
+            opened_after,
+            discarded: false,
+        })
     }
 
     /// At checkout, without a round trip: an idle connection opened before a read-only
@@ -88,7 +102,8 @@ impl bb8::ManageConnection for PgManager {
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        conn.opened_after != READ_ONLY_ANSWERS.load(Ordering::Acquire)
+        conn.discarded
+            || conn.opened_after != READ_ONLY_ANSWERS.load(Ordering::Acquire)
             || std::thread::panicking()
             || conn.conn.is_broken()
     }
@@ -106,6 +121,8 @@ pub(crate) struct PgPools {
     locals: Arc<Mutex<Vec<Opened>>>,
     /// No connection is handed out: the server started before the migrations could run.
     held: Arc<AtomicBool>,
+    /// How long a reset's write may wait for its commit (`database.connect_timeout`).
+    pub(crate) patience: std::time::Duration,
 }
 
 /// A local pool, and whether the runtime that drives its connections still runs.
@@ -134,12 +151,17 @@ impl Drop for Sentinel {
 
 impl PgPools {
     /// `shared` for the multi-threaded runtime; `open` makes a pool for a thread of its own.
-    pub(crate) fn new(shared: PgPool, open: impl Fn() -> PgPool + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(
+        shared: PgPool,
+        open: impl Fn() -> PgPool + Send + Sync + 'static,
+        patience: std::time::Duration,
+    ) -> Self {
         Self {
             shared,
             open: Arc::new(open),
             locals: Arc::default(),
             held: Arc::default(),
+            patience,
         }
     }
 

@@ -213,33 +213,48 @@ async fn add_code_at_once(pool: &crate::pg_pools::PgPools, work: &Work) -> Resul
     let waiting = std::time::Instant::now();
     let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
     crate::pool_waited("postgres", waiting);
-    let written: Result<Advanced, _> = match message {
-        None => {
-            Prepared::<AddCode>::new(values)
-                .get_result(&mut *conn)
-                .await
+    // Bounded like the wait for a connection: during a failover the commit can wait for a
+    // synchronous standby that is being promoted. The client gets 503 (the reset may or may not
+    // have been made; a retry supersedes it) and the connection is closed, since its answer
+    // would hold up the next statement. Cancelling the statement instead would turn the wait
+    // into a local commit the standby may not have.
+    let written = tokio::time::timeout(pool.patience, async {
+        match message {
+            None => {
+                Prepared::<AddCode>::new(values)
+                    .get_result::<Advanced>(&mut *conn)
+                    .await
+            }
+            Some(message) => {
+                values.extend([
+                    Value::Text(&message.id),
+                    Value::Text(&message.kind),
+                    Value::Text(&message.channel),
+                    Value::Text(&message.recipient_masked),
+                    Value::Text(&message.key_id),
+                    Value::NullableBinary(message.payload.as_deref()),
+                    Value::BigInt(message.code_sequence),
+                    Value::Text(&message.idempotency_key),
+                    Value::Text(&message.status),
+                    Value::Integer(message.attempts),
+                    Value::Timestamp(&message.next_attempt_at),
+                    Value::NullableText(message.last_error.as_deref()),
+                    Value::Timestamp(&message.created_at),
+                    Value::NullableTimestamp(message.sent_at.as_ref()),
+                ]);
+                Prepared::<AddCodeQueued>::new(values)
+                    .get_result::<Advanced>(&mut *conn)
+                    .await
+            }
         }
-        Some(message) => {
-            values.extend([
-                Value::Text(&message.id),
-                Value::Text(&message.kind),
-                Value::Text(&message.channel),
-                Value::Text(&message.recipient_masked),
-                Value::Text(&message.key_id),
-                Value::NullableBinary(message.payload.as_deref()),
-                Value::BigInt(message.code_sequence),
-                Value::Text(&message.idempotency_key),
-                Value::Text(&message.status),
-                Value::Integer(message.attempts),
-                Value::Timestamp(&message.next_attempt_at),
-                Value::NullableText(message.last_error.as_deref()),
-                Value::Timestamp(&message.created_at),
-                Value::NullableTimestamp(message.sent_at.as_ref()),
-            ]);
-            Prepared::<AddCodeQueued>::new(values)
-                .get_result(&mut *conn)
-                .await
-        }
+    })
+    .await;
+    let Ok(written) = written else {
+        conn.discard();
+        return Err(StoreError::Failure(Failure::Unavailable(format!(
+            "database: the reset's commit did not finish within {:?}",
+            pool.patience
+        ))));
     };
     match written.map_err(event_insert) {
         Ok(Advanced { advanced: 1 }) => Ok(()),
