@@ -65,9 +65,9 @@ async fn a_database_outage_is_503_and_heals_without_a_restart() {
     assert_eq!(rekey.get("/debug/ready", None).await.status, 200);
 }
 
-/// Retries `reset` until it answers 200 (every other answer must be 503), for at most 20 s,
-/// without a restart of `rekey`; answers the 200.
-async fn recovered<F, A>(reset: F) -> crate::harness::Answer
+/// Retries `reset` until it answers 200 (every other answer must be 503 code 14), for at most
+/// 20 s, without a restart of `rekey`; answers the 200.
+pub(crate) async fn recovered<F, A>(reset: F) -> crate::harness::Answer
 where
     F: Fn() -> A,
     A: std::future::Future<Output = crate::harness::Answer>,
@@ -78,7 +78,12 @@ where
         if answer.status == 200 {
             return answer;
         }
-        assert_eq!(answer.status, 503, "{}", answer.body);
+        assert_eq!(
+            (answer.status, answer.code()),
+            (503, Some(14)),
+            "{}",
+            answer.body
+        );
         assert!(
             Instant::now() < deadline,
             "rekey did not recover within 20 s"
