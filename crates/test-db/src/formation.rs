@@ -59,7 +59,7 @@ impl Formation {
             ],
         );
         formation.processes.push(Some(monitor));
-        formation.wait_until("the monitor accepts connections", || {
+        formation.wait_until("the monitor accepts connections", |formation| {
             formation.sql(formation.monitor_port, "pg_auto_failover", "SELECT 1")
                 == Some("1".into())
         });
@@ -98,7 +98,7 @@ impl Formation {
             );
             formation.processes.push(Some(child));
             let want = if node == 0 { "single" } else { "secondary" };
-            formation.wait_until(&format!("node {} is {want}", node + 1), || {
+            formation.wait_until(&format!("node {} is {want}", node + 1), |formation| {
                 // pg_basebackup waits for a checkpoint, which the primary spreads over minutes
                 // unless asked for one now.
                 if node == 1 {
@@ -107,7 +107,7 @@ impl Formation {
                 formation.states()[node] == want
             });
         }
-        formation.wait_until("the primary and its secondary", || {
+        formation.wait_until("the primary and its secondary", |formation| {
             formation.states() == ["primary", "secondary"]
         });
         formation
@@ -193,6 +193,34 @@ impl Formation {
         states
     }
 
+    /// Whether node `primary` commits synchronously now: the monitor has both nodes where it
+    /// wants them (`primary` and `secondary`, each reported as assigned), and the primary waits
+    /// for its standby's flush at each commit. Only then does a crash of the primary lose no
+    /// acknowledged commit: pg_auto_failover turns synchronous replication off while the
+    /// standby is unhealthy or catching up (`wait_primary`), and on again one keeper cycle
+    /// after the standby counts as `secondary` again, when it may already be promoted.
+    pub fn synchronous(&self, primary: usize) -> bool {
+        let rows = self
+            .sql(
+                self.monitor_port,
+                "pg_auto_failover",
+                "SELECT nodeport, reportedstate, goalstate FROM pgautofailover.node",
+            )
+            .unwrap_or_default();
+        let settled = |node: usize, state: &str| {
+            let want = format!("{}|{state}|{state}", self.ports[node]);
+            rows.lines().any(|row| row == want)
+        };
+        settled(primary, "primary")
+            && settled(1 - primary, "secondary")
+            && self.sql(
+                self.ports[primary],
+                "postgres",
+                "SELECT current_setting('synchronous_standby_names') <> '' AND EXISTS \
+                 (SELECT 1 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))",
+            ) == Some("t".into())
+    }
+
     /// Whether the node on `port` takes writes now (a primary, not read-only).
     pub fn takes_writes(&self, node: usize) -> bool {
         self.sql(
@@ -234,6 +262,25 @@ impl Formation {
         run(&mut failover);
     }
 
+    /// The monitor's last 100 events (`pg_autoctl show events`): every state each node was
+    /// assigned and reported, with the time, for a test to print when something went wrong.
+    pub fn events(&self) -> String {
+        let mut events = self.command("pg_autoctl");
+        events
+            .args(["show", "events", "--count", "100", "--pgdata"])
+            .arg(self.dir.join("monitor"));
+        events.output().map_or_else(
+            |error| format!("pg_autoctl show events: {error}"),
+            |output| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            },
+        )
+    }
+
     /// Kills node `node`'s `pg_autoctl` and its PostgreSQL with SIGKILL, as a crash of its
     /// machine would: nothing restarts it, and the monitor fails over once it counts as failed.
     pub fn crash(&mut self, node: usize) {
@@ -244,10 +291,30 @@ impl Formation {
         }
     }
 
-    /// Polls `ready` every 200 ms for up to 3 minutes.
-    fn wait_until(&self, what: &str, mut ready: impl FnMut() -> bool) {
+    /// Polls `ready` every 200 ms for up to 3 minutes, and stops at once, with the end of its
+    /// log, when a `pg_autoctl` ended (not installed, or it failed).
+    fn wait_until(&mut self, what: &str, mut ready: impl FnMut(&Self) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(180);
-        while !ready() {
+        while !ready(self) {
+            for (index, child) in self.processes.iter_mut().enumerate() {
+                if let Some(child) = child
+                    && let Ok(Some(status)) = child.try_wait()
+                {
+                    let name = if index == 0 {
+                        "monitor".to_owned()
+                    } else {
+                        format!("node{index}")
+                    };
+                    let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                        .unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                    panic!(
+                        "pg_auto_failover: waiting until {what}, `pg_autoctl` of {name} ended \
+                         ({status}); is pg-auto-failover-cli installed? The end of its log:\n{}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
+                }
+            }
             assert!(
                 Instant::now() < deadline,
                 "pg_auto_failover: {what} did not happen within 3 minutes; states {:?}; see {}",
