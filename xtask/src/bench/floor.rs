@@ -225,7 +225,7 @@ pub async fn driver(
                 runtime.block_on(async move {
                     let mut tasks = Vec::new();
                     for c in 0..connections {
-                        let (client, statements) = match connect(&url, floor).await {
+                        let connection = match connect(&url, floor).await {
                             Ok(connected) => connected,
                             Err(error) => {
                                 let _ = ready.send(Err(error)).await;
@@ -241,7 +241,7 @@ pub async fn driver(
                             while !stop.load(Ordering::Relaxed) {
                                 n = (n + 7919) % users.max(1);
                                 let started = Instant::now();
-                                if reset(&client, &statements, n).await.is_err() {
+                                if reset(&connection, n).await.is_err() {
                                     errors.fetch_add(1, Ordering::Relaxed);
                                 }
                                 if recording.load(Ordering::Relaxed) {
@@ -304,12 +304,15 @@ pub async fn driver(
     Ok((measured, cost))
 }
 
+/// A connection with one reset's statements prepared.
+pub struct Connection {
+    client: tokio_postgres::Client,
+    statements: Vec<Prepared>,
+}
+
 /// A connection with the reset's statements prepared: placeholders become `$1` (the user's
-/// number, as text) and `$2` (the sequence).
-async fn connect(
-    url: &str,
-    floor: Floor,
-) -> Result<(tokio_postgres::Client, Vec<Prepared>), String> {
+/// number, as text) and `$2` (the sequence). Its connection task runs on the current runtime.
+pub async fn connect(url: &str, floor: Floor) -> Result<Connection, String> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .map_err(|e| format!("tokio-postgres: {e}"))?;
@@ -334,7 +337,10 @@ async fn connect(
             loads_sequence: statement.loads_sequence,
         });
     }
-    Ok((client, prepared))
+    Ok(Connection {
+        client,
+        statements: prepared,
+    })
 }
 
 struct Prepared {
@@ -343,17 +349,15 @@ struct Prepared {
     loads_sequence: bool,
 }
 
-/// One reset: each statement in turn, one round trip each.
-async fn reset(
-    client: &tokio_postgres::Client,
-    statements: &[Prepared],
-    n: usize,
-) -> Result<(), tokio_postgres::Error> {
+/// One reset of user `bench-n`: each statement in turn, one round trip each; the user's
+/// sequence the reset started from.
+pub async fn reset(connection: &Connection, n: usize) -> Result<i64, tokio_postgres::Error> {
     let number = n.to_string();
     let mut sequence = 0_i64;
-    for prepared in statements {
+    for prepared in &connection.statements {
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&number, &sequence];
-        let rows = client
+        let rows = connection
+            .client
             .query(&prepared.statement, &params[..prepared.params])
             .await?;
         if prepared.loads_sequence
@@ -362,5 +366,5 @@ async fn reset(
             sequence = row.try_get(0)?;
         }
     }
-    Ok(())
+    Ok(sequence)
 }

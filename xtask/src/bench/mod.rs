@@ -5,6 +5,7 @@
 //! the floors in the same run (pgbench replaying PasswordReset's SQL, `/debug/healthz`, the
 //! argon2 bound), and writes `target/bench/report.{md,json,svg}`.
 
+mod bare;
 mod cost;
 mod floor;
 mod load;
@@ -95,6 +96,10 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
 pub fn run(args: &[String]) -> Result<(), Failure> {
     if args.first().is_some_and(|a| a == "--micro") {
         return micro(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "--bare-server") {
+        // The bare floor's own process, started by the bench itself (see `bare`).
+        return bare::run(&args[1..]).map_err(Failure::Failed);
     }
     if args.first().is_some_and(|a| a == "--report-only") {
         // Writes report.md and report.svg again from report.json (after a change to them).
@@ -616,6 +621,60 @@ fn probe(server: &Server) -> Probe {
     }
 }
 
+/// returnCode resets against the bare floor server (`bare`): actix-web and tokio-postgres
+/// alone, in a process of its own whose CPU is metered as rekey's is.
+async fn bare_resets(
+    url: &str,
+    server: &Server,
+    concurrency: usize,
+    (warmup, duration): (Duration, Duration),
+    users: usize,
+    meter: &cost::Meter,
+) -> Result<Row, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args(["bench", "--bare-server", url, &port.to_string()])
+        .spawn()
+        .map_err(|e| format!("the bare floor server: {e}"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            return Err("the bare floor server did not listen within 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let meter = cost::Meter {
+        pid: child.id(),
+        base: base.clone(),
+        database: meter.database.clone(),
+    };
+    let since = probe(server);
+    let label = "actix-web + tokio-postgres alone (returnCode)";
+    let client = client();
+    let (measured, cost) = metered(
+        &meter,
+        load::run(label, concurrency, warmup, duration, move |w, n| {
+            let client = client.clone();
+            let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
+            async move {
+                post(&client, url, "bare", r#"{"returnCode":{}}"#.into())
+                    .await
+                    .is_some()
+            }
+        }),
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(row("postgres", label, concurrency, &measured, server, &since).with_cost(cost))
+}
+
 fn row(
     backend: &str,
     scenario: &str,
@@ -785,6 +844,7 @@ async fn bench(
             )
             .with_cost(cost)
         };
+        let bare = bare_resets(&url, &server, c, (warmup, duration), users, &meter).await?;
         let get = {
             let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
             let since = probe(&server);
@@ -825,6 +885,7 @@ async fn bench(
                 .with_client_cpu(send_floor.client_cpu_us),
         );
         rows.push(driver);
+        rows.push(bare);
         rows.push(get.with_floor("healthz", healthz.throughput, Some(healthz.p99)));
     }
 
