@@ -3,11 +3,11 @@
 //! reset's statements on a connection of the worker's own, answer the JSON — and nothing of
 //! rekey's: no token check, no use case, no diesel, no metrics, no logs.
 //!
-//! It runs as a process of its own (`xtask bench-bare-server URL PORT`), with rekey's shape:
-//! one HTTP worker per CPU, each with `max_connections / workers` connections (at least two,
-//! rekey's default `max_connections` being 8) opened on its thread. Its CPU per request, next
-//! to rekey's in the same run, is what the framework and the driver cost before rekey adds
-//! anything.
+//! It runs as a process of its own (`xtask bench --bare-server URL PORT CONNECTIONS`), with
+//! rekey's shape: one HTTP worker per CPU, each with `CONNECTIONS / workers` connections (at
+//! least two; the bench passes the `max_connections` it gives rekey) opened on its thread. Its
+//! CPU per request, next to rekey's in the same run, is what the framework and the driver cost
+//! before rekey adds anything.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,18 +17,18 @@ use serde_json::{Value, json};
 
 use super::floor::{self, Floor};
 
-/// rekey's default `database.max_connections`.
-const MAX_CONNECTIONS: usize = 8;
-
-/// `xtask bench-bare-server URL PORT`: serves `POST /v2/users/bench-N/password_reset` until
-/// killed.
+/// `xtask bench --bare-server URL PORT CONNECTIONS`: serves
+/// `POST /v2/users/bench-N/password_reset` until killed.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let [url, port] = args else {
-        return Err("usage: xtask bench-bare-server URL PORT".into());
+    let [url, port, connections] = args else {
+        return Err("usage: xtask bench --bare-server URL PORT CONNECTIONS".into());
     };
     let port: u16 = port.parse().map_err(|_| format!("not a port: {port}"))?;
+    let connections: usize = connections
+        .parse()
+        .map_err(|_| format!("not a number of connections: {connections}"))?;
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let per_worker = (MAX_CONNECTIONS / workers).max(2);
+    let per_worker = (connections / workers).max(2);
     let url = url.clone();
     actix_web::rt::System::new()
         .block_on(async move {

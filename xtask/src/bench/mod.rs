@@ -621,6 +621,9 @@ fn probe(server: &Server) -> Probe {
     }
 }
 
+/// The PostgreSQL-backed rekey's `database.max_connections`, and the bare floor server's.
+const PG_MAX_CONNECTIONS: usize = 16;
+
 /// returnCode resets against the bare floor server (`bare`): actix-web and tokio-postgres
 /// alone, in a process of its own whose CPU is metered as rekey's is.
 async fn bare_resets(
@@ -638,6 +641,7 @@ async fn bare_resets(
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["bench", "--bare-server", url, &port.to_string()])
+        .arg(PG_MAX_CONNECTIONS.to_string())
         .spawn()
         .map_err(|e| format!("the bare floor server: {e}"))?;
     let base = format!("http://127.0.0.1:{port}");
@@ -741,7 +745,10 @@ async fn bench(
     let _ = std::fs::remove_dir_all(&pg_data);
     let pg_env = [
         ("REKEY__DATABASE__URL", url.clone()),
-        ("REKEY__DATABASE__MAX_CONNECTIONS", "16".to_owned()),
+        (
+            "REKEY__DATABASE__MAX_CONNECTIONS",
+            PG_MAX_CONNECTIONS.to_string(),
+        ),
         ("REKEY__DELIVERY__ENABLED", "false".to_owned()),
     ];
     let server = Server::start(root, &pg_data, &pg_env)?;
