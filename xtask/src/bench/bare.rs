@@ -10,7 +10,6 @@
 //! before rekey adds anything.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
@@ -49,7 +48,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// needed; a request holds one for its statements, as a bb8 checkout does.
 struct Pool {
     url: String,
-    idle: RefCell<Vec<Rc<floor::Connection>>>,
+    idle: RefCell<Vec<floor::Connection>>,
     permits: tokio::sync::Semaphore,
 }
 
@@ -84,7 +83,7 @@ async fn reset(
     let connection = match popped {
         Some(connection) => connection,
         None => match floor::connect(&pool.url, Floor::ReturnCode).await {
-            Ok(connection) => Rc::new(connection),
+            Ok(connection) => connection,
             Err(_) => return HttpResponse::ServiceUnavailable().finish(),
         },
     };
