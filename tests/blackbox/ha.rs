@@ -141,6 +141,19 @@ fn wall_clock(at: Instant) -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() - at.elapsed()
 }
 
+/// Waits at most `limit` until node `primary` commits synchronously
+/// ([`rekey_test_db::Formation::synchronous`]); how long it took.
+async fn until_synchronous(
+    formation: &rekey_test_db::Formation,
+    primary: usize,
+    limit: Duration,
+) -> Duration {
+    within(limit, "the primary commits synchronously", async || {
+        tokio::task::block_in_place(|| formation.synchronous(primary))
+    })
+    .await
+}
+
 /// Polls `check` every 100 ms until it holds, for at most `limit`; how long it took.
 async fn within(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) -> Duration {
     let started = Instant::now();
@@ -239,12 +252,8 @@ async fn failovers_and_a_killed_instance_lose_no_acknowledged_reset() {
         // synchronous standby: measured, for DEPLOYMENT.md.
         let new_primary = tokio::task::block_in_place(|| formation.primary())
             .expect("a primary after the planned failover");
-        let resynchronised = within(
-            Duration::from_secs(60),
-            "the new primary commits synchronously",
-            async || tokio::task::block_in_place(|| formation.synchronous(new_primary)),
-        )
-        .await;
+        let resynchronised =
+            until_synchronous(&formation, new_primary, Duration::from_secs(60)).await;
         tokio::time::sleep(Duration::from_secs(8).saturating_sub(planned.elapsed())).await;
         // 2. One instance dies. The messages claimed at that moment (by it, or by the other)
         // go out within 15 s: the dead one's as soon as their lease runs out.
@@ -290,12 +299,7 @@ async fn failovers_and_a_killed_instance_lose_no_acknowledged_reset() {
         // commits synchronously: with two data nodes it turns synchronous replication off while
         // its standby is unhealthy or catching up, and on again a keeper cycle after the standby
         // is `secondary` (and may be promoted) again. The planned failover left such a window.
-        let synchronous = within(
-            Duration::from_secs(30),
-            "the primary commits synchronously",
-            async || tokio::task::block_in_place(|| formation.synchronous(primary)),
-        )
-        .await;
+        let synchronous = until_synchronous(&formation, primary, Duration::from_secs(30)).await;
         let before_crash = (
             formation.states(),
             rekey_test_db::connect(&formation.node_url(primary))

@@ -283,12 +283,6 @@ impl Server {
         let log = data.join("rekey.log");
         let _ = std::fs::remove_file(&log);
         std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .map_err(|e| e.to_string())
-        };
         let (port, grpc_port) = (free_port()?, free_port()?);
         // REKEY_BENCH_BINARY runs another build (e.g. the commit before a change) through the
         // same scenarios, for before/after pairs.
@@ -621,6 +615,14 @@ fn probe(server: &Server) -> Probe {
     }
 }
 
+/// A port nobody listens on now, on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
 /// The PostgreSQL-backed rekey's `database.max_connections`, and the bare floor server's.
 const PG_MAX_CONNECTIONS: usize = 16;
 
@@ -634,10 +636,7 @@ async fn bare_resets(
     users: usize,
     meter: &cost::Meter,
 ) -> Result<Row, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())?;
+    let port = free_port()?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["bench", "--bare-server", url, &port.to_string()])
