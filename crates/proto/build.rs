@@ -10,6 +10,8 @@ const FILES: &[&str] = &[
     "zitadel/user/v2/user_service.proto",
     "zitadel/user/v2beta/user_service.proto",
     "zitadel/org/v2/org_service.proto",
+    "zitadel/session/v2/session_service.proto",
+    "zitadel/settings/v2/settings_service.proto",
     "zitadel/message.proto",
     "google/rpc/status.proto",
 ];

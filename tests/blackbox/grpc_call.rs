@@ -7,7 +7,7 @@ use prost::Message as _;
 use rekey_proto::google::rpc::Status as RpcStatus;
 use rekey_proto::zitadel::object::v2::Details;
 use rekey_proto::zitadel::user::v2 as user;
-use rekey_proto::zitadel::v1::ErrorDetail;
+use rekey_proto::zitadel::v1::{CredentialsCheckError, ErrorDetail};
 use serde_json::{Map, Value, json};
 use tonic::transport::Channel;
 
@@ -154,8 +154,9 @@ fn details_json(details: Option<&Details>) -> Value {
     body
 }
 
-/// A refusal in the REST shape, with the `ErrorDetail` read from `grpc-status-details-bin`
-/// (checked against `grpc-status` and `grpc-message`).
+/// A refusal in the REST shape, with the detail (`ErrorDetail`, or `CredentialsCheckError` for a
+/// failed password check) read from `grpc-status-details-bin` (checked against `grpc-status`
+/// and `grpc-message`).
 fn refusal(status: &tonic::Status) -> Answer {
     let mut body = json!({ "code": status.code() as i32, "message": status.message() });
     if !status.details().is_empty() {
@@ -173,10 +174,23 @@ fn refusal(status: &tonic::Status) -> Answer {
         let details: Vec<Value> = rpc
             .details
             .iter()
-            .map(|any| {
-                assert_eq!(any.type_url, "type.googleapis.com/zitadel.v1.ErrorDetail");
-                let detail = ErrorDetail::decode(any.value.as_slice()).expect("an ErrorDetail");
-                json!({ "@type": any.type_url, "id": detail.id, "message": detail.message })
+            .map(|any| match any.type_url.as_str() {
+                "type.googleapis.com/zitadel.v1.ErrorDetail" => {
+                    let detail =
+                        ErrorDetail::decode(any.value.as_slice()).expect("an ErrorDetail");
+                    json!({ "@type": any.type_url, "id": detail.id, "message": detail.message })
+                }
+                "type.googleapis.com/zitadel.v1.CredentialsCheckError" => {
+                    let detail = CredentialsCheckError::decode(any.value.as_slice())
+                        .expect("a CredentialsCheckError");
+                    json!({
+                        "@type": any.type_url,
+                        "id": detail.id,
+                        "message": detail.message,
+                        "failedAttempts": detail.failed_attempts,
+                    })
+                }
+                other => panic!("a detail of type {other}"),
             })
             .collect();
         body["details"] = Value::Array(details);

@@ -319,7 +319,9 @@ impl Rekey {
 
     /// Records a secret that must never appear in the logs.
     pub fn remember(&self, secret: &str) {
-        self.secrets.lock().expect("lock").insert(secret.to_owned());
+        if !secret.is_empty() {
+            self.secrets.lock().expect("lock").insert(secret.to_owned());
+        }
     }
 
     /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed. It must
@@ -384,11 +386,30 @@ impl Rekey {
 
     /// A raw POST with an optional bearer token.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    /// A GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// A request of any method with an optional bearer token and JSON body. Codes and session
+    /// tokens in the answer are remembered as secrets the logs must not show.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -397,26 +418,11 @@ impl Rekey {
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if let Some(code) = body["verificationCode"].as_str() {
-            self.remember(code);
+        for secret in [&body["verificationCode"], &body["sessionToken"]] {
+            if let Some(secret) = secret.as_str() {
+                self.remember(secret);
+            }
         }
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// A GET with an optional bearer token.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
-        let mut request = self.client.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.json().await.unwrap_or(Value::Null);
         Answer {
             status,
             headers,

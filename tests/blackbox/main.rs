@@ -21,6 +21,7 @@ mod password_reset;
 mod readme;
 mod security;
 mod service;
+mod sessions;
 mod set_password;
 mod smtp;
 mod tools;

@@ -79,10 +79,22 @@ macro_rules! per_transport {
 }
 
 mod sqlite {
-    per_transport!(Sqlite: resets_and_passwords, refusals_and_creation, error_details);
+    per_transport!(
+        Sqlite: resets_and_passwords,
+        refusals_and_creation,
+        error_details,
+        sessions_and_lockout,
+        the_reset_journey_of_a_login_ui
+    );
 }
 mod postgres {
-    per_transport!(Postgres: resets_and_passwords, refusals_and_creation, error_details);
+    per_transport!(
+        Postgres: resets_and_passwords,
+        refusals_and_creation,
+        error_details,
+        sessions_and_lockout,
+        the_reset_journey_of_a_login_ui
+    );
 }
 
 /// What ZITADEL's login app sends as its reset link (GRPC.md §7), to a host of ours.
@@ -105,6 +117,7 @@ async fn call(
         for password in [
             &c["request"]["newPassword"]["password"],
             &c["request"]["passwordType"]["value"]["password"],
+            &c["request"]["checks"]["password"]["password"],
         ] {
             if let Some(password) = password.as_str() {
                 rekey.remember(password);
@@ -162,6 +175,7 @@ async fn call(
             &result["ok"]["verificationCode"],
             &result["ok"]["emailCode"],
             &result["ok"]["phoneCode"],
+            &result["ok"]["sessionToken"],
         ] {
             if let Some(code) = code.as_str() {
                 rekey.remember(code);
@@ -644,4 +658,387 @@ pub async fn error_details(backend: Backend, transport: Transport) {
         first["details"][0]["message"], "User could not be found",
         "{t}: {first}"
     );
+}
+
+/// One call whose request is written in proto3 JSON (read by the script with `fromJson`).
+async fn one_json(
+    rekey: &Rekey,
+    transport: Transport,
+    token: Option<&str>,
+    service: &str,
+    method: &str,
+    request: Value,
+) -> Value {
+    let calls = [json!({ "service": service, "method": method, "request": request, "json": true })];
+    call(rekey, transport, token, &calls).await.remove(0)
+}
+
+/// Gives `user` the password `password` as ZITADEL's login app would: PasswordReset with
+/// returnCode, then SetPassword with the code.
+async fn give_password(rekey: &Rekey, transport: Transport, user: &str, password: &str) {
+    let admin = Some(rekey.admin_token.as_str());
+    let reset = one(
+        rekey,
+        transport,
+        admin,
+        "user",
+        "passwordReset",
+        reset_request(user, return_code()),
+    )
+    .await;
+    let code = ok(&reset, transport, "PasswordReset")["verificationCode"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut request = set_password_request(user, &code);
+    request["newPassword"]["password"] = json!(password);
+    let set = one(rekey, transport, admin, "user", "setPassword", request).await;
+    ok(&set, transport, "SetPassword");
+}
+
+/// A login UI's service account: a machine user holding `IAM_LOGIN_CLIENT`, and its token.
+fn login_client(rekey: &Rekey) -> String {
+    let bot = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "login",
+    ]);
+    rekey.token(&bot, &["IAM_LOGIN_CLIENT"])
+}
+
+/// CreateSession as ZITADEL's login app sends it: the user by id, a password, a lifetime of a
+/// day and the browser's description.
+fn create_session(user: &str, password: Option<&str>) -> Value {
+    let mut checks = json!({ "user": { "userId": user } });
+    if let Some(password) = password {
+        checks["password"] = json!({ "password": password });
+    }
+    json!({
+        "checks": checks,
+        "lifetime": "86400s",
+        "userAgent": {
+            "ip": "192.0.2.10",
+            "description": "Firefox on Linux",
+            "header": { "user-agent": { "values": ["Mozilla/5.0"] } },
+        },
+        "metadata": {},
+    })
+}
+
+/// The error's `CredentialsCheckError.failedAttempts`, as the login app reads it
+/// (`findDetails(CredentialsCheckErrorSchema)[0].failedAttempts`).
+fn failed_attempts(error: &Value) -> Option<u64> {
+    error["credentials"][0]["failedAttempts"].as_u64()
+}
+
+/// Sessions with ZITADEL's client: a session for the right password, with both factors; wrong
+/// passwords counted in `CredentialsCheckError`, the third locking the user (lockout policy
+/// of 3), which the next CreateSession answers with `Errors.User.NotActive`; DeleteSession with
+/// the token; and the settings the login app reads before it asks for a password.
+pub async fn sessions_and_lockout(backend: Backend, transport: Transport) {
+    let rekey = Rekey::start(backend, &[("REKEY__LOCKOUT__MAX_PASSWORD_ATTEMPTS", "3")]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    give_password(&rekey, transport, &user, NEW_PASSWORD).await;
+    let login = login_client(&rekey);
+    let login = Some(login.as_str());
+    let t = transport.name();
+
+    // What the login app reads before it asks for a password.
+    let complexity = one(
+        &rekey,
+        transport,
+        login,
+        "settings",
+        "getPasswordComplexitySettings",
+        json!({}),
+    )
+    .await;
+    let complexity = &ok(&complexity, transport, "GetPasswordComplexitySettings")["settings"];
+    assert_eq!(
+        (
+            complexity["minLength"].as_str(),
+            complexity["requiresSymbol"].as_bool()
+        ),
+        (Some("8"), Some(true)),
+        "{t}: {complexity}"
+    );
+    let lockout = one(
+        &rekey,
+        transport,
+        login,
+        "settings",
+        "getLockoutSettings",
+        json!({}),
+    )
+    .await;
+    let lockout = &ok(&lockout, transport, "GetLockoutSettings")["settings"];
+    assert_eq!(lockout["maxPasswordAttempts"], "3", "{t}: {lockout}");
+    let methods = one(
+        &rekey,
+        transport,
+        login,
+        "user",
+        "listAuthenticationMethodTypes",
+        json!({ "userId": user }),
+    )
+    .await;
+    let methods = ok(&methods, transport, "ListAuthenticationMethodTypes");
+    assert_eq!(
+        methods["authMethodTypes"],
+        json!(["AUTHENTICATION_METHOD_TYPE_PASSWORD"]),
+        "{t}: {methods}"
+    );
+
+    // The right password: a session with an id, a token and both factors.
+    let created = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(NEW_PASSWORD)),
+    )
+    .await;
+    let created = ok(&created, transport, "CreateSession");
+    let session_id = created["sessionId"].as_str().unwrap_or_default().to_owned();
+    let token = created["sessionToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !session_id.is_empty() && !token.is_empty(),
+        "{t}: an id and a token"
+    );
+    sequence(created, transport, "CreateSession");
+    assert_eq!(
+        created["details"]["resourceOwner"], "rekey",
+        "{t}: the instance owns sessions"
+    );
+    let got = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "getSession",
+        json!({ "sessionId": session_id, "sessionToken": token }),
+    )
+    .await;
+    let session = &ok(&got, transport, "GetSession")["session"];
+    assert_eq!(
+        session["factors"]["user"]["loginName"], "ada",
+        "{t}: {session}"
+    );
+    assert_eq!(session["factors"]["user"]["id"], json!(user), "{t}");
+    assert_eq!(
+        session["factors"]["user"]["organizationId"],
+        json!(rekey.org_id),
+        "{t}"
+    );
+    assert!(
+        session["factors"]["password"]["verifiedAt"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z')),
+        "{t}: the password factor: {session}"
+    );
+    assert!(
+        session["expirationDate"].is_string(),
+        "{t}: a day's lifetime"
+    );
+    assert_eq!(session["userAgent"]["ip"], "192.0.2.10", "{t}");
+
+    // DeleteSession with its token; then it is gone.
+    let deleted = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "deleteSession",
+        json!({ "sessionId": session_id, "sessionToken": token }),
+    )
+    .await;
+    ok(&deleted, transport, "DeleteSession");
+    let gone = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "getSession",
+        json!({ "sessionId": session_id, "sessionToken": token }),
+    )
+    .await;
+    let gone = error(&gone, transport, "GetSession of a deleted session");
+    assert_eq!(gone["code"], 5, "{t}: NotFound: {gone}");
+    assert_eq!(
+        gone["rawMessage"], "Session does not exist (QUERY-SFeaa)",
+        "{t}"
+    );
+
+    // Wrong passwords: counted, the third locks.
+    for attempt in 1..=3_u64 {
+        let wrong = one_json(
+            &rekey,
+            transport,
+            login,
+            "session",
+            "createSession",
+            create_session(&user, Some("Wrong-Passw0rd!")),
+        )
+        .await;
+        let wrong = error(&wrong, transport, "CreateSession with a wrong password");
+        assert_eq!(wrong["code"], 3, "{t}: InvalidArgument: {wrong}");
+        assert_eq!(
+            wrong["rawMessage"], "Password is invalid (COMMAND-3M0fs)",
+            "{t}"
+        );
+        assert_eq!(failed_attempts(wrong), Some(attempt), "{t}: {wrong}");
+        assert_eq!(wrong["credentials"][0]["id"], "COMMAND-3M0fs", "{t}");
+    }
+    let locked = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, None),
+    )
+    .await;
+    let locked = error(&locked, transport, "CreateSession of a locked user");
+    assert_eq!(locked["code"], 9, "{t}: FailedPrecondition: {locked}");
+    assert_eq!(
+        locked["rawMessage"], "Errors.User.NotActive (SESSION-Gj4ko)",
+        "{t}: the text ZITADEL's login app compares"
+    );
+    let right = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(NEW_PASSWORD)),
+    )
+    .await;
+    error(
+        &right,
+        transport,
+        "CreateSession of a locked user with the right password",
+    );
+
+    // An administrator unlocks; the right password works again.
+    rekey.admin(&["user", "unlock", &user]);
+    let again = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(NEW_PASSWORD)),
+    )
+    .await;
+    ok(&again, transport, "CreateSession after the unlock");
+    rekey.assert_logs_clean();
+}
+
+/// The reset as a login UI runs it with ZITADEL's client: a session with the old password,
+/// PasswordReset with the login app's link template, the mailed code into SetPassword; the old
+/// session's password factor is gone, and only the new password makes a session.
+pub async fn the_reset_journey_of_a_login_ui(backend: Backend, transport: Transport) {
+    const OLD: &str = "Granite-Kite-0ld!";
+    let rekey = Rekey::start(backend, &[]).await;
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    give_password(&rekey, transport, &user, OLD).await;
+    let login = login_client(&rekey);
+    let login = Some(login.as_str());
+    let t = transport.name();
+
+    let created = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(OLD)),
+    )
+    .await;
+    let created = ok(&created, transport, "CreateSession with the old password");
+    let (session_id, token) = (
+        created["sessionId"].clone(),
+        created["sessionToken"].clone(),
+    );
+
+    let reset = one(
+        &rekey,
+        transport,
+        login,
+        "user",
+        "passwordReset",
+        reset_request(&user, send_link(URL_TEMPLATE)),
+    )
+    .await;
+    ok(&reset, transport, "PasswordReset sendLink");
+    // Mails so far: the notice of give_password's change, then the link.
+    let link = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2)
+        .await
+        .into_iter()
+        .find(|link| link.starts_with("https://login.example/"))
+        .unwrap_or_else(|| panic!("{t}: no mail holds the link"));
+    let code = query_param(&link, "code").unwrap_or_default();
+    rekey.remember(&code);
+    let set = one(
+        &rekey,
+        transport,
+        login,
+        "user",
+        "setPassword",
+        set_password_request(&user, &code),
+    )
+    .await;
+    ok(&set, transport, "SetPassword with the mailed code");
+
+    let got = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "getSession",
+        json!({ "sessionId": session_id, "sessionToken": token }),
+    )
+    .await;
+    let session = &ok(&got, transport, "GetSession after the reset")["session"];
+    assert_eq!(
+        session["factors"]["user"]["id"],
+        json!(user),
+        "{t}: the user factor stays"
+    );
+    assert!(
+        session["factors"].get("password").is_none(),
+        "{t}: the password factor is gone: {session}"
+    );
+    let new = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(NEW_PASSWORD)),
+    )
+    .await;
+    ok(&new, transport, "CreateSession with the new password");
+    let old = one_json(
+        &rekey,
+        transport,
+        login,
+        "session",
+        "createSession",
+        create_session(&user, Some(OLD)),
+    )
+    .await;
+    let old = error(&old, transport, "CreateSession with the old password");
+    assert_eq!(
+        old["rawMessage"], "Password is invalid (COMMAND-3M0fs)",
+        "{t}"
+    );
+    rekey.assert_logs_clean();
 }

@@ -10,6 +10,8 @@
 use rekey_application::Ports;
 use rekey_domain::Principal;
 use rekey_proto::zitadel::org::v2 as org;
+use rekey_proto::zitadel::session::v2 as session;
+use rekey_proto::zitadel::settings::v2 as settings;
 use rekey_proto::zitadel::user::v2 as user;
 use serde_json::Value;
 
@@ -83,6 +85,54 @@ pub async fn call<P: Ports>(
         Rpc::AddOrganization => {
             run::<org::AddOrganizationRequest, _, _>(format, body, |m| {
                 rpc::add_organization(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::CreateSession => {
+            run::<session::CreateSessionRequest, _, _>(format, body, |m| {
+                rpc::session::create(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::SetSession => {
+            run::<session::SetSessionRequest, _, _>(format, body, |m| {
+                rpc::session::set(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::GetSession => {
+            run::<session::GetSessionRequest, _, _>(format, body, |m| {
+                rpc::session::get(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::DeleteSession => {
+            run::<session::DeleteSessionRequest, _, _>(format, body, |m| {
+                rpc::session::delete(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::ListSessions => {
+            run::<session::ListSessionsRequest, _, _>(format, body, |m| {
+                rpc::session::list(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::GetPasswordComplexitySettings => {
+            run::<settings::GetPasswordComplexitySettingsRequest, _, _>(format, body, |m| {
+                rpc::settings::password_complexity(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::GetLockoutSettings => {
+            run::<settings::GetLockoutSettingsRequest, _, _>(format, body, |m| {
+                rpc::settings::lockout(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::ListAuthenticationMethodTypes => {
+            run::<user::ListAuthenticationMethodTypesRequest, _, _>(format, body, |m| {
+                rpc::settings::authentication_methods(ports, caller, m)
             })
             .await
         }

@@ -48,7 +48,7 @@ pub trait JsonResponse {
     fn to_json(&self) -> Value;
 }
 
-fn only_one(message: &str, a: &str, b: &str) -> Status {
+pub(crate) fn only_one(message: &str, a: &str, b: &str) -> Status {
     Status::invalid(format!(
         "invalid {message}: only one of {a} and {b} may be set"
     ))
@@ -319,7 +319,7 @@ impl<'de> Deserialize<'de> for NotificationTypeJson {
 
 /// An empty proto message (such as `returnCode: {}`): any object, its fields ignored.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -334,7 +334,7 @@ pub fn timestamp(at: &prost_types::Timestamp) -> String {
 }
 
 /// Inserts `value` only when it is not the proto default (`false`, `""`, absent).
-fn set_if(map: &mut Map<String, Value>, key: &str, value: Value) {
+pub(crate) fn set_if(map: &mut Map<String, Value>, key: &str, value: Value) {
     let is_default = matches!(&value, Value::Bool(false) | Value::Null)
         || value.as_str().is_some_and(str::is_empty);
     if !is_default {
@@ -343,7 +343,7 @@ fn set_if(map: &mut Map<String, Value>, key: &str, value: Value) {
 }
 
 /// `details {sequence, changeDate, resourceOwner[, creationDate]}`, `sequence` as a string.
-fn details(details: Option<&object::Details>) -> Value {
+pub(crate) fn details(details: Option<&object::Details>) -> Value {
     let details = details.cloned().unwrap_or_default();
     let mut body = json!({ "sequence": details.sequence.to_string() });
     if let Some(changed) = &details.change_date {

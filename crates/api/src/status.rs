@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use prost::Message as _;
 use rekey_application::Failure;
 use rekey_application::usecase::limits::Exhausted;
-use rekey_proto::zitadel::v1::ErrorDetail;
-use rekey_proto::{ERROR_DETAIL_TYPE_URL, google};
+use rekey_proto::zitadel::v1::{CredentialsCheckError, ErrorDetail};
+use rekey_proto::{CREDENTIALS_CHECK_ERROR_TYPE_URL, ERROR_DETAIL_TYPE_URL, google};
 use serde_json::{Value, json};
 
 /// The gRPC status codes rekey answers with.
@@ -103,8 +103,10 @@ pub struct Status {
     code: Code,
     id: Option<&'static str>,
     message: String,
-    retry_after: Option<i64>,
+    /// Seconds; `u32` keeps a `Status` (and every `Result` carrying one) small.
+    retry_after: Option<u32>,
     cause: Option<String>,
+    failed_attempts: Option<u32>,
 }
 
 impl Status {
@@ -116,6 +118,22 @@ impl Status {
             message: message.into(),
             retry_after: None,
             cause: None,
+            failed_attempts: None,
+        }
+    }
+
+    /// A failed password check: its detail is a `zitadel.v1.CredentialsCheckError` carrying
+    /// the user's wrong passwords in a row (this one included), as ZITADEL's login app reads
+    /// them, instead of an `ErrorDetail`.
+    pub fn credentials(
+        code: Code,
+        id: &'static str,
+        message: impl Into<String>,
+        failed_attempts: u32,
+    ) -> Self {
+        Self {
+            failed_attempts: Some(failed_attempts),
+            ..Self::with_id(code, id, message)
         }
     }
 
@@ -137,7 +155,7 @@ impl Status {
     #[must_use]
     pub fn exhausted(exhausted: &Exhausted) -> Self {
         Self {
-            retry_after: Some(exhausted.retry_after_seconds()),
+            retry_after: Some(u32::try_from(exhausted.retry_after_seconds()).unwrap_or(u32::MAX)),
             ..Self::with_id(
                 Code::ResourceExhausted,
                 "REKEY-Limit",
@@ -202,7 +220,7 @@ impl Status {
     /// Seconds the client should wait before retrying (a spent budget, an unavailable store).
     #[must_use]
     pub fn retry_after(&self) -> Option<i64> {
-        self.retry_after
+        self.retry_after.map(i64::from)
     }
 
     /// Why the service failed, for the log only.
@@ -223,16 +241,39 @@ impl Status {
     /// The encoded `google.rpc.Status` ZITADEL sends in `grpc-status-details-bin`: the code, the
     /// full `message`, and the `ErrorDetail` as an `Any`. `None` without an id: ZITADEL then
     /// sends no details.
+    /// The wrong passwords in a row a failed password check reports.
+    #[must_use]
+    pub fn failed_attempts(&self) -> Option<u32> {
+        self.failed_attempts
+    }
+
+    /// The detail as a `google.protobuf.Any`: its type URL and encoded message.
+    fn detail_any(&self) -> Option<prost_types::Any> {
+        let detail = self.error_detail()?;
+        Some(match self.failed_attempts {
+            Some(attempts) => prost_types::Any {
+                type_url: CREDENTIALS_CHECK_ERROR_TYPE_URL.to_owned(),
+                value: CredentialsCheckError {
+                    id: detail.id,
+                    message: detail.message,
+                    failed_attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+                    remaining_lock_duration: 0,
+                }
+                .encode_to_vec(),
+            },
+            None => prost_types::Any {
+                type_url: ERROR_DETAIL_TYPE_URL.to_owned(),
+                value: detail.encode_to_vec(),
+            },
+        })
+    }
+
     #[must_use]
     pub fn rpc_status(&self, message: &str) -> Option<Vec<u8>> {
-        let detail = self.error_detail()?;
         let status = google::rpc::Status {
             code: self.code.number(),
             message: message.to_owned(),
-            details: vec![prost_types::Any {
-                type_url: ERROR_DETAIL_TYPE_URL.to_owned(),
-                value: detail.encode_to_vec(),
-            }],
+            details: vec![self.detail_any()?],
         };
         Some(status.encode_to_vec())
     }
@@ -242,11 +283,19 @@ impl Status {
     pub fn rest_body(&self, message: &str) -> Value {
         let mut body = json!({ "code": self.code.number(), "message": message });
         if let Some(id) = self.id {
-            body["details"] = json!([{
-                "@type": ERROR_DETAIL_TYPE_URL,
-                "id": id,
-                "message": self.message,
-            }]);
+            body["details"] = match self.failed_attempts {
+                Some(attempts) => json!([{
+                    "@type": CREDENTIALS_CHECK_ERROR_TYPE_URL,
+                    "id": id,
+                    "message": self.message,
+                    "failedAttempts": attempts,
+                }]),
+                None => json!([{
+                    "@type": ERROR_DETAIL_TYPE_URL,
+                    "id": id,
+                    "message": self.message,
+                }]),
+            };
         }
         body
     }
@@ -257,15 +306,16 @@ impl Status {
     #[must_use]
     pub fn connect_body(&self, message: &str) -> Value {
         let mut body = json!({ "code": self.code.name(), "message": message });
-        if let Some(detail) = self.error_detail() {
-            let type_name = ERROR_DETAIL_TYPE_URL
-                .rsplit('/')
-                .next()
-                .unwrap_or(ERROR_DETAIL_TYPE_URL);
+        if let Some(any) = self.detail_any() {
+            let type_name = any.type_url.rsplit('/').next().unwrap_or_default();
+            let mut debug = json!({ "id": self.id, "message": self.message });
+            if let Some(attempts) = self.failed_attempts {
+                debug["failedAttempts"] = json!(attempts);
+            }
             body["details"] = json!([{
                 "type": type_name,
-                "value": STANDARD_NO_PAD.encode(detail.encode_to_vec()),
-                "debug": { "id": detail.id, "message": detail.message },
+                "value": STANDARD_NO_PAD.encode(any.value),
+                "debug": debug,
             }]);
         }
         body
@@ -315,6 +365,45 @@ mod tests {
                     "debug": {"id": "COMMAND-SAF4f", "message": "User could not be found"},
                 }],
             })
+        );
+    }
+
+    #[test]
+    fn a_failed_password_check_carries_zitadels_credentials_check_error() {
+        let status = Status::credentials(
+            Code::InvalidArgument,
+            "COMMAND-3M0fs",
+            "Password is invalid",
+            2,
+        );
+        assert_eq!(
+            status.rest_body(&status.full_message()),
+            json!({
+                "code": 3,
+                "message": "Password is invalid (COMMAND-3M0fs)",
+                "details": [{
+                    "@type": "type.googleapis.com/zitadel.v1.CredentialsCheckError",
+                    "id": "COMMAND-3M0fs",
+                    "message": "Password is invalid",
+                    "failedAttempts": 2,
+                }],
+            })
+        );
+        let bytes = status.rpc_status(&status.full_message()).unwrap();
+        let decoded = google::rpc::Status::decode(bytes.as_slice()).unwrap();
+        assert_eq!(
+            decoded.details[0].type_url,
+            CREDENTIALS_CHECK_ERROR_TYPE_URL
+        );
+        let detail = CredentialsCheckError::decode(decoded.details[0].value.as_slice()).unwrap();
+        assert_eq!(
+            (detail.id.as_str(), detail.failed_attempts),
+            ("COMMAND-3M0fs", 2)
+        );
+        let connect = status.connect_body(&status.full_message());
+        assert_eq!(
+            connect["details"][0]["type"],
+            "zitadel.v1.CredentialsCheckError"
         );
     }
 

@@ -180,6 +180,12 @@ impl<L: RateLimiter> RateLimiter for RefusalMemo<L> {
         }
         self.inner.spent(key, now).await
     }
+
+    /// Gives back to the store; a remembered refusal stays until it passes (a memory that
+    /// refuses a little longer is only stricter).
+    async fn give_back(&self, keys: &[BudgetKey]) -> Result<(), Failure> {
+        self.inner.give_back(keys).await
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +284,10 @@ mod tests {
             _: DateTime<Utc>,
         ) -> Result<Option<TimeDelta>, Failure> {
             Ok(None)
+        }
+
+        async fn give_back(&self, _: &[BudgetKey]) -> Result<(), Failure> {
+            Ok(())
         }
     }
 

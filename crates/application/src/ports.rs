@@ -8,8 +8,9 @@ use std::future::Future;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{
-    BearerToken, CodeHash, CodePolicy, NewEvent, NotificationType, OrgId, Organization, Password,
-    PasswordPolicy, PlainCode, Principal, Role, TokenHash, UrlTemplate, User, UserId,
+    BearerToken, CodeHash, CodePolicy, LockoutPolicy, NewEvent, NotificationType, OrgId,
+    Organization, Password, PasswordPolicy, PlainCode, Principal, Role, Session, TokenHash,
+    UrlTemplate, User, UserId,
 };
 
 use crate::{Failure, OutboxMessage, Sealed};
@@ -71,6 +72,16 @@ pub trait TokenMinter: Send + Sync {
     fn mint(&self) -> Result<BearerToken, Failure>;
     /// The stored fingerprint of a token.
     fn fingerprint(&self, token: &BearerToken) -> TokenHash;
+
+    /// A new session token (`CreateSession`, `SetSession`): as random as [`Self::mint`],
+    /// told apart from personal access tokens by its prefix.
+    ///
+    /// # Errors
+    /// [`Failure`] when the system's randomness fails.
+    fn mint_session(&self) -> Result<BearerToken, Failure>;
+
+    /// Whether `token`'s fingerprint is `stored`, compared in constant time.
+    fn matches(&self, token: &BearerToken, stored: &TokenHash) -> bool;
 }
 
 /// Hashes passwords (slow by design: the adapter runs it off the async workers).
@@ -263,6 +274,48 @@ pub enum Change {
         /// `user.token.added`.
         event: NewEvent,
     },
+    /// A session created (its first event has sequence 1) or changed, with a new token.
+    SaveSession {
+        /// The session as it is after the change; its sequence is the last event's.
+        session: Session,
+        /// The session's events, in order, numbered from the stored sequence + 1.
+        events: Vec<NewEvent>,
+        /// The password this change checked, if it checked one. The store commits only while
+        /// it is still the user's (a reset in between answers [`StoreError::Conflict`]) and
+        /// the user may still log in, and starts the user's count of wrong passwords again.
+        password_checked: Option<CheckedPassword>,
+    },
+    /// A wrong password: the user's count of wrong passwords in a row, and a lock when the
+    /// lockout policy says so.
+    FailPasswordCheck {
+        /// The user.
+        user_id: UserId,
+        /// The count after this one.
+        failed_attempts: u32,
+        /// Whether this attempt locks the user.
+        locks: bool,
+        /// `user.human.password.check.failed`, then `user.locked` when it locks.
+        events: Vec<NewEvent>,
+    },
+    /// A locked user unlocked: active again, its count of wrong passwords at 0.
+    UnlockUser {
+        /// `user.unlocked`.
+        event: NewEvent,
+    },
+    /// A session ended: its row goes, its events stay.
+    TerminateSession {
+        /// `session.terminated`.
+        event: NewEvent,
+    },
+}
+
+/// The password a session change verified: it must still be the user's when it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedPassword {
+    /// The user.
+    pub user_id: UserId,
+    /// The PHC hash the password matched.
+    pub hash: String,
 }
 
 /// A unique key of a new organization or user that is already taken.
@@ -329,6 +382,16 @@ pub trait UserStore: Send + Sync {
         id: &OrgId,
     ) -> impl Future<Output = Result<Option<Organization>, Failure>> + Send;
 
+    /// The users whose username is `login_name`, compared without case, deleted ones left
+    /// out; at most two (more than one is ambiguous to the caller).
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn users_by_login_name(
+        &self,
+        login_name: &str,
+    ) -> impl Future<Output = Result<Vec<User>, Failure>> + Send;
+
     /// The user's password hash (PHC), if it has a password.
     ///
     /// # Errors
@@ -393,6 +456,42 @@ pub trait TokenStore: Send + Sync {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Principal>, Failure>> + Send;
+}
+
+/// Which sessions ListSessions asks for: every given filter must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Only these ids.
+    pub ids: Option<Vec<String>>,
+    /// Only sessions of this user.
+    pub user_id: Option<UserId>,
+    /// Only sessions created by this caller.
+    pub creator: Option<UserId>,
+    /// Skip this many (by creation, then id).
+    pub offset: u64,
+    /// At most this many.
+    pub limit: u32,
+    /// Oldest first (else newest first).
+    pub ascending: bool,
+}
+
+/// Sessions, as ListSessions and GetSession read them. Changes go through
+/// [`UserStore::commit`], so a session and its user change in one transaction.
+pub trait SessionStore: Send + Sync {
+    /// Loads a session (ended sessions are gone).
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn session(&self, id: &str) -> impl Future<Output = Result<Option<Session>, Failure>> + Send;
+
+    /// The sessions matching `query`, with how many match in all.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> impl Future<Output = Result<(Vec<Session>, u64), Failure>> + Send;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +623,13 @@ pub trait RateLimiter: Send + Sync {
         key: &BudgetKey,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<TimeDelta>, Failure>> + Send;
+
+    /// Gives back the unit a take of `keys` took (a check that held a unit while it ran and
+    /// turned out right). A bucket never holds more than its budget.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn give_back(&self, keys: &[BudgetKey]) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
 /// The budgets in force; an empty list turns that budget off.
@@ -543,8 +649,12 @@ pub struct Limits {
     /// Wrong codes for one user, across codes (SetPassword over the API).
     pub wrong_codes: Vec<Budget>,
     /// Current passwords tried in SetPassword (each taken before it is compared): per user,
-    /// and per caller.
+    /// and per caller. Sessions' password checks: per user and client (a right password
+    /// gives its unit back).
     pub wrong_passwords: Vec<Budget>,
+    /// Wrong passwords in sessions from one client (the browser's IP a login client passes
+    /// on, else the caller), across users.
+    pub client_wrong_passwords: Vec<Budget>,
     /// Reset-page submissions of one code from one client IP (right or wrong).
     pub page_code: Vec<Budget>,
     /// Wrong codes submitted on the reset page from one client IP, across codes and users.
@@ -576,6 +686,7 @@ impl Limits {
             client_ip: vec![Budget::new(30, minutes(5))],
             wrong_codes: vec![Budget::new(20, day)],
             wrong_passwords: vec![Budget::new(5, minutes(10)), Budget::new(20, day)],
+            client_wrong_passwords: vec![Budget::new(30, minutes(10)), Budget::new(200, day)],
             page_code: vec![Budget::new(2, day)],
             page_wrong_codes: vec![Budget::new(10, day)],
             sms_per_country: vec![Budget::new(1_000, day)],
@@ -584,6 +695,9 @@ impl Limits {
         }
     }
 }
+
+/// The instance id when none is configured (`instance.id`).
+pub const DEFAULT_INSTANCE_ID: &str = "rekey";
 
 /// Settings the use cases read.
 #[derive(Debug, Clone)]
@@ -600,6 +714,10 @@ pub struct Policies {
     pub min_strength: u8,
     /// Send, request and guess budgets.
     pub limits: Limits,
+    /// Wrong passwords in a row that lock a user.
+    pub lockout: LockoutPolicy,
+    /// The instance's id: the resource owner of sessions.
+    pub instance_id: OrgId,
 }
 
 impl Default for Policies {
@@ -611,6 +729,9 @@ impl Default for Policies {
             min_strength: 3,
             notify_password_changed: true,
             limits: Limits::default(),
+            lockout: LockoutPolicy::default(),
+            instance_id: OrgId::try_from(String::from(DEFAULT_INSTANCE_ID))
+                .unwrap_or_else(|_| unreachable!("a valid id")),
         }
     }
 }
@@ -643,6 +764,8 @@ pub trait Ports: Send + Sync + 'static {
     type Ids: IdGenerator;
     /// Budgets.
     type Limiter: RateLimiter;
+    /// Sessions.
+    type Sessions: SessionStore;
 
     /// The user store.
     fn users(&self) -> &Self::Users;
@@ -668,6 +791,8 @@ pub trait Ports: Send + Sync + 'static {
     fn ids(&self) -> &Self::Ids;
     /// The rate limiter.
     fn limiter(&self) -> &Self::Limiter;
+    /// The session store.
+    fn sessions(&self) -> &Self::Sessions;
     /// Policies.
     fn policies(&self) -> &Policies;
 

@@ -86,6 +86,9 @@ impl Role {
         match permission {
             Permission::UserRead | Permission::UserWrite => true,
             Permission::OrgCreate | Permission::TokenCreate => self == Self::IamOwner,
+            Permission::SessionRead | Permission::SessionWrite | Permission::SessionDelete => {
+                matches!(self, Self::IamOwner | Self::IamLoginClient)
+            }
         }
     }
 }
@@ -111,6 +114,12 @@ pub enum Permission {
     OrgCreate,
     /// Issuing personal access tokens with any role (instance owners only).
     TokenCreate,
+    /// `session.read`: reading any session (instance owners and login clients).
+    SessionRead,
+    /// `session.write`: creating sessions and checking their factors.
+    SessionWrite,
+    /// `session.delete`: ending any session.
+    SessionDelete,
 }
 
 /// An authenticated caller: a user of an organization, with the roles its token carries.

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{HumanProfile, NotificationType, OrgId, Role, UserId};
+use crate::{HumanProfile, NotificationType, OrgId, Role, UserAgent, UserId};
 
 /// What happened. The serialized form of a variant (its fields, as a JSON object) is the
 /// event's payload; [`Event::event_type`] is its type.
@@ -106,6 +106,63 @@ pub enum Event {
         /// Its roles.
         roles: Vec<String>,
     },
+    /// `user.human.password.check.succeeded`: a password check matched; the count of wrong
+    /// passwords in a row starts again.
+    PasswordCheckSucceeded {
+        /// What checked it: `session` or `set_password`.
+        checked_by: String,
+    },
+    /// `user.human.password.check.failed`: a wrong password.
+    PasswordCheckFailed {
+        /// What checked it: `session` or `set_password`.
+        checked_by: String,
+        /// Wrong passwords in a row, this one included.
+        failed_attempts: u32,
+    },
+    /// `user.locked`: the lockout policy's maximum of wrong passwords was reached.
+    UserLocked {
+        /// Wrong passwords in a row that locked it.
+        failed_attempts: u32,
+    },
+    /// `user.unlocked`: an administrator unlocked the user; the count of wrong passwords
+    /// starts again.
+    UserUnlocked {},
+    /// `session.added`: a new session, with the browser as the login UI described it.
+    SessionAdded {
+        /// The browser.
+        user_agent: UserAgent,
+    },
+    /// `session.user.checked`: the session's user factor.
+    SessionUserChecked {
+        /// The user.
+        user_id: String,
+        /// The user's organization.
+        user_resource_owner: String,
+        /// When.
+        checked_at: DateTime<Utc>,
+    },
+    /// `session.password.checked`: the user's password matched.
+    SessionPasswordChecked {
+        /// When.
+        checked_at: DateTime<Utc>,
+    },
+    /// `session.lifetime.set`: the session now ends `lifetime` after this event.
+    SessionLifetimeSet {
+        /// The lifetime in nanoseconds, as ZITADEL records it.
+        lifetime: i64,
+    },
+    /// `session.metadata.set`: the keys the change set or removed (not their values).
+    SessionMetadataSet {
+        /// The keys.
+        keys: Vec<String>,
+    },
+    /// `session.token.set`: a new session token; the previous one no longer works.
+    SessionTokenSet {
+        /// The token's id (not the token).
+        token_id: String,
+    },
+    /// `session.terminated`: the session was deleted.
+    SessionTerminated {},
 }
 
 impl Event {
@@ -148,6 +205,17 @@ impl Event {
             Self::PasswordCodeInvalidated { .. } => "user.human.password.code.invalidated",
             Self::LimitExceeded { .. } => "user.limit.exceeded",
             Self::TokenAdded { .. } => "user.token.added",
+            Self::PasswordCheckSucceeded { .. } => "user.human.password.check.succeeded",
+            Self::PasswordCheckFailed { .. } => "user.human.password.check.failed",
+            Self::UserLocked { .. } => "user.locked",
+            Self::UserUnlocked {} => "user.unlocked",
+            Self::SessionAdded { .. } => "session.added",
+            Self::SessionUserChecked { .. } => "session.user.checked",
+            Self::SessionPasswordChecked { .. } => "session.password.checked",
+            Self::SessionLifetimeSet { .. } => "session.lifetime.set",
+            Self::SessionMetadataSet { .. } => "session.metadata.set",
+            Self::SessionTokenSet { .. } => "session.token.set",
+            Self::SessionTerminated {} => "session.terminated",
         }
     }
 
@@ -155,6 +223,13 @@ impl Event {
     pub fn aggregate_type(&self) -> &'static str {
         match self {
             Self::OrgAdded { .. } => "org",
+            Self::SessionAdded { .. }
+            | Self::SessionUserChecked { .. }
+            | Self::SessionPasswordChecked { .. }
+            | Self::SessionLifetimeSet { .. }
+            | Self::SessionMetadataSet { .. }
+            | Self::SessionTokenSet { .. }
+            | Self::SessionTerminated {} => "session",
             _ => "user",
         }
     }

@@ -15,6 +15,7 @@ mod event;
 mod id;
 mod notification;
 mod password;
+mod session;
 mod text;
 mod user;
 
@@ -26,6 +27,9 @@ pub use event::{Event, NewEvent};
 pub use id::{IdError, OrgId, UserId, compose_numeric_id};
 pub use notification::{NotificationType, ResetMedium};
 pub use password::{Password, PasswordPolicy, PolicyViolation};
+pub use session::{
+    CheckedUser, LifetimeError, LockoutPolicy, Session, UserAgent, session_lifetime,
+};
 pub use text::{BoundedText, TextError, UrlTemplate};
 pub use user::{
     HumanProfile, Language, OrgName, Organization, Recipient, User, UserKind, UserState, Username,

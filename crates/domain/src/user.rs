@@ -168,6 +168,8 @@ pub struct User {
     pub kind: UserKind,
     /// The aggregate's sequence: the number of events recorded for it.
     pub sequence: i64,
+    /// Wrong passwords in a row since the last right one (or the last password change).
+    pub failed_password_attempts: u32,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
     /// When the last event was recorded.
@@ -246,6 +248,7 @@ mod tests {
             state: UserState::Locked,
             kind: UserKind::Human(human(None)),
             sequence: 1,
+            failed_password_attempts: 0,
             created_at: now,
             changed_at: now,
         };

@@ -41,6 +41,8 @@ pub struct GrpcSettings {
 const SERVICES: &[&str] = &[
     "zitadel.user.v2.UserService",
     "zitadel.org.v2.OrganizationService",
+    "zitadel.session.v2.SessionService",
+    "zitadel.settings.v2.SettingsService",
     "zitadel.user.v2beta.UserService",
 ];
 

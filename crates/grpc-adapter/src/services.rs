@@ -1,6 +1,9 @@
 //! The gRPC services: ZITADEL's `zitadel.user.v2.UserService` (PasswordReset, SetPassword,
-//! AddHumanUser, GetUserByID), `zitadel.org.v2.OrganizationService` (AddOrganization) and
-//! `zitadel.user.v2beta.UserService` (PasswordReset, SetPassword).
+//! AddHumanUser, GetUserByID, ListAuthenticationMethodTypes),
+//! `zitadel.org.v2.OrganizationService` (AddOrganization), `zitadel.session.v2.SessionService`
+//! (Create, Set, Get, Delete and ListSessions), `zitadel.settings.v2.SettingsService`
+//! (GetPasswordComplexitySettings, GetLockoutSettings) and `zitadel.user.v2beta.UserService`
+//! (PasswordReset, SetPassword).
 //!
 //! No business rule lives here: every method authenticates the caller, calls the one
 //! `rekey_api::rpc` function of its RPC, counts the outcome and maps the error.
@@ -12,6 +15,8 @@ use futures_util::FutureExt as _;
 
 use rekey_application::Ports;
 use rekey_proto::zitadel::org::v2 as org_v2;
+use rekey_proto::zitadel::session::v2 as session_v2;
+use rekey_proto::zitadel::settings::v2 as settings_v2;
 use rekey_proto::zitadel::user::{v2, v2beta};
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response};
@@ -27,6 +32,8 @@ pub(crate) fn add<P: Ports, L>(
     limit: usize,
 ) -> tonic::transport::server::Router<L> {
     use org_v2::organization_service_server::OrganizationServiceServer;
+    use session_v2::session_service_server::SessionServiceServer;
+    use settings_v2::settings_service_server::SettingsServiceServer;
     use v2::user_service_server::UserServiceServer;
     use v2beta::user_service_server::UserServiceServer as BetaUserServiceServer;
     let gzip = CompressionEncoding::Gzip;
@@ -41,6 +48,22 @@ pub(crate) fn add<P: Ports, L>(
         )
         .add_service(
             OrganizationServiceServer::new(OrganizationV2 {
+                ports: ports.clone(),
+            })
+            .max_decoding_message_size(limit)
+            .accept_compressed(gzip)
+            .send_compressed(gzip),
+        )
+        .add_service(
+            SessionServiceServer::new(SessionV2 {
+                ports: ports.clone(),
+            })
+            .max_decoding_message_size(limit)
+            .accept_compressed(gzip)
+            .send_compressed(gzip),
+        )
+        .add_service(
+            SettingsServiceServer::new(SettingsV2 {
                 ports: ports.clone(),
             })
             .max_decoding_message_size(limit)
@@ -119,6 +142,105 @@ impl<P: Ports> v2::user_service_server::UserService for UserV2<P> {
         request: Request<v2::GetUserByIdRequest>,
     ) -> Result<Response<v2::GetUserByIdResponse>, tonic::Status> {
         unary!(self, request, GetUserById, rekey_api::rpc::get_user_by_id)
+    }
+
+    async fn list_authentication_method_types(
+        &self,
+        request: Request<v2::ListAuthenticationMethodTypesRequest>,
+    ) -> Result<Response<v2::ListAuthenticationMethodTypesResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            ListAuthenticationMethodTypes,
+            rekey_api::rpc::settings::authentication_methods
+        )
+    }
+}
+
+/// `zitadel.session.v2.SessionService`.
+#[derive(Debug)]
+pub(crate) struct SessionV2<P> {
+    ports: Arc<P>,
+}
+
+#[tonic::async_trait]
+impl<P: Ports> session_v2::session_service_server::SessionService for SessionV2<P> {
+    async fn list_sessions(
+        &self,
+        request: Request<session_v2::ListSessionsRequest>,
+    ) -> Result<Response<session_v2::ListSessionsResponse>, tonic::Status> {
+        unary!(self, request, ListSessions, rekey_api::rpc::session::list)
+    }
+
+    async fn get_session(
+        &self,
+        request: Request<session_v2::GetSessionRequest>,
+    ) -> Result<Response<session_v2::GetSessionResponse>, tonic::Status> {
+        unary!(self, request, GetSession, rekey_api::rpc::session::get)
+    }
+
+    async fn create_session(
+        &self,
+        request: Request<session_v2::CreateSessionRequest>,
+    ) -> Result<Response<session_v2::CreateSessionResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            CreateSession,
+            rekey_api::rpc::session::create
+        )
+    }
+
+    async fn set_session(
+        &self,
+        request: Request<session_v2::SetSessionRequest>,
+    ) -> Result<Response<session_v2::SetSessionResponse>, tonic::Status> {
+        unary!(self, request, SetSession, rekey_api::rpc::session::set)
+    }
+
+    async fn delete_session(
+        &self,
+        request: Request<session_v2::DeleteSessionRequest>,
+    ) -> Result<Response<session_v2::DeleteSessionResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            DeleteSession,
+            rekey_api::rpc::session::delete
+        )
+    }
+}
+
+/// `zitadel.settings.v2.SettingsService`.
+#[derive(Debug)]
+pub(crate) struct SettingsV2<P> {
+    ports: Arc<P>,
+}
+
+#[tonic::async_trait]
+impl<P: Ports> settings_v2::settings_service_server::SettingsService for SettingsV2<P> {
+    async fn get_password_complexity_settings(
+        &self,
+        request: Request<settings_v2::GetPasswordComplexitySettingsRequest>,
+    ) -> Result<Response<settings_v2::GetPasswordComplexitySettingsResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            GetPasswordComplexitySettings,
+            rekey_api::rpc::settings::password_complexity
+        )
+    }
+
+    async fn get_lockout_settings(
+        &self,
+        request: Request<settings_v2::GetLockoutSettingsRequest>,
+    ) -> Result<Response<settings_v2::GetLockoutSettingsResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            GetLockoutSettings,
+            rekey_api::rpc::settings::lockout
+        )
     }
 }
 

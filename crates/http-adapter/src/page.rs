@@ -413,7 +413,8 @@ async fn answer<P: Ports>(
             | E::PermissionDenied
             | E::CodeExpired
             | E::CodeInvalid
-            | E::CurrentPasswordInvalid
+            | E::CurrentPasswordInvalid { .. }
+            | E::UserLocked { .. }
             | E::SamePassword,
         ) => gone(),
         Err(E::Exhausted(exhausted)) => too_many(&exhausted),

@@ -19,6 +19,8 @@ use rekey_application::Ports;
 use rekey_application::ports::UserStore;
 use rekey_domain::Principal;
 use rekey_proto::zitadel::org::v2 as org;
+use rekey_proto::zitadel::session::v2 as session;
+use rekey_proto::zitadel::settings::v2 as settings;
 use rekey_proto::zitadel::user::v2 as user;
 use serde_json::json;
 
@@ -118,6 +120,35 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .default_service(web::to(|| method_not_allowed("GET"))),
             )
             .service(rest_route::<P, AddOrganization>("/v2/organizations"))
+            .service(
+                web::resource("/v2/users/{userId}/authentication_methods")
+                    .route(web::get().to(rest::<P, ListAuthenticationMethodTypes>))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/v2/sessions")
+                    .route(web::post().to(rest::<P, CreateSession>))
+                    .default_service(web::to(|| method_not_allowed("POST"))),
+            )
+            // Before `/v2/sessions/{sessionId}`, so ListSessions has a route of its own.
+            .service(rest_route::<P, ListSessions>("/v2/sessions/search"))
+            .service(
+                web::resource("/v2/sessions/{sessionId}")
+                    .route(web::get().to(rest::<P, GetSession>))
+                    .route(web::patch().to(rest::<P, SetSession>))
+                    .route(web::delete().to(rest::<P, DeleteSession>))
+                    .default_service(web::to(|| method_not_allowed("GET, PATCH, DELETE"))),
+            )
+            .service(
+                web::resource("/v2/settings/password/complexity")
+                    .route(web::get().to(rest::<P, GetPasswordComplexitySettings>))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/v2/settings/lockout")
+                    .route(web::get().to(rest::<P, GetLockoutSettings>))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
             .service(connect_route::<P, PasswordReset>(
                 "/zitadel.user.v2.UserService/PasswordReset",
             ))
@@ -132,6 +163,30 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             ))
             .service(connect_route::<P, AddOrganization>(
                 "/zitadel.org.v2.OrganizationService/AddOrganization",
+            ))
+            .service(connect_route::<P, ListAuthenticationMethodTypes>(
+                "/zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
+            ))
+            .service(connect_route::<P, CreateSession>(
+                "/zitadel.session.v2.SessionService/CreateSession",
+            ))
+            .service(connect_route::<P, SetSession>(
+                "/zitadel.session.v2.SessionService/SetSession",
+            ))
+            .service(connect_route::<P, GetSession>(
+                "/zitadel.session.v2.SessionService/GetSession",
+            ))
+            .service(connect_route::<P, DeleteSession>(
+                "/zitadel.session.v2.SessionService/DeleteSession",
+            ))
+            .service(connect_route::<P, ListSessions>(
+                "/zitadel.session.v2.SessionService/ListSessions",
+            ))
+            .service(connect_route::<P, GetPasswordComplexitySettings>(
+                "/zitadel.settings.v2.SettingsService/GetPasswordComplexitySettings",
+            ))
+            .service(connect_route::<P, GetLockoutSettings>(
+                "/zitadel.settings.v2.SettingsService/GetLockoutSettings",
             ))
             .service(connect_route::<P, PasswordReset>(
                 "/zitadel.user.v2beta.UserService/PasswordReset",
@@ -187,8 +242,21 @@ pub(crate) trait Unary: 'static {
     /// The response message, written as JSON or protobuf.
     type Response: JsonResponse + Message;
 
-    /// Puts the REST path's `userId` into the request: it wins over the body's.
-    fn set_user_id(request: &mut Self::Request, user_id: String);
+    /// The REST answer's status: ZITADEL's `success_code` (201 for CreateSession), else 200.
+    const REST_STATUS: StatusCode = StatusCode::OK;
+
+    /// Puts the REST path's id (`userId`, `sessionId`) into the request: it wins over the
+    /// body's.
+    fn set_path_id(request: &mut Self::Request, id: String);
+
+    /// Puts a REST GET's query parameters into the request (grpc-gateway binds them by
+    /// field name); most RPCs take none.
+    ///
+    /// # Errors
+    /// Code 3 for a query that does not parse.
+    fn set_query(_request: &mut Self::Request, _query: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
 
     /// Runs the RPC for `caller`.
     fn call<P: Ports>(
@@ -201,14 +269,21 @@ pub(crate) trait Unary: 'static {
 /// Declares a [`Unary`]: the RPC, its two messages, where the path's user id goes, and its call.
 macro_rules! unary {
     ($name:ident, $request:ty, $response:ty, $call:path, |$message:ident, $id:ident| $set:expr) => {
+        unary!($name, $request, $response, $call, |$message, $id| $set, status StatusCode::OK);
+    };
+    (
+        $name:ident, $request:ty, $response:ty, $call:path, |$message:ident, $id:ident| $set:expr,
+        status $status:expr
+    ) => {
         pub(crate) struct $name;
 
         impl Unary for $name {
             const RPC: Rpc = Rpc::$name;
+            const REST_STATUS: StatusCode = $status;
             type Request = $request;
             type Response = $response;
 
-            fn set_user_id($message: &mut $request, $id: String) {
+            fn set_path_id($message: &mut $request, $id: String) {
                 $set
             }
 
@@ -258,6 +333,89 @@ unary!(
     rekey_api::rpc::add_organization,
     |_message, _id| ()
 );
+
+unary!(
+    CreateSession,
+    session::CreateSessionRequest,
+    session::CreateSessionResponse,
+    rekey_api::rpc::session::create,
+    |_message, _id| (),
+    status StatusCode::CREATED
+);
+unary!(
+    SetSession,
+    session::SetSessionRequest,
+    session::SetSessionResponse,
+    rekey_api::rpc::session::set,
+    |message, id| message.session_id = id
+);
+unary!(
+    DeleteSession,
+    session::DeleteSessionRequest,
+    session::DeleteSessionResponse,
+    rekey_api::rpc::session::delete,
+    |message, id| message.session_id = id
+);
+unary!(
+    ListSessions,
+    session::ListSessionsRequest,
+    session::ListSessionsResponse,
+    rekey_api::rpc::session::list,
+    |_message, _id| ()
+);
+unary!(
+    GetPasswordComplexitySettings,
+    settings::GetPasswordComplexitySettingsRequest,
+    settings::GetPasswordComplexitySettingsResponse,
+    rekey_api::rpc::settings::password_complexity,
+    |_message, _id| ()
+);
+unary!(
+    GetLockoutSettings,
+    settings::GetLockoutSettingsRequest,
+    settings::GetLockoutSettingsResponse,
+    rekey_api::rpc::settings::lockout,
+    |_message, _id| ()
+);
+unary!(
+    ListAuthenticationMethodTypes,
+    user::ListAuthenticationMethodTypesRequest,
+    user::ListAuthenticationMethodTypesResponse,
+    rekey_api::rpc::settings::authentication_methods,
+    |message, id| message.user_id = id
+);
+
+/// GetSession: by GET, its `sessionToken` in the query.
+pub(crate) struct GetSession;
+
+impl Unary for GetSession {
+    const RPC: Rpc = Rpc::GetSession;
+    type Request = session::GetSessionRequest;
+    type Response = session::GetSessionResponse;
+
+    fn set_path_id(request: &mut Self::Request, id: String) {
+        request.session_id = id;
+    }
+
+    fn set_query(request: &mut Self::Request, query: &str) -> Result<(), ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError::invalid(format!("invalid query: {e}")))?;
+        for (name, value) in pairs {
+            if name == "sessionToken" || name == "session_token" {
+                request.session_token = Some(value);
+            }
+        }
+        Ok(())
+    }
+
+    fn call<P: Ports>(
+        ports: &P,
+        caller: &Principal,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, Status>> {
+        rekey_api::rpc::session::get(ports, caller, request)
+    }
+}
 
 /// A REST resource: POST runs `R`, any other method is 405.
 fn rest_route<P: Ports, R: Unary>(path: &str) -> actix_web::Resource {
@@ -312,10 +470,12 @@ async fn read(req: &HttpRequest, body: Payload) -> Result<Bytes, ApiError> {
     read_body(body, limit, timeout).await
 }
 
-/// The path's `userId`; on the `/v2/users/human` route (GetUserByID by GET), "human".
-fn path_user_id(req: &HttpRequest) -> Option<String> {
-    req.match_info()
-        .get("userId")
+/// The path's `userId` or `sessionId`; on the `/v2/users/human` route (GetUserByID by GET),
+/// "human".
+fn path_id(req: &HttpRequest) -> Option<String> {
+    let info = req.match_info();
+    info.get("userId")
+        .or_else(|| info.get("sessionId"))
         .map(str::to_owned)
         .or_else(|| (req.path() == "/v2/users/human").then(|| "human".to_owned()))
 }
@@ -339,11 +499,12 @@ async fn rest<P: Ports, R: Unary>(
     let result = async {
         let caller = auth::principal(ports.get_ref(), &req).await?;
         let mut request: R::Request = rekey_api::json::decode(&read(&req, body).await?)?;
-        if let Some(user_id) = path_user_id(&req) {
-            R::set_user_id(&mut request, user_id);
+        if let Some(id) = path_id(&req) {
+            R::set_path_id(&mut request, id);
         }
+        R::set_query(&mut request, req.query_string())?;
         let response = R::call(ports.get_ref(), &caller, request).await?;
-        Ok(HttpResponse::Ok().json(response.to_json()))
+        Ok(HttpResponse::build(R::REST_STATUS).json(response.to_json()))
     }
     .await;
     count(R::RPC, "rest", &result);

@@ -37,6 +37,11 @@ sql!(
 );
 
 sql!(
+    /// Gives a unit back to a bucket.
+    GiveBack = "UPDATE rate_limits SET tat = tat - $2 WHERE key = $1"
+);
+
+sql!(
     /// Reads a bucket.
     Read = "SELECT tat, refused FROM rate_limits WHERE key = $1"
 );
@@ -233,5 +238,22 @@ impl RateLimiter for Store {
             .optional()
             .map_err(query_failure)?);
         Ok(key.budget.take(bucket.map(|b| instant(b.tat)), now).err())
+    }
+
+    async fn give_back(&self, keys: &[BudgetKey]) -> Result<(), Failure> {
+        // A tat in the past means a full bucket (takes start from `now`), so stepping it back
+        // past `now` gives nothing beyond the budget.
+        for key in keys {
+            let digest = digest(key);
+            let interval = span(key.budget.interval());
+            with_writer!(self, |conn| Prepared::<GiveBack>::new(vec![
+                Value::Text(&digest),
+                Value::BigInt(interval),
+            ])
+            .execute(conn)
+            .await
+            .map_err(query_failure)?);
+        }
+        Ok(())
     }
 }

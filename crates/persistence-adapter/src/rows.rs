@@ -5,10 +5,11 @@ use diesel::prelude::*;
 use rekey_application::ports::{PasswordCode, TokenRecord};
 use rekey_application::{Failure, OutboxMessage};
 use rekey_domain::{
-    HumanProfile, Language, NewEvent, Organization, Role, User, UserKind, UserState,
+    CheckedUser, HumanProfile, Language, NewEvent, Organization, Role, Session, TokenHash, User,
+    UserAgent, UserKind, UserState,
 };
 
-use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
+use crate::schema::{events, organizations, outbox, password_codes, sessions, tokens, users};
 
 fn naive(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
@@ -77,6 +78,7 @@ pub struct UserRow {
     pub password_changed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub changed_at: NaiveDateTime,
+    pub failed_password_attempts: i32,
 }
 
 impl UserRow {
@@ -102,6 +104,8 @@ impl UserRow {
             password_changed_at: None,
             created_at: naive(user.created_at),
             changed_at: naive(user.changed_at),
+            failed_password_attempts: i32::try_from(user.failed_password_attempts)
+                .unwrap_or(i32::MAX),
         };
         match &user.kind {
             UserKind::Human(p) => {
@@ -164,8 +168,116 @@ impl UserRow {
             state: UserState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?,
             kind,
             sequence: self.sequence,
+            failed_password_attempts: u32::try_from(self.failed_password_attempts).unwrap_or(0),
             created_at: self.created_at.and_utc(),
             changed_at: self.changed_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = sessions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+pub struct SessionRow {
+    pub id: String,
+    pub sequence: i64,
+    pub creator: String,
+    pub user_id: Option<String>,
+    pub user_org_id: Option<String>,
+    pub user_checked_at: Option<NaiveDateTime>,
+    pub password_checked_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub user_agent: String,
+    pub metadata: String,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub changed_at: NaiveDateTime,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl SessionRow {
+    pub fn from_domain(session: &Session) -> Result<Self, Failure> {
+        let metadata: std::collections::BTreeMap<&str, String> = session
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), hex(v)))
+            .collect();
+        let json = |what: &str, result: serde_json::Result<String>| {
+            result.map_err(|e| Failure::Unexpected(format!("serializing a session's {what}: {e}")))
+        };
+        Ok(Self {
+            id: session.id.clone(),
+            sequence: session.sequence,
+            creator: session.creator.to_string(),
+            user_id: session.user.as_ref().map(|u| u.id.to_string()),
+            user_org_id: session.user.as_ref().map(|u| u.org_id.to_string()),
+            user_checked_at: session.user.as_ref().map(|u| naive(u.checked_at)),
+            password_checked_at: session.password_checked_at.map(naive),
+            expires_at: session.expires_at.map(naive),
+            user_agent: json("user agent", serde_json::to_string(&session.user_agent))?,
+            metadata: json("metadata", serde_json::to_string(&metadata))?,
+            token_hash: session.token.0.clone(),
+            created_at: naive(session.created_at),
+            changed_at: naive(session.changed_at),
+        })
+    }
+
+    pub fn into_domain(self) -> Result<Session, Failure> {
+        let user = match (self.user_id, self.user_org_id, self.user_checked_at) {
+            (Some(id), Some(org_id), Some(checked_at)) => Some(CheckedUser {
+                id: id.try_into().map_err(|e| corrupt("session user", e))?,
+                org_id: org_id
+                    .try_into()
+                    .map_err(|e| corrupt("session user org", e))?,
+                checked_at: checked_at.and_utc(),
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt("session user", "partly missing")),
+        };
+        let user_agent: UserAgent =
+            serde_json::from_str(&self.user_agent).map_err(|e| corrupt("user agent", e))?;
+        let hexed: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&self.metadata).map_err(|e| corrupt("metadata", e))?;
+        let metadata = hexed
+            .into_iter()
+            .map(|(k, v)| unhex(&v).map(|v| (k, v)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| corrupt("metadata", "not hex"))?;
+        Ok(Session {
+            id: self.id,
+            sequence: self.sequence,
+            created_at: self.created_at.and_utc(),
+            changed_at: self.changed_at.and_utc(),
+            creator: self
+                .creator
+                .try_into()
+                .map_err(|e| corrupt("session creator", e))?,
+            user,
+            password_checked_at: self.password_checked_at.map(|at| at.and_utc()),
+            expires_at: self.expires_at.map(|at| at.and_utc()),
+            user_agent,
+            metadata,
+            token: TokenHash(self.token_hash),
         })
     }
 }

@@ -34,6 +34,25 @@ diesel::table! {
         password_changed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         changed_at -> Timestamp,
+        failed_password_attempts -> Integer,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        sequence -> BigInt,
+        creator -> Text,
+        user_id -> Nullable<Text>,
+        user_org_id -> Nullable<Text>,
+        user_checked_at -> Nullable<Timestamp>,
+        password_checked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        user_agent -> Text,
+        metadata -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        changed_at -> Timestamp,
     }
 }
 
@@ -102,6 +121,7 @@ diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(password_codes -> users (user_id));
 diesel::joinable!(outbox -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -110,4 +130,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_codes,
     tokens,
     outbox,
+    sessions,
 );

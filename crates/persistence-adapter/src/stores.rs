@@ -9,13 +9,19 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rekey_application::Failure;
-use rekey_application::ports::{Change, PasswordCode, StoreError, TokenStore, UserStore};
-use rekey_domain::{NewEvent, OrgId, Organization, Principal, TokenHash, User, UserId, UserState};
+use rekey_application::ports::{
+    Change, PasswordCode, SessionQuery, SessionStore, StoreError, TokenStore, UserStore,
+};
+use rekey_domain::{
+    NewEvent, OrgId, Organization, Principal, Session, TokenHash, User, UserId, UserState,
+};
 
 use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_violation};
 use crate::prepared::{Prepared, Value, sql};
-use crate::rows::{CodeRow, EventRow, OrgRow, OutboxRow, TokenRow, UserRow, roles_from_text};
-use crate::schema::{events, organizations, outbox, password_codes, tokens, users};
+use crate::rows::{
+    CodeRow, EventRow, OrgRow, OutboxRow, SessionRow, TokenRow, UserRow, roles_from_text,
+};
+use crate::schema::{events, organizations, outbox, password_codes, sessions, tokens, users};
 use crate::{Store, with_conn, with_writer};
 
 impl UserStore for Store {
@@ -37,6 +43,18 @@ impl UserStore for Store {
             .optional()
             .map_err(query_failure)?);
         row.map(OrgRow::into_domain).transpose()
+    }
+
+    async fn users_by_login_name(&self, login_name: &str) -> Result<Vec<User>, Failure> {
+        let rows: Vec<UserRow> = with_conn!(self, |conn| users::table
+            .filter(lower(users::username).eq(lower(login_name)))
+            .filter(users::state.ne(UserState::Deleted.as_str()))
+            .order(users::id)
+            .limit(2)
+            .load(conn)
+            .await
+            .map_err(query_failure)?);
+        rows.into_iter().map(UserRow::into_domain).collect()
     }
 
     async fn password_hash(&self, id: &UserId) -> Result<Option<String>, Failure> {
@@ -125,6 +143,68 @@ impl UserStore for Store {
             .await
             .map(drop)
             .map_err(query_failure))
+    }
+}
+
+diesel::define_sql_function! {
+    /// SQL's `lower`: full Unicode on PostgreSQL, ASCII letters only on SQLite.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+impl SessionStore for Store {
+    async fn session(&self, id: &str) -> Result<Option<Session>, Failure> {
+        let row: Option<SessionRow> = with_conn!(self, |conn| sessions::table
+            .find(id)
+            .get_result(conn)
+            .await
+            .optional()
+            .map_err(query_failure)?);
+        row.map(SessionRow::into_domain).transpose()
+    }
+
+    async fn sessions(&self, query: &SessionQuery) -> Result<(Vec<Session>, u64), Failure> {
+        /// The query's filters, as a boxed query of the connection's backend.
+        macro_rules! filtered {
+            () => {{
+                let mut filtered = sessions::table.into_boxed();
+                if let Some(ids) = &query.ids {
+                    filtered = filtered.filter(sessions::id.eq_any(ids));
+                }
+                if let Some(user) = &query.user_id {
+                    filtered = filtered.filter(sessions::user_id.eq(user.as_str()));
+                }
+                if let Some(creator) = &query.creator {
+                    filtered = filtered.filter(sessions::creator.eq(creator.as_str()));
+                }
+                filtered
+            }};
+        }
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let limit = i64::from(query.limit);
+        let (rows, total): (Vec<SessionRow>, i64) = with_conn!(self, |conn| {
+            let total: i64 = filtered!()
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(query_failure)?;
+            let page = if query.ascending {
+                filtered!().order((sessions::created_at.asc(), sessions::id.asc()))
+            } else {
+                filtered!().order((sessions::created_at.desc(), sessions::id.desc()))
+            };
+            let rows = page
+                .offset(offset)
+                .limit(limit)
+                .load(conn)
+                .await
+                .map_err(query_failure)?;
+            (rows, total)
+        });
+        let sessions = rows
+            .into_iter()
+            .map(SessionRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok((sessions, u64::try_from(total).unwrap_or(0)))
     }
 }
 
@@ -334,6 +414,37 @@ enum Work {
         guard: Guard,
         event: EventRow,
     },
+    SaveSession {
+        row: SessionRow,
+        /// The stored sequence the change was built on; 0 for a new session.
+        previous: i64,
+        events: Vec<EventRow>,
+        /// The user and the hash a password check matched.
+        password: Option<(String, String)>,
+    },
+    FailPasswordCheck {
+        user_id: String,
+        /// The user's sequence before, and after, the events.
+        previous: i64,
+        last: i64,
+        at: NaiveDateTime,
+        failed_attempts: i32,
+        locks: bool,
+        events: Vec<EventRow>,
+    },
+    TerminateSession {
+        session_id: String,
+        previous: i64,
+        event: EventRow,
+    },
+    UnlockUser {
+        guard: Guard,
+        event: EventRow,
+    },
+}
+
+fn event_rows(events: &[NewEvent]) -> Result<Vec<EventRow>, Failure> {
+    events.iter().map(EventRow::from_domain).collect()
 }
 
 /// The optimistic-concurrency guard of an append to an existing user: its sequence must still
@@ -410,6 +521,48 @@ impl TryFrom<Change> for Work {
             Change::AddToken { token, event } => Self::AddToken {
                 guard: Guard::of(&event),
                 token: TokenRow::from_domain(&token),
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::SaveSession {
+                session,
+                events,
+                password_checked,
+            } => Self::SaveSession {
+                previous: <[NewEvent]>::first(&events).map_or(session.sequence, |e| e.sequence - 1),
+                row: SessionRow::from_domain(&session)?,
+                events: event_rows(&events)?,
+                password: password_checked.map(|p| (p.user_id.to_string(), p.hash)),
+            },
+            Change::FailPasswordCheck {
+                user_id,
+                failed_attempts,
+                locks,
+                events,
+            } => {
+                // `<[_]>::first`: diesel's prelude has a `first` of its own.
+                let (Some(first), Some(last)) = (<[NewEvent]>::first(&events), events.last())
+                else {
+                    return Err(Failure::Unexpected(
+                        "a failed check without its event".into(),
+                    ));
+                };
+                Self::FailPasswordCheck {
+                    user_id: user_id.to_string(),
+                    previous: first.sequence - 1,
+                    last: last.sequence,
+                    at: last.created_at.naive_utc(),
+                    failed_attempts: i32::try_from(failed_attempts).unwrap_or(i32::MAX),
+                    locks,
+                    events: event_rows(&events)?,
+                }
+            }
+            Change::UnlockUser { event } => Self::UnlockUser {
+                guard: Guard::of(&event),
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::TerminateSession { event } => Self::TerminateSession {
+                session_id: event.aggregate_id.clone(),
+                previous: event.sequence - 1,
                 event: EventRow::from_domain(&event)?,
             },
         })
@@ -541,9 +694,19 @@ macro_rules! apply_work {
                         users::password_hash.eq(Some(password_hash)),
                         users::password_change_required.eq(change_required),
                         users::password_changed_at.eq(Some(guard.at)),
+                        users::failed_password_attempts.eq(0),
                     ))
                     .execute($tx)
                     .await?;
+                // A new password ends the password factor of the user's sessions.
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::user_id.eq(&guard.user_id))
+                        .filter(sessions::password_checked_at.is_not_null()),
+                )
+                .set(sessions::password_checked_at.eq(None::<NaiveDateTime>))
+                .execute($tx)
+                .await?;
                 // Single use: the code that proved the change must still be there, and goes.
                 // Without one (current password, admin), any outstanding code goes with the
                 // old password.
@@ -600,6 +763,120 @@ macro_rules! apply_work {
             }
             Work::AppendEvent { guard, event } => {
                 advance!(guard, $tx);
+                insert_event!(event, $tx);
+            }
+            Work::SaveSession {
+                row,
+                previous,
+                events,
+                password,
+            } => {
+                // The user's row first, as SetPassword locks it before the sessions: the
+                // password checked must still be the user's, and the user may still log in.
+                if let Some((user_id, hash)) = password {
+                    let still =
+                        diesel::update(
+                            users::table
+                                .filter(users::id.eq(user_id))
+                                .filter(users::password_hash.eq(hash))
+                                .filter(users::state.eq_any([
+                                    UserState::Active.as_str(),
+                                    UserState::Initial.as_str(),
+                                ])),
+                        )
+                        .set(users::failed_password_attempts.eq(0))
+                        .execute($tx)
+                        .await?;
+                    if still != 1 {
+                        return Err(TxError::Conflict);
+                    }
+                }
+                let written = if *previous == 0 {
+                    diesel::insert_into(sessions::table)
+                        .values(row)
+                        .execute($tx)
+                        .await
+                        .map_err(event_insert)?
+                } else {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq(&row.id))
+                            .filter(sessions::sequence.eq(previous)),
+                    )
+                    .set(row)
+                    .execute($tx)
+                    .await?
+                };
+                if written != 1 {
+                    return Err(TxError::Conflict);
+                }
+                for event in events {
+                    insert_event!(event, $tx);
+                }
+            }
+            Work::FailPasswordCheck {
+                user_id,
+                previous,
+                last,
+                at,
+                failed_attempts,
+                locks,
+                events,
+            } => {
+                let guarded = users::table
+                    .filter(users::id.eq(user_id))
+                    .filter(users::sequence.eq(previous));
+                let counted = diesel::update(guarded)
+                    .set((
+                        users::sequence.eq(last),
+                        users::changed_at.eq(at),
+                        users::failed_password_attempts.eq(failed_attempts),
+                    ))
+                    .execute($tx)
+                    .await?;
+                if counted != 1 {
+                    return Err(TxError::Conflict);
+                }
+                for event in events {
+                    insert_event!(event, $tx);
+                }
+                if *locks {
+                    diesel::update(users::table.find(user_id))
+                        .set(users::state.eq(UserState::Locked.as_str()))
+                        .execute($tx)
+                        .await?;
+                    // ZITADEL deletes a locked user's sessions.
+                    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+                        .execute($tx)
+                        .await?;
+                }
+            }
+            Work::UnlockUser { guard, event } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx);
+                diesel::update(users::table.find(&guard.user_id))
+                    .set((
+                        users::state.eq(UserState::Active.as_str()),
+                        users::failed_password_attempts.eq(0),
+                    ))
+                    .execute($tx)
+                    .await?;
+            }
+            Work::TerminateSession {
+                session_id,
+                previous,
+                event,
+            } => {
+                let ended = diesel::delete(
+                    sessions::table
+                        .filter(sessions::id.eq(session_id))
+                        .filter(sessions::sequence.eq(previous)),
+                )
+                .execute($tx)
+                .await?;
+                if ended != 1 {
+                    return Err(TxError::Conflict);
+                }
                 insert_event!(event, $tx);
             }
         }

@@ -2,9 +2,10 @@
 //!
 //! The `.proto` files are rekey's own, with ZITADEL's packages, service, message and enum names
 //! and field numbers, so the wire bytes are ZITADEL's. The module tree follows the packages:
-//! `zitadel::user::v2`, `zitadel::user::v2beta`, `zitadel::org::v2`, `zitadel::object::v2`,
-//! `zitadel::object::v2beta`, `zitadel::v1` (the error details) and `google::rpc` (`Status`).
-//! Well-known types (`Timestamp`, `Any`) are `prost_types`.
+//! `zitadel::user::v2`, `zitadel::user::v2beta`, `zitadel::org::v2`, `zitadel::session::v2`,
+//! `zitadel::settings::v2`, `zitadel::object::v2`, `zitadel::object::v2beta`, `zitadel::v1`
+//! (the error details and `TimestampQueryMethod`) and `google::rpc` (`Status`).
+//! Well-known types (`Timestamp`, `Duration`, `Struct`, `Any`) are `prost_types`.
 
 // Generated code is not ours to restyle; today only `large_enum_variant` fires (a oneof that holds
 // a whole `AddHumanUserRequest`), but a new prost or tonic may bring others.
@@ -24,3 +25,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 /// The `google.protobuf.Any` type URL of [`zitadel::v1::ErrorDetail`], as ZITADEL sets it.
 pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";
+
+/// The `google.protobuf.Any` type URL of [`zitadel::v1::CredentialsCheckError`], the detail of a
+/// failed password check.
+pub const CREDENTIALS_CHECK_ERROR_TYPE_URL: &str =
+    "type.googleapis.com/zitadel.v1.CredentialsCheckError";

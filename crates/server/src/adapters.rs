@@ -15,7 +15,7 @@ use rekey_crypto_adapter::{
     AesGcmBox, Argon2Passwords, Argon2Settings, HmacCodeHasher, KeyRing, MasterKey, OsJitter,
     OsRngCodes, RandomTokens, ZxcvbnStrength,
 };
-use rekey_domain::{CodePolicy, PasswordPolicy, compose_numeric_id};
+use rekey_domain::{CodePolicy, LockoutPolicy, OrgId, PasswordPolicy, compose_numeric_id};
 use rekey_domain::{User, UserId};
 use rekey_notifier_adapter::{
     EmailTransport, FileMailer, FileSms, HandlebarsLinks, HandlebarsMessages, SmsTransport,
@@ -185,6 +185,11 @@ impl Adapters {
                     _ => return Err("code.max_attempts must be at least 1".into()),
                 },
                 limits: limits(&settings.limits)?,
+                lockout: LockoutPolicy {
+                    max_password_attempts: settings.lockout.max_password_attempts,
+                },
+                instance_id: OrgId::try_from(settings.instance.id.clone())
+                    .map_err(|e| format!("instance.id: {e}"))?,
             },
             messages: messages(settings)?,
             email: email(settings)?,
@@ -236,6 +241,10 @@ pub fn limits(settings: &LimitSettings) -> Result<Limits, String> {
         client_ip: budgets("limits.client_ip", &settings.client_ip)?,
         wrong_codes: budgets("limits.wrong_codes", &settings.wrong_codes)?,
         wrong_passwords: budgets("limits.wrong_passwords", &settings.wrong_passwords)?,
+        client_wrong_passwords: budgets(
+            "limits.client_wrong_passwords",
+            &settings.client_wrong_passwords,
+        )?,
         page_code: budgets("limits.page_code", &settings.page_code)?,
         page_wrong_codes: budgets("limits.page_wrong_codes", &settings.page_wrong_codes)?,
         sms_per_country: budgets("limits.sms.per_country", &sms.per_country)?,
@@ -488,6 +497,7 @@ impl Ports for Adapters {
     type Clock = SystemClock;
     type Ids = SnowflakeIds;
     type Limiter = RefusalMemo<Store>;
+    type Sessions = Store;
 
     fn users(&self) -> &Store {
         &self.store
@@ -524,6 +534,9 @@ impl Ports for Adapters {
     }
     fn limiter(&self) -> &RefusalMemo<Store> {
         &self.limiter
+    }
+    fn sessions(&self) -> &Store {
+        &self.store
     }
     fn policies(&self) -> &Policies {
         &self.policies

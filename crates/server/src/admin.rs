@@ -4,7 +4,9 @@
 use std::io::Write as _;
 
 use clap::Subcommand;
-use rekey_application::usecase::{add_organization, add_user, create_token, system_principal};
+use rekey_application::usecase::{
+    add_organization, add_user, create_token, lockout, system_principal,
+};
 use rekey_crypto_adapter::MasterKey;
 use rekey_domain::{BoundedText, Language, OrgName, Role, Username};
 
@@ -101,6 +103,11 @@ pub enum UserCommand {
         /// Login name.
         #[arg(long)]
         username: String,
+    },
+    /// Unlock a user the lockout policy locked (`lockout.max_password_attempts`).
+    Unlock {
+        /// The user's id.
+        id: String,
     },
 }
 
@@ -215,6 +222,13 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .await
                 .map_err(|e| e.to_string())?;
             print(out.user_id.as_str())
+        }
+        AdminCommand::User(UserCommand::Unlock { id }) => {
+            let id = id.parse().map_err(|e| format!("user id: {e}"))?;
+            lockout::unlock(&adapters, &system, &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(&format!("unlocked {id}"))
         }
         AdminCommand::Token(TokenCommand::Create {
             user,

@@ -117,6 +117,26 @@ pub struct Settings {
     pub messages: MessageSettings,
     /// `[limits]`.
     pub limits: LimitSettings,
+    /// `[lockout]`.
+    pub lockout: LockoutSettings,
+    /// `[instance]`.
+    pub instance: InstanceSettings,
+}
+
+/// `[lockout]`: ZITADEL's lockout policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// Wrong passwords in a row that lock a user; 0 = never.
+    pub max_password_attempts: u32,
+}
+
+/// `[instance]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSettings {
+    /// The instance's id (sessions' resource owner).
+    pub id: String,
 }
 
 /// `[limits]`.
@@ -143,9 +163,12 @@ pub struct LimitSettings {
     /// Wrong codes per user, across codes.
     #[serde(deserialize_with = "list")]
     pub wrong_codes: Vec<BudgetText>,
-    /// Wrong current passwords per user, and per caller.
+    /// Wrong current passwords per user, and per caller; sessions' per user and client.
     #[serde(deserialize_with = "list")]
     pub wrong_passwords: Vec<BudgetText>,
+    /// Wrong session passwords per client, across users.
+    #[serde(deserialize_with = "list")]
+    pub client_wrong_passwords: Vec<BudgetText>,
     /// Reset page submissions of one code from one client IP.
     #[serde(deserialize_with = "list")]
     pub page_code: Vec<BudgetText>,

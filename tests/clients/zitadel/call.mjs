@@ -5,14 +5,21 @@
 //   { "transport": "grpc" | "grpc-web" | "connect-binary" | "connect-json",
 //     "baseUrl": "http://127.0.0.1:PORT",
 //     "token": "…" | null,                      (null: no Authorization header at all)
-//     "calls": [ { "service": "user" | "org",
-//                  "method": "passwordReset" | "setPassword" | "getUserByID" | "addHumanUser" | "addOrganization",
+//     "calls": [ { "service": "user" | "org" | "session" | "settings",
+//                  "method": "passwordReset" | "setPassword" | "getUserByID" | "addHumanUser" |
+//                            "listAuthenticationMethodTypes" | "addOrganization" |
+//                            "createSession" | "setSession" | "getSession" | "deleteSession" |
+//                            "listSessions" | "getPasswordComplexitySettings" | "getLockoutSettings",
 //                  "request": <init object of the @zitadel/proto v2 request message,
-//                              e.g. {"userId": "…", "medium": {"case": "returnCode", "value": {}}}> } ] }
+//                              e.g. {"userId": "…", "medium": {"case": "returnCode", "value": {}}}>,
+//                  "json": true (optional: "request" is the message in proto3 JSON instead,
+//                              e.g. {"lifetime": "86400s"}, read with fromJson) } ] }
 // stdout: one JSON line, an array with one result per call, in order:
 //   { "ok": <the response as protojson (toJson), so uint64 sequences are strings> }
 //   { "error": { "code": <numeric connect Code>, "codeName": "NotFound", "rawMessage": "…",
 //                "details": [ { "type": "zitadel.v1.ErrorDetail", "id": "…", "message": "…" } ],
+//                "credentials": [ { "id": "…", "message": "…", "failedAttempts": 1 } ],
+//                              (findDetails(CredentialsCheckError), as the login app reads it)
 //                "detailTypes": [ <type name of every detail, decodable or not> ],
 //                "metadata": { <response headers and trailers of the error> } } }
 // Exit status 0 whenever every call produced a result; 2 for bad input; 1 for anything else
@@ -31,16 +38,23 @@
 // of connect-es that @zitadel/client wraps (createGrpcTransport, createGrpcWebTransport) are
 // called directly without the interceptor: same protocol, no Authorization header.
 
-import { toJson } from "@bufbuild/protobuf";
+import { fromJson, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { NewAuthorizationBearerInterceptor } from "@zitadel/client";
 import { createServerTransport } from "@zitadel/client/node";
-import { createOrganizationServiceClient, createUserServiceClient } from "@zitadel/client/v2";
+import {
+  createOrganizationServiceClient,
+  createSessionServiceClient,
+  createSettingsServiceClient,
+  createUserServiceClient,
+} from "@zitadel/client/v2";
 import { createClientTransport } from "@zitadel/client/web";
-import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
+import { CredentialsCheckErrorSchema, ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
 import { OrganizationService } from "@zitadel/proto/zitadel/org/v2/org_service_pb.js";
+import { SessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
+import { SettingsService } from "@zitadel/proto/zitadel/settings/v2/settings_service_pb.js";
 import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 
 /** Per call: a hang fails the call instead of blocking the test. */
@@ -52,10 +66,14 @@ const TRANSPORTS = ["grpc", "grpc-web", "connect-binary", "connect-json"];
 const SERVICES = {
   user: { desc: UserService, client: createUserServiceClient },
   org: { desc: OrganizationService, client: createOrganizationServiceClient },
+  session: { desc: SessionService, client: createSessionServiceClient },
+  settings: { desc: SettingsService, client: createSettingsServiceClient },
 };
 const METHODS = {
-  user: ["passwordReset", "setPassword", "getUserByID", "addHumanUser"],
+  user: ["passwordReset", "setPassword", "getUserByID", "addHumanUser", "listAuthenticationMethodTypes"],
   org: ["addOrganization"],
+  session: ["createSession", "setSession", "getSession", "deleteSession", "listSessions"],
+  settings: ["getPasswordComplexitySettings", "getLockoutSettings"],
 };
 
 function usage(message) {
@@ -93,6 +111,11 @@ function describeError(err) {
       type: ErrorDetailSchema.typeName,
       id: detail.id,
       message: detail.message,
+    })),
+    credentials: error.findDetails(CredentialsCheckErrorSchema).map((detail) => ({
+      id: detail.id,
+      message: detail.message,
+      failedAttempts: detail.failedAttempts,
     })),
     detailTypes: error.details.map((detail) => ("desc" in detail ? detail.desc.typeName : detail.type)),
     metadata: Object.fromEntries(error.metadata.entries()),
@@ -145,9 +168,15 @@ async function main() {
       return usage(`call ${i}: unknown ${JSON.stringify(call?.service)}.${JSON.stringify(call?.method)}`);
     }
     clients[call.service] ??= service.client(transport);
-    const output = service.desc.method[call.method].output;
+    const { input: inputDesc, output } = service.desc.method[call.method];
+    let request;
     try {
-      const response = await clients[call.service][call.method](call.request ?? {}, {
+      request = call.json ? fromJson(inputDesc, call.request ?? {}) : (call.request ?? {});
+    } catch (e) {
+      return usage(`call ${i}: request is not a ${inputDesc.typeName} in proto3 JSON: ${e.message}`);
+    }
+    try {
+      const response = await clients[call.service][call.method](request, {
         timeoutMs: CALL_TIMEOUT_MS,
       });
       results.push({ ok: toJson(output, response) });

@@ -11,7 +11,9 @@ pub mod add_organization;
 mod fields;
 pub mod get_user;
 pub mod password_reset;
+pub mod session;
 pub mod set_password;
+pub mod settings;
 
 pub use add_human_user::call as add_human_user;
 pub use add_organization::call as add_organization;
@@ -34,16 +36,40 @@ pub enum Rpc {
     AddHumanUser,
     /// `zitadel.org.v2.OrganizationService/AddOrganization`.
     AddOrganization,
+    /// `zitadel.session.v2.SessionService/CreateSession`.
+    CreateSession,
+    /// `zitadel.session.v2.SessionService/SetSession`.
+    SetSession,
+    /// `zitadel.session.v2.SessionService/GetSession`.
+    GetSession,
+    /// `zitadel.session.v2.SessionService/DeleteSession`.
+    DeleteSession,
+    /// `zitadel.session.v2.SessionService/ListSessions`.
+    ListSessions,
+    /// `zitadel.settings.v2.SettingsService/GetPasswordComplexitySettings`.
+    GetPasswordComplexitySettings,
+    /// `zitadel.settings.v2.SettingsService/GetLockoutSettings`.
+    GetLockoutSettings,
+    /// `zitadel.user.v2.UserService/ListAuthenticationMethodTypes`.
+    ListAuthenticationMethodTypes,
 }
 
 impl Rpc {
     /// Every RPC.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 13] = [
         Self::PasswordReset,
         Self::SetPassword,
         Self::GetUserById,
         Self::AddHumanUser,
         Self::AddOrganization,
+        Self::CreateSession,
+        Self::SetSession,
+        Self::GetSession,
+        Self::DeleteSession,
+        Self::ListSessions,
+        Self::GetPasswordComplexitySettings,
+        Self::GetLockoutSettings,
+        Self::ListAuthenticationMethodTypes,
     ];
 
     /// The method name, as in the gRPC path.
@@ -55,6 +81,14 @@ impl Rpc {
             Self::GetUserById => "GetUserByID",
             Self::AddHumanUser => "AddHumanUser",
             Self::AddOrganization => "AddOrganization",
+            Self::CreateSession => "CreateSession",
+            Self::SetSession => "SetSession",
+            Self::GetSession => "GetSession",
+            Self::DeleteSession => "DeleteSession",
+            Self::ListSessions => "ListSessions",
+            Self::GetPasswordComplexitySettings => "GetPasswordComplexitySettings",
+            Self::GetLockoutSettings => "GetLockoutSettings",
+            Self::ListAuthenticationMethodTypes => "ListAuthenticationMethodTypes",
         }
     }
 
@@ -67,6 +101,14 @@ impl Rpc {
             Self::GetUserById => "get_user",
             Self::AddHumanUser => "add_human_user",
             Self::AddOrganization => "add_organization",
+            Self::CreateSession => "create_session",
+            Self::SetSession => "set_session",
+            Self::GetSession => "get_session",
+            Self::DeleteSession => "delete_session",
+            Self::ListSessions => "list_sessions",
+            Self::GetPasswordComplexitySettings => "get_password_complexity_settings",
+            Self::GetLockoutSettings => "get_lockout_settings",
+            Self::ListAuthenticationMethodTypes => "list_authentication_method_types",
         }
     }
 }

@@ -62,7 +62,18 @@ pub fn error(error: Error) -> Status {
         Error::CodeNotFound => precondition("COMMAND-2M9fs", "Code not found"),
         Error::CodeExpired => precondition("CODE-QvUQ4P", "Code is expired"),
         Error::CodeInvalid => invalid("CODE-woT0xc", "Code is invalid"),
-        Error::CurrentPasswordInvalid => invalid("COMMAND-3M0fs", "Password is invalid"),
+        Error::CurrentPasswordInvalid { failed_attempts } => Status::credentials(
+            Code::InvalidArgument,
+            "COMMAND-3M0fs",
+            "Password is invalid",
+            failed_attempts,
+        ),
+        Error::UserLocked { failed_attempts } => Status::credentials(
+            Code::FailedPrecondition,
+            "COMMAND-JLK35",
+            "User is locked",
+            failed_attempts,
+        ),
         Error::SamePassword => invalid(
             "COMMAND-Aesh5",
             "The new password must differ from the current one",

@@ -192,6 +192,7 @@ pub async fn add_human<P: Ports>(
         input.initial,
     );
     let user = User {
+        failed_password_attempts: 0,
         id: user_id(ports, input.user_id)?,
         org_id,
         username,
@@ -229,6 +230,7 @@ pub async fn add_machine<P: Ports>(
         name: name.clone(),
     };
     let user = User {
+        failed_password_attempts: 0,
         id: user_id(ports, None)?,
         org_id,
         username: input.username.as_str().to_owned(),

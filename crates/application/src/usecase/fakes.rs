@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{
     BearerToken, CodeHash, CodePolicy, Email, HumanProfile, KeyId, NewEvent, OrgId, Organization,
-    Password, PlainCode, Principal, Role, TokenHash, UrlTemplate, User, UserKind, UserState,
+    Password, PlainCode, Principal, Role, Session, TokenHash, UrlTemplate, User, UserKind,
+    UserState,
 };
 
 use crate::ports::{
@@ -18,8 +19,9 @@ use crate::ports::{
     DeliveryPolicy, DeliveryPorts, EmailMessage, EmailSender, IdGenerator, Jitter, Limits,
     LinkData, LinkRenderer, MessageData, MessageRenderer, OutboxEntry, OutboxStore, PasswordCode,
     PasswordHasher, PasswordStrength, Policies, Ports, Prunable, RateLimiter, RenderedMessage,
-    Retention, SecretBox, SendError, SentEvent, SkipReason, SmsMessage, SmsSender, StoreError,
-    Taken, TemplateError, TokenMinter, TokenRecord, TokenStore, UserStore, Verdict,
+    Retention, SecretBox, SendError, SentEvent, SessionQuery, SessionStore, SkipReason, SmsMessage,
+    SmsSender, StoreError, Taken, TemplateError, TokenMinter, TokenRecord, TokenStore, UserStore,
+    Verdict,
 };
 use crate::{Failure, OutboxMessage, ResetMessagePayload, Sealed};
 
@@ -32,6 +34,7 @@ struct State {
     codes: HashMap<String, PasswordCode>,
     outbox: Vec<OutboxMessage>,
     tokens: Vec<TokenRecord>,
+    sessions: HashMap<String, Session>,
     failures: Vec<StoreError>,
     delivery: HashMap<String, Delivery>,
     emails: Vec<EmailMessage>,
@@ -118,6 +121,15 @@ impl Fake {
         fake
     }
 
+    /// An empty world with ZITADEL's lockout policy at `max_password_attempts`.
+    pub fn with_lockout(max_password_attempts: u32) -> Self {
+        let mut fake = Self::new();
+        fake.policies.lockout = rekey_domain::LockoutPolicy {
+            max_password_attempts,
+        };
+        fake
+    }
+
     /// Emails sent so far.
     pub fn emails(&self) -> Vec<EmailMessage> {
         self.state.lock().unwrap().emails.clone()
@@ -180,6 +192,7 @@ impl Fake {
             state,
             kind,
             sequence: 1,
+            failed_password_attempts: 0,
             created_at: self.now(),
             changed_at: self.now(),
         };
@@ -360,6 +373,20 @@ impl UserStore for Fake {
         Ok(self.state.lock().unwrap().orgs.get(id).cloned())
     }
 
+    async fn users_by_login_name(&self, login_name: &str) -> Result<Vec<User>, Failure> {
+        let wanted = login_name.to_lowercase();
+        let state = self.state.lock().unwrap();
+        let mut found: Vec<User> = state
+            .users
+            .values()
+            .filter(|u| u.state != UserState::Deleted && u.username.to_lowercase() == wanted)
+            .take(2)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+
     async fn password_hash(&self, id: &rekey_domain::UserId) -> Result<Option<String>, Failure> {
         Ok(self
             .state
@@ -476,11 +503,18 @@ impl UserStore for Fake {
                 if let Some(message) = message {
                     Self::enqueue(&mut state, message);
                 }
-                if let Some(user) = state.users.get_mut(user_id.as_str())
-                    && let UserKind::Human(profile) = &mut user.kind
-                {
-                    profile.password_change_required = change_required;
-                    profile.password_changed = Some(event.created_at);
+                if let Some(user) = state.users.get_mut(user_id.as_str()) {
+                    user.failed_password_attempts = 0;
+                    if let UserKind::Human(profile) = &mut user.kind {
+                        profile.password_change_required = change_required;
+                        profile.password_changed = Some(event.created_at);
+                    }
+                }
+                // The user's sessions lose their password factor.
+                for session in state.sessions.values_mut() {
+                    if session.user.as_ref().is_some_and(|u| u.id == user_id) {
+                        session.password_checked_at = None;
+                    }
                 }
             }
             Change::InvalidateCode {
@@ -502,6 +536,78 @@ impl UserStore for Fake {
                 state.tokens.push(token);
             }
             Change::AppendEvent { event } => Self::bump(&mut state, &event)?,
+            Change::SaveSession {
+                session,
+                events,
+                password_checked,
+            } => {
+                let stored = state.sessions.get(&session.id).map_or(0, |s| s.sequence);
+                let first = events.first().map_or(0, |e| e.sequence);
+                if first != stored + 1 {
+                    return Err(StoreError::Conflict);
+                }
+                if let Some(checked) = password_checked {
+                    let still = state.passwords.get(checked.user_id.as_str())
+                        == Some(&checked.hash)
+                        && state
+                            .users
+                            .get(checked.user_id.as_str())
+                            .is_some_and(|u| u.state.may_log_in());
+                    if !still {
+                        return Err(StoreError::Conflict);
+                    }
+                    if let Some(user) = state.users.get_mut(checked.user_id.as_str()) {
+                        user.failed_password_attempts = 0;
+                    }
+                }
+                state.events.extend(events);
+                state.sessions.insert(session.id.clone(), session);
+            }
+            Change::FailPasswordCheck {
+                user_id,
+                failed_attempts,
+                locks,
+                events,
+            } => {
+                let user = state.users.get(user_id.as_str()).ok_or_else(|| {
+                    StoreError::Failure(Failure::Unexpected("no such user".into()))
+                })?;
+                if events
+                    .first()
+                    .is_none_or(|e| e.sequence != user.sequence + 1)
+                {
+                    return Err(StoreError::Conflict);
+                }
+                let last = events.last().map_or(user.sequence, |e| e.sequence);
+                let at = events.last().map_or(user.changed_at, |e| e.created_at);
+                let user = state.users.get_mut(user_id.as_str()).unwrap();
+                user.sequence = last;
+                user.changed_at = at;
+                user.failed_password_attempts = failed_attempts;
+                if locks {
+                    user.state = UserState::Locked;
+                    // ZITADEL deletes a locked user's sessions.
+                    state
+                        .sessions
+                        .retain(|_, s| s.user.as_ref().is_none_or(|u| u.id != user_id));
+                }
+                state.events.extend(events);
+            }
+            Change::UnlockUser { event } => {
+                Self::bump(&mut state, &event)?;
+                if let Some(user) = state.users.get_mut(&event.aggregate_id) {
+                    user.state = UserState::Active;
+                    user.failed_password_attempts = 0;
+                }
+            }
+            Change::TerminateSession { event } => {
+                let stored = state.sessions.get(&event.aggregate_id).map(|s| s.sequence);
+                if stored != Some(event.sequence - 1) {
+                    return Err(StoreError::Conflict);
+                }
+                state.sessions.remove(&event.aggregate_id);
+                state.events.push(event);
+            }
         }
         Ok(())
     }
@@ -590,6 +696,48 @@ impl TokenMinter for Fake {
 
     fn fingerprint(&self, token: &BearerToken) -> TokenHash {
         TokenHash(format!("fp({})", token.expose()))
+    }
+
+    fn mint_session(&self) -> Result<BearerToken, Failure> {
+        Ok(BearerToken::new(format!("session-{}", self.next_id())))
+    }
+
+    fn matches(&self, token: &BearerToken, stored: &TokenHash) -> bool {
+        &TokenMinter::fingerprint(self, token) == stored
+    }
+}
+
+impl SessionStore for Fake {
+    async fn session(&self, id: &str) -> Result<Option<Session>, Failure> {
+        Ok(self.state.lock().unwrap().sessions.get(id).cloned())
+    }
+
+    async fn sessions(&self, query: &SessionQuery) -> Result<(Vec<Session>, u64), Failure> {
+        let state = self.state.lock().unwrap();
+        let mut found: Vec<Session> = state
+            .sessions
+            .values()
+            .filter(|s| query.ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
+            .filter(|s| {
+                query
+                    .user_id
+                    .as_ref()
+                    .is_none_or(|id| s.user.as_ref().is_some_and(|u| &u.id == id))
+            })
+            .filter(|s| query.creator.as_ref().is_none_or(|c| &s.creator == c))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        if !query.ascending {
+            found.reverse();
+        }
+        let total = found.len() as u64;
+        let page = found
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .collect();
+        Ok((page, total))
     }
 }
 
@@ -689,6 +837,16 @@ impl RateLimiter for Fake {
         let tat = state.buckets.get(&key.key).map(|(tat, _)| *tat);
         Ok(key.budget.take(tat, now).err())
     }
+
+    async fn give_back(&self, keys: &[BudgetKey]) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        for key in keys {
+            if let Some(bucket) = state.buckets.get_mut(&key.key) {
+                bucket.0 -= key.budget.interval();
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Ports for Fake {
@@ -704,6 +862,7 @@ impl Ports for Fake {
     type Clock = Fake;
     type Ids = Fake;
     type Limiter = Fake;
+    type Sessions = Fake;
 
     fn users(&self) -> &Fake {
         self
@@ -739,6 +898,9 @@ impl Ports for Fake {
         self
     }
     fn limiter(&self) -> &Fake {
+        self
+    }
+    fn sessions(&self) -> &Fake {
         self
     }
     fn policies(&self) -> &Policies {

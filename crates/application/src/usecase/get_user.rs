@@ -42,6 +42,21 @@ pub async fn execute<P: Ports>(
     Ok(user)
 }
 
+/// ListAuthenticationMethodTypes: whether the user has a password (rekey's only method), for
+/// the same callers as GetUserByID.
+///
+/// # Errors
+/// [`Error`].
+#[instrument(skip_all, fields(user.id = %user_id))]
+pub async fn has_password<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    user_id: &UserId,
+) -> Result<bool, Error> {
+    let user = execute(ports, caller, user_id).await?;
+    Ok(ports.users().password_hash(&user.id).await?.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use rekey_domain::Role;

@@ -8,8 +8,10 @@ pub mod create_token;
 pub mod deliver;
 pub mod get_user;
 pub mod limits;
+pub mod lockout;
 pub mod password_reset;
 pub mod retention;
+pub mod session;
 pub mod set_password;
 
 use chrono::{DateTime, Utc};

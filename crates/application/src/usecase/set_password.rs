@@ -85,7 +85,16 @@ pub enum Error {
     CodeInvalid,
     /// The current password does not match.
     #[error("Password is invalid")]
-    CurrentPasswordInvalid,
+    CurrentPasswordInvalid {
+        /// Wrong passwords in a row, this one included (the lockout policy's count).
+        failed_attempts: u32,
+    },
+    /// A current password given for a user the lockout policy locked.
+    #[error("User is locked")]
+    UserLocked {
+        /// Wrong passwords in a row.
+        failed_attempts: u32,
+    },
     /// The new password is the current one.
     #[error("The new password must differ from the current one")]
     SamePassword,
@@ -238,6 +247,11 @@ async fn run<P: Ports>(
             if current.expose() == input.new_password.expose() {
                 return Err(Error::SamePassword);
             }
+            if user.state == UserState::Locked {
+                return Err(Error::UserLocked {
+                    failed_attempts: user.failed_password_attempts,
+                });
+            }
             let hash = check_current_password(ports, caller, &user.id, current).await?;
             Proof::CurrentPassword(hash)
         }
@@ -324,7 +338,8 @@ async fn recheck<P: Ports>(ports: &P, user: &UserId, proof: &Proof) -> Result<()
         }
         Proof::CurrentPassword(hash) => {
             if users.password_hash(user).await?.as_ref() != Some(hash) {
-                return Err(Error::CurrentPasswordInvalid);
+                // Changed meanwhile: not a wrong guess, so nothing is counted.
+                return Err(Error::CurrentPasswordInvalid { failed_attempts: 0 });
             }
         }
         Proof::Admin => {}
@@ -364,7 +379,9 @@ async fn check_current_password<P: Ports>(
     {
         return Ok(hash);
     }
-    Err(Error::CurrentPasswordInvalid)
+    let failed_attempts =
+        super::session::count_wrong_password(ports, caller, user, "set_password").await?;
+    Err(Error::CurrentPasswordInvalid { failed_attempts })
 }
 
 /// The "your password was changed" email, sealed like every queued message.
@@ -538,7 +555,7 @@ mod tests {
         let wrong = || Verification::Code(PlainCode::new("WRONG1"));
         for round in 0..4 {
             issue_code(&fake, &user).await;
-            for attempt in 0..5 {
+            for attempt in 0..5_u32 {
                 assert_eq!(
                     set(&fake, &me, &user, wrong()).await.err(),
                     Some(Error::CodeInvalid),
@@ -806,7 +823,7 @@ mod tests {
         let wrong = Verification::CurrentPassword(Password::new("not-it"));
         assert_eq!(
             set(&fake, &me, &user, wrong).await.err(),
-            Some(Error::CurrentPasswordInvalid)
+            Some(Error::CurrentPasswordInvalid { failed_attempts: 1 })
         );
         let same = Verification::CurrentPassword(Password::new(NEW));
         assert_eq!(
@@ -829,7 +846,7 @@ mod tests {
         );
         assert_eq!(
             set(&fake, &admin, &without, any()).await.err(),
-            Some(Error::CurrentPasswordInvalid)
+            Some(Error::CurrentPasswordInvalid { failed_attempts: 1 })
         );
     }
 
@@ -898,12 +915,14 @@ mod tests {
         fake.set_password_hash(&user, &fake_hash(NEW));
         let me = fake.principal_of(&user);
         let wrong = || Verification::CurrentPassword(Password::new("not-it"));
-        for attempt in 0..5 {
+        for attempt in 0..5_u32 {
             assert_eq!(
                 execute(&fake, &me, input(&user, "Kq7#vX2!mRt9", wrong()))
                     .await
                     .err(),
-                Some(Error::CurrentPasswordInvalid),
+                Some(Error::CurrentPasswordInvalid {
+                    failed_attempts: attempt + 1
+                }),
                 "attempt {attempt}"
             );
         }

@@ -6,14 +6,15 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_application::ports::{
-    Budget, BudgetKey, Change, Clock, OutboxStore, PasswordCode, Prunable, RateLimiter, Retention,
-    SentEvent, SkipReason, StoreError, Taken, TokenRecord, TokenStore, UserStore, Verdict,
+    Budget, BudgetKey, Change, CheckedPassword, Clock, OutboxStore, PasswordCode, Prunable,
+    RateLimiter, Retention, SentEvent, SessionQuery, SessionStore, SkipReason, StoreError, Taken,
+    TokenRecord, TokenStore, UserStore, Verdict,
 };
 use rekey_application::usecase::retention::{PruneReport, RetentionPolicy, prune};
 use rekey_application::{OutboxMessage, Sealed};
 use rekey_domain::{
-    CodeHash, Event, HumanProfile, KeyId, NewEvent, NotificationType, OrgId, Organization, Role,
-    TokenHash, User, UserKind, UserState,
+    CheckedUser, CodeHash, Event, HumanProfile, KeyId, NewEvent, NotificationType, OrgId,
+    Organization, Role, Session, TokenHash, User, UserAgent, UserKind, UserState,
 };
 use rekey_persistence_adapter::{DatabaseSettings, RowCounts, Store, connect, migrate};
 
@@ -26,7 +27,7 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 async fn sqlite_in(dir: tempfile::TempDir) -> (Store, tempfile::TempDir) {
     let url = format!("sqlite://{}/rekey.db", dir.path().display());
     let settings = DatabaseSettings::for_url(url);
-    assert_eq!(migrate(&settings).await.unwrap(), 3);
+    assert_eq!(migrate(&settings).await.unwrap(), 4);
     assert_eq!(
         migrate(&settings).await.unwrap(),
         0,
@@ -94,7 +95,7 @@ macro_rules! contract_on_fakes {
 }
 
 /// What the contract tests need of a store: the ports, and its row counts.
-trait Contract: UserStore + OutboxStore + TokenStore + Retention + Sync {
+trait Contract: UserStore + SessionStore + OutboxStore + TokenStore + Retention + Sync {
     fn counts(&self) -> impl std::future::Future<Output = RowCounts> + Send;
 }
 
@@ -133,6 +134,10 @@ contract_on_fakes!(
     outbox_marks_change_only_pending_messages,
     retention_prunes_ended_messages_never_pending_ones,
     retention_removes_codes_long_after_they_expired,
+    sessions_are_saved_rotated_listed_and_ended,
+    wrong_passwords_count_lock_and_unlock,
+    a_new_password_ends_the_password_factor_of_sessions,
+    login_names_ignore_case_and_deleted_users,
 );
 
 contract!(
@@ -156,6 +161,11 @@ contract!(
     concurrent_claims_never_share_a_message,
     passwords_and_code_attempts,
     a_code_proves_one_change_and_the_guard_comes_first,
+    sessions_are_saved_rotated_listed_and_ended,
+    wrong_passwords_count_lock_and_unlock,
+    a_new_password_ends_the_password_factor_of_sessions,
+    login_names_ignore_case_and_deleted_users,
+    a_unit_given_back_is_taken_again,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -212,6 +222,7 @@ fn human(id: &str, org: &str, username: &str) -> User {
             password_changed: Some(now),
         }),
         sequence: 1,
+        failed_password_attempts: 0,
         created_at: now,
         changed_at: now,
     }
@@ -1761,4 +1772,357 @@ mod per_thread_pools {
         .join()
         .unwrap();
     }
+}
+
+/// A session of `u1` (of `o1`), created by `creator` at `now`: a user check, and a password
+/// check when `password` is given.
+fn session_of_u1(id: &str, creator: &str, now: DateTime<Utc>, password: bool) -> Session {
+    let mut metadata = std::collections::BTreeMap::new();
+    metadata.insert("k".to_owned(), vec![0, 255, 7]);
+    Session {
+        id: id.into(),
+        sequence: 3,
+        created_at: now,
+        changed_at: now,
+        creator: creator.parse().unwrap(),
+        user: Some(CheckedUser {
+            id: "u1".parse().unwrap(),
+            org_id: "o1".parse().unwrap(),
+            checked_at: now,
+        }),
+        password_checked_at: password.then_some(now),
+        expires_at: Some(now + TimeDelta::hours(24)),
+        user_agent: UserAgent {
+            ip: Some("192.0.2.1".into()),
+            header: [("user-agent".to_owned(), vec!["Mozilla/5.0".to_owned()])].into(),
+            ..UserAgent::default()
+        },
+        metadata,
+        token: TokenHash(format!("fp-{id}-1")),
+    }
+}
+
+/// The events of a session change: `session.token.set` numbered `first..=last`.
+fn session_events(id: &str, first: i64, last: i64, now: DateTime<Utc>) -> Vec<NewEvent> {
+    (first..=last)
+        .map(|sequence| {
+            let set = Event::SessionTokenSet {
+                token_id: format!("t{sequence}"),
+            };
+            event(id, sequence, set, "rekey", now)
+        })
+        .collect()
+}
+
+fn checked_password(hash: &str) -> Option<CheckedPassword> {
+    Some(CheckedPassword {
+        user_id: "u1".parse().unwrap(),
+        hash: hash.into(),
+    })
+}
+
+async fn sessions_are_saved_rotated_listed_and_ended(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let now = at("2026-01-01T02:00:00.5Z");
+    let s1 = session_of_u1("s1", "login", now, true);
+    store
+        .commit(Change::SaveSession {
+            session: s1.clone(),
+            events: session_events("s1", 1, 3, now),
+            password_checked: checked_password("$argon2id$v=19$test"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.session("s1").await.unwrap(), Some(s1.clone()));
+    assert_eq!(store.session("s2").await.unwrap(), None);
+
+    // A change built on sequence 3 rotates the token; one built on a stale sequence, or on a
+    // password that is no longer the user's, writes nothing.
+    let later = now + TimeDelta::minutes(1);
+    let rotated = Session {
+        sequence: 4,
+        changed_at: later,
+        password_checked_at: None,
+        token: TokenHash("fp-s1-2".into()),
+        ..s1.clone()
+    };
+    let save = |session: Session, first, password| Change::SaveSession {
+        events: session_events("s1", first, session.sequence, later),
+        session,
+        password_checked: password,
+    };
+    assert_eq!(
+        store.commit(save(rotated.clone(), 3, None)).await,
+        Err(StoreError::Conflict),
+        "stale"
+    );
+    assert_eq!(
+        store
+            .commit(save(rotated.clone(), 4, checked_password("$argon2id$old")))
+            .await,
+        Err(StoreError::Conflict),
+        "the password checked is no longer the user's"
+    );
+    assert_eq!(store.session("s1").await.unwrap(), Some(s1));
+    store.commit(save(rotated.clone(), 4, None)).await.unwrap();
+    assert_eq!(store.session("s1").await.unwrap(), Some(rotated));
+
+    for (id, creator, minutes) in [("s2", "login", 2), ("s3", "other", 3)] {
+        let session = session_of_u1(id, creator, now + TimeDelta::minutes(minutes), false);
+        store
+            .commit(Change::SaveSession {
+                events: session_events(id, 1, 3, session.created_at),
+                session,
+                password_checked: None,
+            })
+            .await
+            .unwrap();
+    }
+    let ids = |found: &[Session]| found.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let all = SessionQuery {
+        limit: 10,
+        ..SessionQuery::default()
+    };
+    let (found, total) = store.sessions(&all).await.unwrap();
+    assert_eq!(
+        (ids(&found), total),
+        (vec!["s3".into(), "s2".into(), "s1".into()], 3)
+    );
+    let page = SessionQuery {
+        ascending: true,
+        offset: 1,
+        limit: 1,
+        ..SessionQuery::default()
+    };
+    let (found, total) = store.sessions(&page).await.unwrap();
+    assert_eq!(
+        (ids(&found), total),
+        (vec!["s2".into()], 3),
+        "total counts past the page"
+    );
+    let filtered = SessionQuery {
+        ids: Some(vec!["s1".into(), "s3".into(), "missing".into()]),
+        creator: Some("login".parse().unwrap()),
+        user_id: Some("u1".parse().unwrap()),
+        limit: 10,
+        ..SessionQuery::default()
+    };
+    let (found, total) = store.sessions(&filtered).await.unwrap();
+    assert_eq!((ids(&found), total), (vec!["s1".into()], 1));
+
+    let ended = |sequence| Change::TerminateSession {
+        event: event("s1", sequence, Event::SessionTerminated {}, "rekey", later),
+    };
+    assert_eq!(
+        store.commit(ended(4)).await,
+        Err(StoreError::Conflict),
+        "stale"
+    );
+    store.commit(ended(5)).await.unwrap();
+    assert_eq!(store.session("s1").await.unwrap(), None);
+    assert_eq!(store.sessions(&all).await.unwrap().1, 2);
+}
+
+async fn wrong_passwords_count_lock_and_unlock(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    let now = at("2026-01-01T02:00:00Z");
+    let session = session_of_u1("s1", "login", now, true);
+    store
+        .commit(Change::SaveSession {
+            events: session_events("s1", 1, 3, now),
+            session,
+            password_checked: None,
+        })
+        .await
+        .unwrap();
+    let failed = |sequence, attempts| {
+        let event_ = Event::PasswordCheckFailed {
+            checked_by: "session".into(),
+            failed_attempts: attempts,
+        };
+        event("u1", sequence, event_, "o1", now)
+    };
+    store
+        .commit(Change::FailPasswordCheck {
+            user_id: u1.clone(),
+            failed_attempts: 1,
+            locks: false,
+            events: vec![failed(2, 1)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .commit(Change::FailPasswordCheck {
+                user_id: u1.clone(),
+                failed_attempts: 2,
+                locks: false,
+                events: vec![failed(2, 2)],
+            })
+            .await,
+        Err(StoreError::Conflict),
+        "built on a stale sequence"
+    );
+    let user = store.user(&u1).await.unwrap().unwrap();
+    assert_eq!((user.sequence, user.failed_password_attempts), (2, 1));
+
+    let locked = Event::UserLocked { failed_attempts: 2 };
+    store
+        .commit(Change::FailPasswordCheck {
+            user_id: u1.clone(),
+            failed_attempts: 2,
+            locks: true,
+            events: vec![failed(3, 2), event("u1", 4, locked, "o1", now)],
+        })
+        .await
+        .unwrap();
+    let user = store.user(&u1).await.unwrap().unwrap();
+    assert_eq!(
+        (user.state, user.sequence, user.failed_password_attempts),
+        (UserState::Locked, 4, 2)
+    );
+    assert_eq!(
+        store.session("s1").await.unwrap(),
+        None,
+        "a lock ends the user's sessions"
+    );
+    // A locked user's password check cannot make a session.
+    let retry = session_of_u1("s2", "login", now, true);
+    assert_eq!(
+        store
+            .commit(Change::SaveSession {
+                events: session_events("s2", 1, 3, now),
+                session: retry,
+                password_checked: checked_password("$argon2id$v=19$test"),
+            })
+            .await,
+        Err(StoreError::Conflict)
+    );
+
+    store
+        .commit(Change::UnlockUser {
+            event: event("u1", 5, Event::UserUnlocked {}, "o1", now),
+        })
+        .await
+        .unwrap();
+    let user = store.user(&u1).await.unwrap().unwrap();
+    assert_eq!(
+        (user.state, user.failed_password_attempts),
+        (UserState::Active, 0)
+    );
+}
+
+async fn a_new_password_ends_the_password_factor_of_sessions(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    let now = at("2026-01-01T02:00:00Z");
+    store
+        .commit(Change::SaveSession {
+            events: session_events("s1", 1, 3, now),
+            session: session_of_u1("s1", "login", now, true),
+            password_checked: checked_password("$argon2id$v=19$test"),
+        })
+        .await
+        .unwrap();
+    let failed = Event::PasswordCheckFailed {
+        checked_by: "session".into(),
+        failed_attempts: 1,
+    };
+    store
+        .commit(Change::FailPasswordCheck {
+            user_id: u1.clone(),
+            failed_attempts: 1,
+            locks: false,
+            events: vec![event("u1", 2, failed, "o1", now)],
+        })
+        .await
+        .unwrap();
+    let changed = Event::PasswordChanged {
+        change_required: false,
+        verified_by: "admin".into(),
+    };
+    store
+        .commit(Change::SetPassword {
+            user_id: u1.clone(),
+            consumes_code: None,
+            password_hash: "$argon2id$new".into(),
+            change_required: false,
+            event: event("u1", 3, changed, "o1", now),
+            message: None,
+        })
+        .await
+        .unwrap();
+    let session = store.session("s1").await.unwrap().unwrap();
+    assert_eq!(
+        session.password_checked_at, None,
+        "the password factor is gone"
+    );
+    assert!(session.user.is_some(), "the user factor stays");
+    assert_eq!(
+        session.sequence, 3,
+        "the session's own events are untouched"
+    );
+    let user = store.user(&u1).await.unwrap().unwrap();
+    assert_eq!(
+        (user.state, user.failed_password_attempts),
+        (UserState::Active, 0),
+        "the count starts again; a new password does not unlock (it was not locked here)"
+    );
+}
+
+async fn login_names_ignore_case_and_deleted_users(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let found = store.users_by_login_name("ADA").await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["u1"]
+    );
+    assert!(store.users_by_login_name("ad").await.unwrap().is_empty());
+    store.commit(org("o2", "globex")).await.unwrap();
+    store
+        .commit(add_user(&human("u2", "o2", "Ada")))
+        .await
+        .unwrap();
+    store
+        .commit(add_user(&User {
+            state: UserState::Deleted,
+            ..human("u3", "o2", "ada")
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let found = store.users_by_login_name("ada").await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["u1", "u2"],
+        "two organizations, the deleted one left out"
+    );
+}
+
+async fn a_unit_given_back_is_taken_again(store: &Store) {
+    let now = at("2026-01-01T00:00:00Z");
+    let key = BudgetKey::new(
+        "session_wrong_passwords",
+        "u1|ip",
+        Budget::new(1, TimeDelta::minutes(10)),
+    );
+    let one = std::slice::from_ref(&key);
+    assert_eq!(store.take(one, now).await.unwrap(), Verdict::Allowed);
+    assert!(matches!(
+        store.take(one, now).await.unwrap(),
+        Verdict::Refused { .. }
+    ));
+    store.give_back(one).await.unwrap();
+    assert_eq!(
+        store.take(one, now).await.unwrap(),
+        Verdict::Allowed,
+        "given back"
+    );
+    store.give_back(one).await.unwrap();
+    store.give_back(one).await.unwrap();
+    assert_eq!(store.take(one, now).await.unwrap(), Verdict::Allowed);
+    assert!(
+        matches!(store.take(one, now).await.unwrap(), Verdict::Refused { .. }),
+        "giving back twice never holds more than the budget"
+    );
 }

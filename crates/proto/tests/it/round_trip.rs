@@ -3,9 +3,12 @@
 
 use prost::Message;
 use rekey_proto::prost;
+use rekey_proto::prost_types::Duration;
 use rekey_proto::prost_types::Timestamp;
 use rekey_proto::zitadel::object::{v2 as object, v2beta as object_beta};
 use rekey_proto::zitadel::org::v2 as org;
+use rekey_proto::zitadel::session::v2 as session;
+use rekey_proto::zitadel::settings::v2 as settings;
 use rekey_proto::zitadel::user::{v2, v2beta};
 
 fn round_trip<M: Message + Default + PartialEq + std::fmt::Debug>(message: &M) -> Vec<u8> {
@@ -258,4 +261,221 @@ fn v2beta_requests_round_trip_to_the_bytes_of_v2() {
         verification_code: Some("ABC123".to_owned()),
     };
     assert_eq!(round_trip(&beta_response), round_trip(&v2_response));
+}
+
+fn checks() -> session::Checks {
+    session::Checks {
+        user: Some(session::CheckUser {
+            search: Some(session::check_user::Search::LoginName(
+                "minnie@example.com".to_owned(),
+            )),
+        }),
+        password: Some(session::CheckPassword {
+            password: "Secr3t!pass".to_owned(),
+        }),
+        totp: Some(session::CheckTotp {
+            code: "123456".to_owned(),
+        }),
+        recovery_code: Some(session::CheckRecoveryCode {
+            code: "ABCD-EFGH".to_owned(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn user_agent() -> session::UserAgent {
+    session::UserAgent {
+        fingerprint_id: Some("fp".to_owned()),
+        ip: Some(String::new()),
+        description: Some("Firefox".to_owned()),
+        header: [(
+            "user-agent".to_owned(),
+            session::user_agent::HeaderValues {
+                values: vec!["Mozilla/5.0".to_owned()],
+            },
+        )]
+        .into(),
+    }
+}
+
+#[test]
+fn session_requests_round_trip() {
+    let challenges = session::RequestChallenges {
+        otp_email: Some(session::request_challenges::OtpEmail {
+            delivery_type: Some(
+                session::request_challenges::otp_email::DeliveryType::SendCode(
+                    session::request_challenges::otp_email::SendCode {
+                        url_template: Some("https://x/{{.Code}}".to_owned()),
+                    },
+                ),
+            ),
+        }),
+        ..Default::default()
+    };
+    round_trip(&session::CreateSessionRequest {
+        checks: Some(checks()),
+        metadata: [("k".to_owned(), b"v".to_vec())].into(),
+        challenges: Some(challenges.clone()),
+        user_agent: Some(user_agent()),
+        lifetime: Some(Duration {
+            seconds: 18_000,
+            nanos: 0,
+        }),
+    });
+    round_trip(&session::SetSessionRequest {
+        session_id: "s1".to_owned(),
+        session_token: "t1".to_owned(),
+        checks: Some(session::Checks {
+            password: Some(session::CheckPassword {
+                password: "Secr3t!pass".to_owned(),
+            }),
+            ..Default::default()
+        }),
+        metadata: [("k".to_owned(), Vec::new())].into(),
+        challenges: Some(challenges),
+        lifetime: Some(Duration {
+            seconds: 0,
+            nanos: 1,
+        }),
+    });
+    round_trip(&session::GetSessionRequest {
+        session_id: "s1".to_owned(),
+        session_token: Some("t1".to_owned()),
+    });
+    round_trip(&session::DeleteSessionRequest {
+        session_id: "s1".to_owned(),
+        session_token: None,
+    });
+    round_trip(&session::ListSessionsRequest {
+        query: Some(object::ListQuery {
+            offset: 10,
+            limit: 20,
+            asc: true,
+        }),
+        queries: vec![
+            session::SearchQuery {
+                query: Some(session::search_query::Query::IdsQuery(session::IDsQuery {
+                    ids: vec!["s1".to_owned(), "s2".to_owned()],
+                })),
+            },
+            session::SearchQuery {
+                query: Some(session::search_query::Query::ExpirationDateQuery(
+                    session::ExpirationDateQuery {
+                        expiration_date: Some(Timestamp {
+                            seconds: 1_700_000_000,
+                            nanos: 0,
+                        }),
+                        method: rekey_proto::zitadel::v1::TimestampQueryMethod::GreaterOrEquals
+                            .into(),
+                    },
+                )),
+            },
+            session::SearchQuery {
+                query: Some(session::search_query::Query::UserAgentQuery(
+                    session::UserAgentQuery {
+                        fingerprint_id: None,
+                    },
+                )),
+            },
+        ],
+        sorting_column: session::SessionFieldName::CreationDate.into(),
+    });
+}
+
+#[test]
+fn session_responses_round_trip() {
+    let at = Some(Timestamp {
+        seconds: 1_700_000_000,
+        nanos: 7,
+    });
+    round_trip(&session::GetSessionResponse {
+        session: Some(session::Session {
+            id: "s1".to_owned(),
+            creation_date: at,
+            change_date: at,
+            sequence: u64::MAX,
+            factors: Some(session::Factors {
+                user: Some(session::UserFactor {
+                    verified_at: at,
+                    id: "u1".to_owned(),
+                    login_name: "minnie@example.com".to_owned(),
+                    display_name: "Minnie Mouse".to_owned(),
+                    organization_id: "o1".to_owned(),
+                }),
+                password: Some(session::PasswordFactor { verified_at: at }),
+                ..Default::default()
+            }),
+            metadata: [("k".to_owned(), b"v".to_vec())].into(),
+            user_agent: Some(user_agent()),
+            expiration_date: at,
+        }),
+    });
+    round_trip(&session::ListSessionsResponse {
+        details: Some(object::ListDetails {
+            total_result: 1,
+            processed_sequence: 2,
+            timestamp: at,
+        }),
+        sessions: vec![session::Session::default()],
+    });
+    round_trip(&session::SetSessionResponse {
+        details: None,
+        session_token: "t2".to_owned(),
+        challenges: Some(session::Challenges {
+            otp_sms: Some("123456".to_owned()),
+            ..Default::default()
+        }),
+    });
+}
+
+#[test]
+fn settings_and_authentication_method_messages_round_trip() {
+    for ctx in [
+        object::request_context::ResourceOwner::OrgId("o1".to_owned()),
+        object::request_context::ResourceOwner::Instance(true),
+    ] {
+        round_trip(&settings::GetLockoutSettingsRequest {
+            ctx: Some(object::RequestContext {
+                resource_owner: Some(ctx.clone()),
+            }),
+        });
+        round_trip(&settings::GetPasswordComplexitySettingsRequest {
+            ctx: Some(object::RequestContext {
+                resource_owner: Some(ctx),
+            }),
+        });
+    }
+    round_trip(&settings::GetLockoutSettingsResponse {
+        details: None,
+        settings: Some(settings::LockoutSettings {
+            max_password_attempts: 5,
+            resource_owner_type: settings::ResourceOwnerType::Org.into(),
+            max_otp_attempts: 3,
+        }),
+    });
+    round_trip(&settings::GetPasswordComplexitySettingsResponse {
+        details: None,
+        settings: Some(settings::PasswordComplexitySettings {
+            min_length: 8,
+            requires_uppercase: true,
+            requires_lowercase: true,
+            requires_number: true,
+            requires_symbol: true,
+            resource_owner_type: settings::ResourceOwnerType::Instance.into(),
+        }),
+    });
+    round_trip(&v2::ListAuthenticationMethodTypesRequest {
+        user_id: "u1".to_owned(),
+        domain_query: Some(v2::DomainQuery {
+            include_without_domain: true,
+            domain: "example.com".to_owned(),
+        }),
+    });
+    round_trip(&v2::ListAuthenticationMethodTypesResponse {
+        details: Some(object::ListDetails::default()),
+        auth_method_types: vec![
+            v2::AuthenticationMethodType::Password.into(),
+            v2::AuthenticationMethodType::OtpEmail.into(),
+        ],
+    });
 }

@@ -1,0 +1,3 @@
+DROP INDEX users_username_lower;
+DROP TABLE sessions;
+ALTER TABLE users DROP COLUMN failed_password_attempts;
