@@ -176,8 +176,7 @@ fn refusal(status: &tonic::Status) -> Answer {
             .iter()
             .map(|any| match any.type_url.as_str() {
                 "type.googleapis.com/zitadel.v1.ErrorDetail" => {
-                    let detail =
-                        ErrorDetail::decode(any.value.as_slice()).expect("an ErrorDetail");
+                    let detail = ErrorDetail::decode(any.value.as_slice()).expect("an ErrorDetail");
                     json!({ "@type": any.type_url, "id": detail.id, "message": detail.message })
                 }
                 "type.googleapis.com/zitadel.v1.CredentialsCheckError" => {

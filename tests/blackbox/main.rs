@@ -5,6 +5,7 @@
 mod connect;
 mod delivery;
 mod deployment;
+mod events;
 mod failover;
 mod faults;
 mod grpc;

@@ -1177,6 +1177,128 @@ impl Default for DeliveryPolicy {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Events to other systems
+
+/// Where events go (Actions v2 style webhooks), and which: configured, not stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRoutes {
+    targets: Vec<(String, Vec<String>)>,
+}
+
+impl EventRoutes {
+    /// Routes to `targets`: each a stable id and the event types it takes. An event type may
+    /// end in `.*` (a group: `user.human.password.*`), or be `*` (every event).
+    pub fn new(targets: Vec<(String, Vec<String>)>) -> Self {
+        Self { targets }
+    }
+
+    /// The targets that take `event_type`.
+    pub fn targets_of<'s, 'e>(
+        &'s self,
+        event_type: &'e str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'e> {
+        self.targets
+            .iter()
+            .filter(move |(_, events)| events.iter().any(|wanted| matches(wanted, event_type)))
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Whether any target takes `event_type`.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.targets_of(event_type).next().is_some()
+    }
+}
+
+fn matches(wanted: &str, event_type: &str) -> bool {
+    match wanted.strip_suffix('*') {
+        Some("") => true,
+        Some(group) => event_type.starts_with(group),
+        None => wanted == event_type,
+    }
+}
+
+/// An event as stored, for a target's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The aggregate (a user's or a session's id).
+    pub aggregate_id: String,
+    /// `user`, `session`, `org`.
+    pub aggregate_type: String,
+    /// Its sequence in the aggregate.
+    pub sequence: i64,
+    /// `user.human.password.changed`, …
+    pub event_type: String,
+    /// The payload, JSON as stored.
+    pub payload: String,
+    /// The organization (or, for sessions, the instance).
+    pub resource_owner: String,
+    /// Who caused it.
+    pub creator: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A claimed delivery of one event to one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDelivery {
+    /// Its id.
+    pub id: String,
+    /// The target's id.
+    pub target: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    /// The event.
+    pub event: StoredEvent,
+}
+
+/// The queue of event deliveries. A store enqueues a delivery for every target that takes an
+/// event in the same transaction that records the event, so none is lost to a crash.
+pub trait EventOutbox: Send + Sync {
+    /// Claims up to `limit` deliveries due at `now`, hiding them for `lease` and counting an
+    /// attempt on each.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<EventDelivery>, Failure>> + Send;
+
+    /// Records a delivery as sent.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn event_sent(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Records a failed attempt: due again at `next`, or, with `next` `None`, dead.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn event_failed(
+        &self,
+        id: &str,
+        next: Option<DateTime<Utc>>,
+        error: &str,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// Posts an event's body to a target, signed with the target's key.
+pub trait EventSender: Send + Sync {
+    /// Posts `body` to `target`.
+    ///
+    /// # Errors
+    /// [`SendError`]: retryable for timeouts, 429 and 5xx; not for an unknown target or 4xx.
+    fn post(&self, target: &str, body: &[u8])
+    -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
 /// The adapters the delivery worker runs on.
 pub trait DeliveryPorts: Send + Sync + 'static {
     /// The outbox.
@@ -1195,9 +1317,19 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     type Clock: Clock;
     /// Randomness for backoff.
     type Jitter: Jitter;
+    /// Event deliveries.
+    type Events: EventOutbox;
+    /// Event targets.
+    type Hooks: EventSender;
 
     /// The outbox.
     fn outbox(&self) -> &Self::Outbox;
+    /// The event deliveries.
+    fn events(&self) -> &Self::Events;
+    /// The event targets.
+    fn hooks(&self) -> &Self::Hooks;
+    /// The instance's id, for event bodies.
+    fn instance_id(&self) -> &str;
     /// The secret box.
     fn sealer(&self) -> &Self::Sealer;
     /// The link renderer.
@@ -1235,24 +1367,29 @@ pub enum Prunable {
     ExpiredCodes,
     /// Rate-limit buckets, by when they are full again (the same as no row).
     FullBuckets,
+    /// Event deliveries that ended (sent or dead), by when their event was recorded.
+    EndedEvents,
 }
 
 impl Prunable {
     /// Every kind, in the order the retention job prunes them.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::SentMessages,
         Self::EndedMessages,
         Self::ExpiredCodes,
         Self::FullBuckets,
+        Self::EndedEvents,
     ];
 
-    /// `sent_messages`, `ended_messages`, `expired_codes` or `full_buckets` (metric labels, logs).
+    /// `sent_messages`, `ended_messages`, `expired_codes`, `full_buckets` or `ended_events`
+    /// (metric labels, logs).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SentMessages => "sent_messages",
             Self::EndedMessages => "ended_messages",
             Self::ExpiredCodes => "expired_codes",
             Self::FullBuckets => "full_buckets",
+            Self::EndedEvents => "ended_events",
         }
     }
 }

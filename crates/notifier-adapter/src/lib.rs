@@ -13,11 +13,15 @@
 //!   over `.eml` files ([`FileMailer`]), SMTP ([`SmtpMailer`]) or a webhook ([`WebhookSender`]).
 //! - SMS: [`SmsTransport`] implements [`SmsSender`](rekey_application::ports::SmsSender) over a
 //!   JSON-lines file ([`FileSms`]), Twilio ([`TwilioSms`]) or a webhook ([`WebhookSender`]).
+//! - Events: [`EventTargets`] implements
+//!   [`EventSender`](rekey_application::ports::EventSender): a signed POST of an event to each
+//!   configured target, as ZITADEL's Actions v2 does.
 //!
 //! Senders classify each failure as retryable or final, and their reasons never contain a
 //! message body, a link or a code. Nothing here logs recipients or message contents.
 
 mod email;
+mod events;
 mod http;
 mod links;
 mod messages;
@@ -26,6 +30,7 @@ mod sms;
 mod webhook;
 
 pub use email::{EmailTransport, FileMailer, SmtpMailer, SmtpSettings, SmtpTls};
+pub use events::EventTargets;
 pub use links::HandlebarsLinks;
 pub use messages::HandlebarsMessages;
 pub use sms::{FileSms, SmsTransport, TwilioSettings, TwilioSms};

@@ -111,7 +111,11 @@ impl WebhookSender {
     }
 
     async fn post(&self, payload: &Value) -> Result<(), SendError> {
-        let body = payload.to_string();
+        self.post_body(payload.to_string()).await
+    }
+
+    /// POSTs `body` (JSON), signed.
+    pub(crate) async fn post_body(&self, body: String) -> Result<(), SendError> {
         let signature = signature_header(&self.signing_key, self.clock.now().timestamp(), &body);
         let response = self
             .client

@@ -18,6 +18,7 @@
 
 mod connect;
 mod error;
+mod event_queue;
 mod limiter;
 mod outbox;
 mod pg_pools;
@@ -82,6 +83,8 @@ impl diesel_async::sync_connection_wrapper::SpawnBlocking for InPlace {
 pub struct Store {
     pool: Pool,
     queued: Arc<Notify>,
+    /// Which events go to which targets: a commit queues their deliveries with the events.
+    routes: Arc<rekey_application::ports::EventRoutes>,
 }
 
 /// A pool of SQLite connections.
@@ -228,7 +231,16 @@ impl Store {
         Self {
             pool,
             queued: Arc::new(Notify::new()),
+            routes: Arc::default(),
         }
+    }
+
+    /// This store, queueing a delivery of every event `routes` sends somewhere, in the
+    /// transaction that records the event.
+    #[must_use]
+    pub fn with_event_routes(mut self, routes: rekey_application::ports::EventRoutes) -> Self {
+        self.routes = Arc::new(routes);
+        self
     }
 
     /// Ends the hold of [`connect_held`]: operations use the database from now on.
@@ -246,7 +258,8 @@ impl Store {
         }
     }
 
-    /// Notified after every commit that queued a message in this process, so a delivery
+    /// Notified after every commit that queued a message or an event delivery in this
+    /// process, so a delivery
     /// worker can start at once instead of at its next poll.
     pub fn message_queued(&self) -> Arc<Notify> {
         Arc::clone(&self.queued)

@@ -1,5 +1,5 @@
-//! The `Retention` port: bounded deletes of ended outbox messages, long-expired codes and full
-//! rate-limit buckets.
+//! The `Retention` port: bounded deletes of ended outbox messages, long-expired codes, full
+//! rate-limit buckets and ended event deliveries.
 //!
 //! Raw SQL, like the outbox claim: each delete is `DELETE … WHERE key IN (SELECT key … ORDER BY
 //! time LIMIT n)`, a limited sub-select that diesel's DSL does not take as a delete target.
@@ -49,6 +49,10 @@ const CODES: &str = "DELETE FROM password_codes WHERE user_id IN (SELECT user_id
 const BUCKETS: &str = "DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits \
      WHERE tat < $1 ORDER BY tat LIMIT $2{lock})";
 
+/// Sent and dead event deliveries, by when their event was recorded.
+const EVENTS: &str = "DELETE FROM event_deliveries WHERE id IN (SELECT id FROM event_deliveries \
+     WHERE status IN ('sent', 'dead') AND created_at < $1 ORDER BY created_at LIMIT $2{lock})";
+
 /// One statement for each backend.
 struct Sql {
     postgres: String,
@@ -64,12 +68,13 @@ impl Sql {
     }
 }
 
-static SQL: LazyLock<[Sql; 4]> = LazyLock::new(|| {
+static SQL: LazyLock<[Sql; 5]> = LazyLock::new(|| {
     [
         Sql::new(SENT),
         Sql::new(ENDED),
         Sql::new(CODES),
         Sql::new(BUCKETS),
+        Sql::new(EVENTS),
     ]
 });
 
@@ -79,6 +84,7 @@ fn statement(what: Prunable) -> &'static Sql {
         Prunable::EndedMessages => 1,
         Prunable::ExpiredCodes => 2,
         Prunable::FullBuckets => 3,
+        Prunable::EndedEvents => 4,
     };
     &SQL[index]
 }

@@ -9,7 +9,9 @@ use rekey_domain::{
     UserAgent, UserKind, UserState,
 };
 
-use crate::schema::{events, organizations, outbox, password_codes, sessions, tokens, users};
+use crate::schema::{
+    event_deliveries, events, organizations, outbox, password_codes, sessions, tokens, users,
+};
 
 fn naive(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
@@ -453,6 +455,42 @@ impl OutboxRow {
             next_attempt_at: naive(message.next_attempt_at),
             last_error: None,
             created_at: naive(message.created_at),
+            sent_at: None,
+        }
+    }
+}
+
+/// A queued delivery of one event to one target.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = event_deliveries)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct EventDeliveryRow {
+    pub id: String,
+    pub target: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+impl EventDeliveryRow {
+    /// The delivery of `event` to `target`, due at once. Its id names both, so an event is
+    /// queued for a target at most once.
+    pub fn queued(target: &str, event: &EventRow) -> Self {
+        Self {
+            id: format!("{target}/{}/{}", event.aggregate_id, event.sequence),
+            target: target.to_owned(),
+            aggregate_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: event.created_at,
+            last_error: None,
+            created_at: event.created_at,
             sent_at: None,
         }
     }

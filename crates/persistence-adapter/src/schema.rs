@@ -117,6 +117,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    event_deliveries (id) {
+        id -> Text,
+        target -> Text,
+        aggregate_id -> Text,
+        sequence -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(password_codes -> users (user_id));
@@ -131,4 +146,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     outbox,
     sessions,
+    event_deliveries,
 );

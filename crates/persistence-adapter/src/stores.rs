@@ -19,9 +19,12 @@ use rekey_domain::{
 use crate::error::{TxError, event_insert, outbox_insert, query_failure, unique_violation};
 use crate::prepared::{Prepared, Value, sql};
 use crate::rows::{
-    CodeRow, EventRow, OrgRow, OutboxRow, SessionRow, TokenRow, UserRow, roles_from_text,
+    CodeRow, EventDeliveryRow, EventRow, OrgRow, OutboxRow, SessionRow, TokenRow, UserRow,
+    roles_from_text,
 };
-use crate::schema::{events, organizations, outbox, password_codes, sessions, tokens, users};
+use crate::schema::{
+    event_deliveries, events, organizations, outbox, password_codes, sessions, tokens, users,
+};
 use crate::{Store, with_conn, with_writer};
 
 impl UserStore for Store {
@@ -119,8 +122,14 @@ impl UserStore for Store {
                 ..
             }
         );
+        let queues_a_message =
+            queues_a_message || work.events().any(|e| self.routes.wants(&e.event_type));
         let work = &work;
-        if let (crate::Pool::Postgres(pool), Work::AddPasswordCode { .. }) = (&self.pool, work) {
+        let routes = &*self.routes;
+        let routed_code = routes.wants("user.human.password.code.added");
+        if let (crate::Pool::Postgres(pool), Work::AddPasswordCode { .. }, false) =
+            (&self.pool, work, routed_code)
+        {
             let committed = add_code_at_once(pool, work).await;
             if committed.is_ok() && queues_a_message {
                 self.queued.notify_one();
@@ -128,7 +137,7 @@ impl UserStore for Store {
             return committed;
         }
         let committed = with_writer!(self, |conn| conn
-            .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx))
+            .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx, routes))
             .await
             .map_err(StoreError::from));
         if committed.is_ok() && queues_a_message {
@@ -443,6 +452,27 @@ enum Work {
     },
 }
 
+impl Work {
+    /// The events the change records.
+    fn events(&self) -> impl Iterator<Item = &EventRow> {
+        let (one, many): (Option<&EventRow>, &[EventRow]) = match self {
+            Self::AddOrganization(_, event)
+            | Self::AddUser(_, event)
+            | Self::AddPasswordCode { event, .. }
+            | Self::AddToken { event, .. }
+            | Self::SetPassword { event, .. }
+            | Self::InvalidateCode { event, .. }
+            | Self::AppendEvent { event, .. }
+            | Self::UnlockUser { event, .. }
+            | Self::TerminateSession { event, .. } => (Some(event), &[]),
+            Self::SaveSession { events, .. } | Self::FailPasswordCheck { events, .. } => {
+                (None, events)
+            }
+        };
+        one.into_iter().chain(many)
+    }
+}
+
 fn event_rows(events: &[NewEvent]) -> Result<Vec<EventRow>, Failure> {
     events.iter().map(EventRow::from_domain).collect()
 }
@@ -630,20 +660,28 @@ macro_rules! advance {
 }
 
 /// Inserts an event; its key already taken means a concurrent append ([`TxError::Conflict`]).
+/// Then queues its delivery to every target `$routes` sends it to, in the same transaction.
 macro_rules! insert_event {
-    ($event:expr, $tx:expr) => {
+    ($event:expr, $tx:expr, $routes:expr) => {{
+        let event: &EventRow = $event;
         diesel::insert_into(events::table)
-            .values($event)
+            .values(event)
             .execute($tx)
             .await
-            .map_err(event_insert)?
-    };
+            .map_err(event_insert)?;
+        for target in $routes.targets_of(&event.event_type) {
+            diesel::insert_into(event_deliveries::table)
+                .values(EventDeliveryRow::queued(target, event))
+                .execute($tx)
+                .await?;
+        }
+    }};
 }
 
 /// Writes the rows of one change inside a transaction. A macro, not a function, so that the
 /// one text is expanded for each backend's connection type by `with_writer!`.
 macro_rules! apply_work {
-    ($work:expr, $tx:expr) => {{
+    ($work:expr, $tx:expr, $routes:expr) => {{
         match $work {
             Work::AddOrganization(org, event) => {
                 diesel::insert_into(organizations::table)
@@ -651,7 +689,7 @@ macro_rules! apply_work {
                     .execute($tx)
                     .await
                     .map_err(unique_violation)?;
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
             }
             Work::AddUser(user, event) => {
                 diesel::insert_into(users::table)
@@ -659,7 +697,7 @@ macro_rules! apply_work {
                     .execute($tx)
                     .await
                     .map_err(unique_violation)?;
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
             }
             Work::AddPasswordCode {
                 guard,
@@ -668,7 +706,7 @@ macro_rules! apply_work {
                 message,
             } => {
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
                 upsert_code(code).execute($tx).await?;
                 if let Some(message) = message {
                     diesel::insert_into(outbox::table)
@@ -688,7 +726,7 @@ macro_rules! apply_work {
             } => {
                 // The guard first: a change that lost the race writes nothing else.
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
                 diesel::update(users::table.find(&guard.user_id))
                     .set((
                         users::password_hash.eq(Some(password_hash)),
@@ -740,7 +778,7 @@ macro_rules! apply_work {
                 event,
             } => {
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
                 diesel::delete(
                     password_codes::table
                         .filter(password_codes::user_id.eq(&guard.user_id))
@@ -755,7 +793,7 @@ macro_rules! apply_work {
                 event,
             } => {
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
                 diesel::insert_into(tokens::table)
                     .values(token)
                     .execute($tx)
@@ -763,7 +801,7 @@ macro_rules! apply_work {
             }
             Work::AppendEvent { guard, event } => {
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
             }
             Work::SaveSession {
                 row,
@@ -811,7 +849,7 @@ macro_rules! apply_work {
                     return Err(TxError::Conflict);
                 }
                 for event in events {
-                    insert_event!(event, $tx);
+                    insert_event!(event, $tx, $routes);
                 }
             }
             Work::FailPasswordCheck {
@@ -838,7 +876,7 @@ macro_rules! apply_work {
                     return Err(TxError::Conflict);
                 }
                 for event in events {
-                    insert_event!(event, $tx);
+                    insert_event!(event, $tx, $routes);
                 }
                 if *locks {
                     diesel::update(users::table.find(user_id))
@@ -853,7 +891,7 @@ macro_rules! apply_work {
             }
             Work::UnlockUser { guard, event } => {
                 advance!(guard, $tx);
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
                 diesel::update(users::table.find(&guard.user_id))
                     .set((
                         users::state.eq(UserState::Active.as_str()),
@@ -877,7 +915,7 @@ macro_rules! apply_work {
                 if ended != 1 {
                     return Err(TxError::Conflict);
                 }
-                insert_event!(event, $tx);
+                insert_event!(event, $tx, $routes);
             }
         }
         Ok(())

@@ -8,7 +8,8 @@ use rekey_application::Failure;
 use rekey_application::Ports;
 use rekey_application::memo::{RefusalMemo, TokenMemo};
 use rekey_application::ports::{
-    Budget, BudgetKey, Clock, DeliveryPolicy, DeliveryPorts, IdGenerator, Limits, Policies, Verdict,
+    Budget, BudgetKey, Clock, DeliveryPolicy, DeliveryPorts, EventRoutes, IdGenerator, Limits,
+    Policies, Verdict,
 };
 use rekey_application::usecase::retention::RetentionPolicy;
 use rekey_crypto_adapter::{
@@ -18,8 +19,9 @@ use rekey_crypto_adapter::{
 use rekey_domain::{CodePolicy, LockoutPolicy, OrgId, PasswordPolicy, compose_numeric_id};
 use rekey_domain::{User, UserId};
 use rekey_notifier_adapter::{
-    EmailTransport, FileMailer, FileSms, HandlebarsLinks, HandlebarsMessages, SmsTransport,
-    SmtpMailer, SmtpSettings, SmtpTls, TwilioSettings, TwilioSms, WebhookSender, WebhookSettings,
+    EmailTransport, EventTargets, FileMailer, FileSms, HandlebarsLinks, HandlebarsMessages,
+    SmsTransport, SmtpMailer, SmtpSettings, SmtpTls, TwilioSettings, TwilioSms, WebhookSender,
+    WebhookSettings,
 };
 use rekey_persistence_adapter::{DatabaseSettings, Store};
 
@@ -100,6 +102,7 @@ pub struct Adapters {
     jitter: OsJitter,
     delivery: DeliveryPolicy,
     retention: RetentionPolicy,
+    hooks: EventTargets,
 }
 
 /// How [`Adapters::build`] opens the database.
@@ -158,6 +161,8 @@ impl Adapters {
             Open::Held => rekey_persistence_adapter::connect_held(&database).await,
         }
         .map_err(|e| e.to_string())?;
+        let (routes, hooks) = event_targets(settings)?;
+        let store = store.with_event_routes(routes);
         let token_ttl = TimeDelta::from_std(settings.tokens.cache_ttl)
             .map_err(|_| "tokens.cache_ttl is too long".to_owned())?;
         Ok(Self {
@@ -197,6 +202,7 @@ impl Adapters {
             jitter: OsJitter,
             delivery: delivery(settings)?,
             retention: retention(settings)?,
+            hooks,
         })
     }
 
@@ -313,6 +319,42 @@ fn webhook(name: &str, section: &WebhookSection) -> Result<WebhookSender, String
         std::sync::Arc::new(SystemClock),
     )
     .map_err(|e| format!("[{name}.webhook]: {e}"))
+}
+
+/// The `[[events.targets]]`: the routes the store queues deliveries by, and the senders. A
+/// target's id is a digest of its URL, so it stays the same across restarts (and instances)
+/// while the URL does.
+fn event_targets(settings: &Settings) -> Result<(EventRoutes, EventTargets), String> {
+    let mut routes = Vec::new();
+    let mut senders = Vec::new();
+    for (index, target) in settings.events.targets.iter().enumerate() {
+        let what = format!("[[events.targets]] #{}", index + 1);
+        if target.events.is_empty() {
+            return Err(format!("{what}: events must name at least one event type"));
+        }
+        let id = format!("t{}", &hex_sha256(target.url.as_bytes())[..16]);
+        routes.push((id.clone(), target.events.clone()));
+        senders.push((
+            id,
+            WebhookSettings {
+                url: target.url.clone(),
+                signing_key: target.signing_key.expose().as_bytes().to_vec(),
+                timeout: settings.events.timeout,
+            },
+        ));
+    }
+    let clock: std::sync::Arc<dyn rekey_application::ports::Clock> =
+        std::sync::Arc::new(SystemClock);
+    let senders = EventTargets::new(senders, &clock).map_err(|e| format!("[events]: {e}"))?;
+    Ok((EventRoutes::new(routes), senders))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn email(settings: &Settings) -> Result<EmailTransport, String> {
@@ -560,6 +602,8 @@ impl Ports for Adapters {
 }
 
 impl DeliveryPorts for Adapters {
+    type Events = Store;
+    type Hooks = EventTargets;
     type Outbox = Store;
     type Sealer = AesGcmBox;
     type Links = HandlebarsLinks;
@@ -571,6 +615,15 @@ impl DeliveryPorts for Adapters {
 
     fn outbox(&self) -> &Store {
         &self.store
+    }
+    fn events(&self) -> &Store {
+        &self.store
+    }
+    fn hooks(&self) -> &EventTargets {
+        &self.hooks
+    }
+    fn instance_id(&self) -> &str {
+        self.policies.instance_id.as_str()
     }
     fn sealer(&self) -> &AesGcmBox {
         &self.sealer

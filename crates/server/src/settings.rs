@@ -121,6 +121,33 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     /// `[instance]`.
     pub instance: InstanceSettings,
+    /// `[events]`.
+    pub events: EventSettings,
+}
+
+/// `[events]`: where events go (Actions v2 style).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Timeout of one POST.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// `[[events.targets]]`.
+    #[serde(default)]
+    pub targets: Vec<EventTargetSection>,
+}
+
+/// One `[[events.targets]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventTargetSection {
+    /// Endpoint (http or https).
+    pub url: String,
+    /// HMAC-SHA-256 key for `ZITADEL-Signature`.
+    pub signing_key: Secret,
+    /// The event types it takes: `user.human.password.changed`, a group
+    /// `user.human.password.*`, or `*`.
+    pub events: Vec<String>,
 }
 
 /// `[lockout]`: ZITADEL's lockout policy.

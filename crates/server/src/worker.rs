@@ -1,4 +1,4 @@
-//! The delivery worker: runs the `deliver_due` use case in a loop. It wakes at once when this
+//! The delivery worker: runs the `deliver_due` and `deliver_events` use cases in a loop. It wakes at once when this
 //! process queues a message, and polls for messages queued by other instances (or due for a
 //! retry). Stopping lets the batch in flight finish.
 
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rekey_application::ports::DeliveryPorts;
 use rekey_application::usecase::deliver::deliver_due;
+use rekey_application::usecase::events::deliver_events;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -46,7 +47,7 @@ async fn run<P: DeliveryPorts>(
         if *stopped.borrow() {
             break;
         }
-        let full = match deliver_due(&*ports).await {
+        let messages_full = match deliver_due(&*ports).await {
             Ok(report) => {
                 if report.claimed > 0 {
                     tracing::debug!(?report, "delivery batch");
@@ -58,6 +59,20 @@ async fn run<P: DeliveryPorts>(
                 false
             }
         };
+        // Events every round too, so a busy outbox does not hold them back.
+        let events_full = match deliver_events(&*ports).await {
+            Ok(report) => {
+                if report.claimed > 0 {
+                    tracing::debug!(?report, "event batch");
+                }
+                report.claimed >= batch
+            }
+            Err(failure) => {
+                tracing::warn!(%failure, "event batch failed; retrying at the next poll");
+                false
+            }
+        };
+        let full = messages_full || events_full;
         if full {
             continue; // more may be due right now
         }

@@ -1,3 +1,5 @@
+DROP INDEX event_deliveries_ended;
+DROP TABLE event_deliveries;
 DROP INDEX users_username_lower;
 DROP TABLE sessions;
 ALTER TABLE users DROP COLUMN failed_password_attempts;

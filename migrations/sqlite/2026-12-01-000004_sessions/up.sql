@@ -22,3 +22,21 @@ CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_creator ON sessions (creator, created_at);
 -- Login names are compared without case.
 CREATE INDEX users_username_lower ON users (lower(username));
+
+-- Deliveries of events to the configured targets ([[events.targets]]), queued in the
+-- transaction that records the event; the worker posts them and retries with backoff.
+CREATE TABLE event_deliveries (
+    id               TEXT PRIMARY KEY NOT NULL,
+    target           TEXT NOT NULL,
+    aggregate_id     TEXT NOT NULL,
+    sequence         BIGINT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TIMESTAMP NOT NULL,
+    last_error       TEXT,
+    created_at       TIMESTAMP NOT NULL,
+    sent_at          TIMESTAMP
+);
+CREATE INDEX event_deliveries_due ON event_deliveries (next_attempt_at) WHERE status = 'pending';
+-- The retention job deletes ended deliveries by created_at.
+CREATE INDEX event_deliveries_ended ON event_deliveries (created_at) WHERE status IN ('sent', 'dead');

@@ -40,6 +40,10 @@ struct State {
     emails: Vec<EmailMessage>,
     sms: Vec<SmsMessage>,
     send_failures: Vec<SendError>,
+    /// Event deliveries: target, event, status, attempts, next attempt.
+    event_queue: Vec<FakeDelivery>,
+    post_failures: Vec<SendError>,
+    posted: Vec<(String, Vec<u8>)>,
     /// How long (on the fake clock) each email send takes; zero: at once.
     send_takes: TimeDelta,
     /// Whether lease renewals fail.
@@ -63,6 +67,16 @@ pub struct Delivery {
     pub has_payload: bool,
     /// When it was sent.
     pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// One queued event delivery.
+#[derive(Debug, Clone)]
+struct FakeDelivery {
+    target: String,
+    event: crate::ports::StoredEvent,
+    status: &'static str,
+    attempts: i32,
+    next: DateTime<Utc>,
 }
 
 /// Every port at once, in memory.
@@ -128,6 +142,28 @@ impl Fake {
             max_password_attempts,
         };
         fake
+    }
+
+    /// Queues a delivery of `event` to `target`, due now.
+    pub fn queue_event(&self, target: &str, event: crate::ports::StoredEvent) {
+        let next = self.now();
+        self.state.lock().unwrap().event_queue.push(FakeDelivery {
+            target: target.into(),
+            event,
+            status: "pending",
+            attempts: 0,
+            next,
+        });
+    }
+
+    /// The next event posts fail with these errors, in order.
+    pub fn fail_next_posts_with(&self, errors: Vec<SendError>) {
+        self.state.lock().unwrap().post_failures = errors.into_iter().rev().collect();
+    }
+
+    /// The event bodies posted (and accepted) so far, with their targets.
+    pub fn posted(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().posted.clone()
     }
 
     /// Emails sent so far.
@@ -1124,6 +1160,14 @@ impl Retention for Fake {
                 .map(|(key, _)| key.clone())
                 .take(limit)
                 .collect(),
+            Prunable::EndedEvents => state
+                .event_queue
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.status != "pending" && d.event.created_at < before)
+                .map(|(index, _)| index.to_string())
+                .take(limit)
+                .collect(),
         };
         for key in &doomed {
             match what {
@@ -1133,6 +1177,10 @@ impl Retention for Fake {
                 }
                 Prunable::ExpiredCodes => drop(state.codes.remove(key)),
                 Prunable::FullBuckets => drop(state.buckets.remove(key)),
+                // Kept in place (their index is their id), but ended for good.
+                Prunable::EndedEvents => {
+                    state.event_queue[key.parse::<usize>().unwrap()].status = "pruned";
+                }
             }
         }
         Ok(doomed.len() as u64)
@@ -1206,7 +1254,69 @@ impl Jitter for Fake {
     }
 }
 
+impl crate::ports::EventOutbox for Fake {
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<crate::ports::EventDelivery>, Failure> {
+        let mut state = self.state.lock().unwrap();
+        let mut claimed = Vec::new();
+        for (index, delivery) in state.event_queue.iter_mut().enumerate() {
+            if claimed.len() >= limit as usize {
+                break;
+            }
+            if delivery.status == "pending" && delivery.next <= now {
+                delivery.attempts += 1;
+                delivery.next = now + lease;
+                claimed.push(crate::ports::EventDelivery {
+                    id: index.to_string(),
+                    target: delivery.target.clone(),
+                    attempts: delivery.attempts,
+                    event: delivery.event.clone(),
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn event_sent(&self, id: &str, _at: DateTime<Utc>) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        state.event_queue[id.parse::<usize>().unwrap()].status = "sent";
+        Ok(())
+    }
+
+    async fn event_failed(
+        &self,
+        id: &str,
+        next: Option<DateTime<Utc>>,
+        _error: &str,
+    ) -> Result<(), Failure> {
+        let mut state = self.state.lock().unwrap();
+        let delivery = &mut state.event_queue[id.parse::<usize>().unwrap()];
+        match next {
+            Some(at) => delivery.next = at,
+            None => delivery.status = "dead",
+        }
+        Ok(())
+    }
+}
+
+impl crate::ports::EventSender for Fake {
+    async fn post(&self, target: &str, body: &[u8]) -> Result<(), SendError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(error) = state.post_failures.pop() {
+            return Err(error);
+        }
+        state.posted.push((target.to_owned(), body.to_vec()));
+        Ok(())
+    }
+}
+
 impl DeliveryPorts for Fake {
+    type Events = Fake;
+    type Hooks = Fake;
     type Outbox = Fake;
     type Sealer = Fake;
     type Links = Fake;
@@ -1218,6 +1328,15 @@ impl DeliveryPorts for Fake {
 
     fn outbox(&self) -> &Fake {
         self
+    }
+    fn events(&self) -> &Fake {
+        self
+    }
+    fn hooks(&self) -> &Fake {
+        self
+    }
+    fn instance_id(&self) -> &str {
+        self.policies.instance_id.as_str()
     }
     fn sealer(&self) -> &Fake {
         self

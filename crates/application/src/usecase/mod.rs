@@ -6,6 +6,7 @@ pub mod authenticate;
 pub mod bootstrap;
 pub mod create_token;
 pub mod deliver;
+pub mod events;
 pub mod get_user;
 pub mod limits;
 pub mod lockout;

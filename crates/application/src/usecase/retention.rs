@@ -1,5 +1,5 @@
 //! Retention: deletes what no longer needs keeping (ended outbox messages, long-expired codes,
-//! full rate-limit buckets) in bounded batches, so that storage grows only with the events.
+//! full rate-limit buckets, ended event deliveries) in bounded batches, so that storage grows only with the events.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
@@ -41,6 +41,8 @@ pub struct PruneReport {
     pub expired_codes: u64,
     /// Full rate-limit buckets.
     pub full_buckets: u64,
+    /// Sent and dead event deliveries.
+    pub ended_events: u64,
     /// Whether a kind still had rows to delete when its `max_batches` ran out.
     pub more: bool,
 }
@@ -48,7 +50,11 @@ pub struct PruneReport {
 impl PruneReport {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.sent_messages + self.ended_messages + self.expired_codes + self.full_buckets
+        self.sent_messages
+            + self.ended_messages
+            + self.expired_codes
+            + self.full_buckets
+            + self.ended_events
     }
 
     fn count(&mut self, what: Prunable, rows: u64) {
@@ -57,6 +63,7 @@ impl PruneReport {
             Prunable::EndedMessages => &mut self.ended_messages,
             Prunable::ExpiredCodes => &mut self.expired_codes,
             Prunable::FullBuckets => &mut self.full_buckets,
+            Prunable::EndedEvents => &mut self.ended_events,
         };
         *slot += rows;
     }
@@ -66,7 +73,10 @@ impl PruneReport {
 /// retention after they ended or expired; a bucket goes as soon as it is full.
 pub fn cutoff(what: Prunable, now: DateTime<Utc>, policy: &RetentionPolicy) -> DateTime<Utc> {
     match what {
-        Prunable::SentMessages | Prunable::EndedMessages | Prunable::ExpiredCodes => now
+        Prunable::SentMessages
+        | Prunable::EndedMessages
+        | Prunable::ExpiredCodes
+        | Prunable::EndedEvents => now
             .checked_sub_signed(policy.retention)
             .unwrap_or(DateTime::<Utc>::MIN_UTC),
         Prunable::FullBuckets => now,
@@ -127,7 +137,7 @@ mod tests {
     }
 
     impl Due {
-        fn new(rows: [(Prunable, u64); 4]) -> Self {
+        fn new(rows: [(Prunable, u64); 5]) -> Self {
             Self {
                 rows: Mutex::new(rows.into_iter().collect()),
                 calls: Mutex::default(),
@@ -182,6 +192,7 @@ mod tests {
             (Prunable::EndedMessages, 10),
             (Prunable::ExpiredCodes, 0),
             (Prunable::FullBuckets, 3),
+            (Prunable::EndedEvents, 4),
         ]);
         let report = prune(&store, &At(now()), &policy(10, 100))
             .await
@@ -193,10 +204,11 @@ mod tests {
                 ended_messages: 10,
                 expired_codes: 0,
                 full_buckets: 3,
+                ended_events: 4,
                 more: false,
             }
         );
-        assert_eq!(report.total(), 38);
+        assert_eq!(report.total(), 42);
         let week_ago: DateTime<Utc> = "2026-02-22T12:00:00Z".parse().expect("time");
         let calls = store.calls.lock().expect("lock").clone();
         assert_eq!(
@@ -211,6 +223,7 @@ mod tests {
                 (Prunable::ExpiredCodes, week_ago, 10),
                 // buckets go as soon as they are full: the cutoff is now
                 (Prunable::FullBuckets, now(), 10),
+                (Prunable::EndedEvents, week_ago, 10),
             ]
         );
     }
@@ -222,6 +235,7 @@ mod tests {
             (Prunable::EndedMessages, 0),
             (Prunable::ExpiredCodes, 0),
             (Prunable::FullBuckets, 0),
+            (Prunable::EndedEvents, 0),
         ]);
         let report = prune(&store, &At(now()), &policy(10, 2))
             .await
@@ -240,6 +254,7 @@ mod tests {
             (Prunable::EndedMessages, 5),
             (Prunable::ExpiredCodes, 5),
             (Prunable::FullBuckets, 5),
+            (Prunable::EndedEvents, 5),
         ]);
         store.fail = Some(Prunable::ExpiredCodes);
         let failure = prune(&store, &At(now()), &policy(10, 100)).await;

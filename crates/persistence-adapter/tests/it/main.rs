@@ -166,6 +166,7 @@ contract!(
     a_new_password_ends_the_password_factor_of_sessions,
     login_names_ignore_case_and_deleted_users,
     a_unit_given_back_is_taken_again,
+    events_are_queued_with_their_event_for_each_target,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -2124,5 +2125,103 @@ async fn a_unit_given_back_is_taken_again(store: &Store) {
     assert!(
         matches!(store.take(one, now).await.unwrap(), Verdict::Refused { .. }),
         "giving back twice never holds more than the budget"
+    );
+}
+
+/// A delivery is queued for every target that takes an event, in the event's transaction, and
+/// claimed until it is recorded as sent (or failed for good).
+async fn events_are_queued_with_their_event_for_each_target(store: &Store) {
+    use rekey_application::ports::{EventOutbox as _, EventRoutes};
+    let routes = EventRoutes::new(vec![
+        ("t1".into(), vec!["user.human.password.changed".into()]),
+        ("t2".into(), vec!["user.human.password.*".into()]),
+    ]);
+    let store = store.clone().with_event_routes(routes);
+    ada_in_acme(&store).await;
+    store
+        .commit(code_change("u1", 2, "h2", false))
+        .await
+        .unwrap();
+    let now = at("2026-01-01T01:30:00Z");
+    let changed = Event::PasswordChanged {
+        change_required: false,
+        verified_by: "code".into(),
+    };
+    store
+        .commit(Change::SetPassword {
+            user_id: "u1".parse().unwrap(),
+            consumes_code: Some(2),
+            password_hash: "$argon2id$new".into(),
+            change_required: false,
+            event: event("u1", 3, changed, "o1", now),
+            message: None,
+        })
+        .await
+        .unwrap();
+    let lease = TimeDelta::seconds(10);
+    let mut claimed = store.claim_events(now, lease, 10).await.unwrap();
+    claimed.sort_by(|a, b| (&a.target, a.event.sequence).cmp(&(&b.target, b.event.sequence)));
+    let seen: Vec<_> = claimed
+        .iter()
+        .map(|d| (d.target.as_str(), d.event.event_type.as_str(), d.attempts))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("t1", "user.human.password.changed", 1),
+            ("t2", "user.human.password.code.added", 1),
+            ("t2", "user.human.password.changed", 1),
+        ],
+        "the org and user events go nowhere; the code's goes to the group"
+    );
+    let changed = &claimed[0];
+    assert_eq!(
+        changed.event.payload,
+        r#"{"change_required":false,"verified_by":"code"}"#
+    );
+    assert_eq!((changed.event.sequence, changed.event.created_at), (3, now));
+    assert!(
+        store.claim_events(now, lease, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    store.event_sent(&claimed[0].id, now).await.unwrap();
+    store
+        .event_failed(
+            &claimed[1].id,
+            Some(now + TimeDelta::minutes(1)),
+            "HTTP 500",
+        )
+        .await
+        .unwrap();
+    store
+        .event_failed(&claimed[2].id, None, "HTTP 400")
+        .await
+        .unwrap();
+    let later = now + TimeDelta::minutes(5);
+    let again = store.claim_events(later, lease, 10).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|d| (d.id.as_str(), d.attempts))
+            .collect::<Vec<_>>(),
+        [(claimed[1].id.as_str(), 2)],
+        "only the one to retry; the sent and the dead one never again"
+    );
+    let week_later = now + TimeDelta::days(7);
+    assert_eq!(
+        store
+            .prune(Prunable::EndedEvents, week_later, 100)
+            .await
+            .unwrap(),
+        2,
+        "the sent and the dead delivery go; the pending one stays"
+    );
+    assert_eq!(
+        store
+            .claim_events(week_later, lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
