@@ -197,6 +197,30 @@ async fn sessions_over_rest(backend: Backend) {
     .await;
     assert_eq!((otp.status, otp.code()), (501, Some(12)), "{}", otp.body);
 
+    // IAM_SESSION_CLIENT: sessions, and nothing of users.
+    let bot = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "checker",
+    ]);
+    let checker = rekey.token(&bot, &["IAM_SESSION_CLIENT"]);
+    let checked = create(&rekey, &checker, &log_in(&user, PASSWORD, "192.0.2.1")).await;
+    assert_eq!(checked.status, 201, "{}", checked.body);
+    let reset = rekey
+        .post(
+            &format!("/v2/users/{user}/password_reset"),
+            Some(&checker),
+            r#"{"returnCode":{}}"#,
+        )
+        .await;
+    assert_eq!(
+        (reset.status, reset.error_id().as_deref()),
+        (403, Some("AUTH-AWfge"))
+    );
+
     // DeleteSession with the token, in the body; afterwards 404.
     let deleted = rekey
         .send(

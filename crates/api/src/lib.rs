@@ -13,7 +13,6 @@ pub mod fuzzing;
 pub mod json;
 mod request;
 pub mod rpc;
-pub mod session_json;
 mod status;
 
 pub use auth::authenticate;

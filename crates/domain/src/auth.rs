@@ -41,6 +41,9 @@ pub enum Role {
     IamUserManager,
     /// `IAM_LOGIN_CLIENT`: the role of a login UI's service account.
     IamLoginClient,
+    /// `IAM_SESSION_CLIENT` (rekey's own): sessions only, for a login UI that checks passwords
+    /// but never resets or sets one.
+    IamSessionClient,
     /// `ORG_OWNER`: everything in its organization.
     OrgOwner,
     /// `ORG_USER_MANAGER`: read and write users of its organization.
@@ -50,16 +53,17 @@ pub enum Role {
 /// The role name was not one of [`Role`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown role {0:?}: use IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER or ORG_USER_MANAGER"
+    "unknown role {0:?}: use IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, IAM_SESSION_CLIENT, ORG_OWNER or ORG_USER_MANAGER"
 )]
 pub struct UnknownRole(pub String);
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::IamOwner,
         Role::IamUserManager,
         Role::IamLoginClient,
+        Role::IamSessionClient,
         Role::OrgOwner,
         Role::OrgUserManager,
     ];
@@ -70,6 +74,7 @@ impl Role {
             Self::IamOwner => "IAM_OWNER",
             Self::IamUserManager => "IAM_USER_MANAGER",
             Self::IamLoginClient => "IAM_LOGIN_CLIENT",
+            Self::IamSessionClient => "IAM_SESSION_CLIENT",
             Self::OrgOwner => "ORG_OWNER",
             Self::OrgUserManager => "ORG_USER_MANAGER",
         }
@@ -78,16 +83,19 @@ impl Role {
     fn is_instance_wide(self) -> bool {
         matches!(
             self,
-            Self::IamOwner | Self::IamUserManager | Self::IamLoginClient
+            Self::IamOwner | Self::IamUserManager | Self::IamLoginClient | Self::IamSessionClient
         )
     }
 
     fn grants(self, permission: Permission) -> bool {
         match permission {
-            Permission::UserRead | Permission::UserWrite => true,
+            Permission::UserRead | Permission::UserWrite => self != Self::IamSessionClient,
             Permission::OrgCreate | Permission::TokenCreate => self == Self::IamOwner,
             Permission::SessionRead | Permission::SessionWrite | Permission::SessionDelete => {
-                matches!(self, Self::IamOwner | Self::IamLoginClient)
+                matches!(
+                    self,
+                    Self::IamOwner | Self::IamLoginClient | Self::IamSessionClient
+                )
             }
         }
     }
@@ -180,6 +188,28 @@ mod tests {
         assert!(!iam.may_everywhere(Permission::OrgCreate));
         assert!(principal("o1", &[Role::IamOwner]).may_everywhere(Permission::OrgCreate));
         assert!(!principal("o1", &[]).may(Permission::UserRead, &own));
+    }
+
+    #[test]
+    fn a_session_client_holds_sessions_only() {
+        let org: OrgId = "o1".parse().expect("id");
+        let client = principal("o1", &[Role::IamSessionClient]);
+        for permission in [
+            Permission::SessionRead,
+            Permission::SessionWrite,
+            Permission::SessionDelete,
+        ] {
+            assert!(client.may_everywhere(permission), "{permission:?}");
+        }
+        for permission in [
+            Permission::UserRead,
+            Permission::UserWrite,
+            Permission::OrgCreate,
+        ] {
+            assert!(!client.may(permission, &org), "{permission:?}");
+        }
+        let org_owner = principal("o1", &[Role::OrgOwner]);
+        assert!(!org_owner.may(Permission::SessionWrite, &org));
     }
 
     #[test]

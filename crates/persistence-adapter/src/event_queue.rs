@@ -48,22 +48,17 @@ impl EventOutbox for Store {
              LIMIT ?) RETURNING id, target, attempts, aggregate_id, sequence";
         let until = (now + lease).naive_utc();
         let (now, limit) = (now.naive_utc(), i64::from(limit));
-        let claimed: Vec<Claimed> = match &self.pool {
-            Pool::Postgres(_) => with_writer!(self, |conn| diesel::sql_query(CLAIM_POSTGRES)
-                .bind::<Timestamp, _>(until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await
-                .map_err(query_failure)?),
-            Pool::Sqlite(_) => with_writer!(self, |conn| diesel::sql_query(CLAIM_SQLITE)
-                .bind::<Timestamp, _>(until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await
-                .map_err(query_failure)?),
+        let claim = match &self.pool {
+            Pool::Postgres(_) => CLAIM_POSTGRES,
+            Pool::Sqlite(_) => CLAIM_SQLITE,
         };
+        let claimed: Vec<Claimed> = with_writer!(self, |conn| diesel::sql_query(claim)
+            .bind::<Timestamp, _>(until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(conn)
+            .await
+            .map_err(query_failure)?);
         let mut deliveries = Vec::with_capacity(claimed.len());
         for delivery in claimed {
             let key = (delivery.aggregate_id.as_str(), delivery.sequence);

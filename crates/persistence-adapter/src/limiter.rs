@@ -78,12 +78,7 @@ fn instant(micros: i64) -> DateTime<Utc> {
 
 /// The stored key: a digest, so no address or IP is kept in clear.
 fn digest(key: &BudgetKey) -> String {
-    let digest = Sha256::digest(key.key.as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut out, b| {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    crate::rows::hex(&Sha256::digest(key.key.as_bytes()))
 }
 
 /// Why a multi-bucket take stopped.

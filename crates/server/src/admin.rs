@@ -119,7 +119,7 @@ pub enum TokenCommand {
         /// The token's owner.
         #[arg(long)]
         user: String,
-        /// A role (repeatable): IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER, ORG_USER_MANAGER.
+        /// A role (repeatable): IAM_OWNER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, IAM_SESSION_CLIENT, ORG_OWNER, ORG_USER_MANAGER.
         #[arg(long = "role")]
         roles: Vec<String>,
         /// Lifetime, e.g. 90d; default: no expiry.

@@ -579,11 +579,15 @@ async fn apply<P: Ports>(
     }
 }
 
-/// Who is guessing, for the budgets: the browser's IP when a login client passes it on, else
+/// Who is guessing, for the budgets: the browser's IP when a login client (`IAM_LOGIN_CLIENT`
+/// or `IAM_SESSION_CLIENT`) passes it on, else
 /// the caller. `None` for a login client that passes none (it speaks for every browser, so a
 /// budget of its own would be the whole site's).
 fn client_of(caller: &Principal, user_agent: &UserAgent) -> Option<String> {
-    let login_client = caller.roles.contains(&Role::IamLoginClient);
+    let login_client = caller
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::IamLoginClient | Role::IamSessionClient));
     match (&user_agent.ip, login_client) {
         (Some(ip), true) => Some(format!("ip:{ip}")),
         (None, true) => None,

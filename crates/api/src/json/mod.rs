@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 
 use crate::status::Status;
 
+pub mod session;
+
 /// Decodes a JSON request message; an empty body is `{}`.
 ///
 /// # Errors
