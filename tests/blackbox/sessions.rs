@@ -187,6 +187,27 @@ async fn sessions_over_rest(backend: Backend) {
     );
     assert_eq!(listed.body["sessions"][0]["id"], json!(id));
 
+    // Control characters (a NUL, which PostgreSQL refuses in text) never reach the database.
+    for body in [
+        json!({ "checks": { "user": { "loginName": "ada\0" } } }),
+        json!({ "queries": [{ "idsQuery": { "ids": ["a\0b"] } }] }),
+    ] {
+        let path = if body.get("checks").is_some() {
+            "/v2/sessions"
+        } else {
+            "/v2/sessions/search"
+        };
+        let refused = rekey.post(path, Some(&login), &body.to_string()).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (400, Some(3)),
+            "{}",
+            refused.body
+        );
+    }
+    let nul = rekey.get("/v2/sessions/a%00b", Some(&login)).await;
+    assert_eq!(nul.status, 400, "{}", nul.body);
+
     // An unsupported check is Unimplemented, not ignored.
     let otp = create(
         &rekey,

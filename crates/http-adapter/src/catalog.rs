@@ -50,13 +50,15 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
     entry(
         "AUTH-AWfge",
         Code::PermissionDenied,
-        "all RPCs",
-        "the caller lacks the permission (e.g. `user.write` on the user's organization)",
+        "all RPCs but ListSessions, GetPasswordComplexitySettings, GetLockoutSettings",
+        "the caller lacks the permission (e.g. `user.write` on the user's organization, \
+         `session.write`); without a `sessionToken`, GetSession also lets the session's creator \
+         and user in, DeleteSession its user",
     ),
     entry(
         "COMMAND-SAF4f",
         Code::NotFound,
-        "PasswordReset, GetUserByID",
+        "PasswordReset, GetUserByID, ListAuthenticationMethodTypes",
         "no user with this id",
     ),
     entry(
@@ -104,8 +106,8 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
     entry(
         "REKEY-Limit",
         Code::ResourceExhausted,
-        "PasswordReset, SetPassword",
-        "a budget is spent; `Retry-After` says when to try again",
+        "PasswordReset, SetPassword, CreateSession, SetSession",
+        "a budget is spent; `Retry-After` says when to try again (a password was not checked)",
     ),
     entry(
         "COMMAND-G8dh3",
@@ -134,8 +136,9 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
     entry(
         "COMMAND-3M0fs",
         Code::InvalidArgument,
-        "SetPassword",
-        "`currentPassword` does not match",
+        "SetPassword, CreateSession, SetSession",
+        "`currentPassword` or the session's password does not match; the detail is a \
+         `CredentialsCheckError` whose `failedAttempts` counts this one",
     ),
     entry(
         "COMMAND-Aesh5",
@@ -221,6 +224,71 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "AddOrganization",
         "the organization id or name is taken",
     ),
+    entry(
+        "REKEY-PasswordOnly",
+        Code::Unimplemented,
+        "CreateSession, SetSession, ListSessions",
+        "a check or challenge other than user and password, or a ListSessions query other \
+         than `idsQuery`, `userIdQuery`, `creatorQuery`",
+    ),
+    entry(
+        "QUERY-SFeaa",
+        Code::NotFound,
+        "SetSession, GetSession",
+        "no session with this id (never created, or deleted)",
+    ),
+    entry(
+        "COMMAND-Hkl3d",
+        Code::FailedPrecondition,
+        "SetSession",
+        "the session has expired",
+    ),
+    entry(
+        "QUERY-dsfr3",
+        Code::PermissionDenied,
+        "GetSession",
+        "`sessionToken` is not the session's current token",
+    ),
+    entry(
+        "COMMAND-sGr42",
+        Code::PermissionDenied,
+        "DeleteSession",
+        "`sessionToken` is not the session's current token",
+    ),
+    entry(
+        "QUERY-Dfbg2",
+        Code::NotFound,
+        "CreateSession, SetSession",
+        "the user check names no user (no such id, or a login name that no user or several \
+         users have)",
+    ),
+    entry(
+        "SESSION-Gj4ko",
+        Code::FailedPrecondition,
+        "CreateSession, SetSession",
+        "the checked user is inactive or locked; the message is \
+         `Errors.User.NotActive (SESSION-Gj4ko)`, which ZITADEL's login app compares",
+    ),
+    entry(
+        "COMMAND-Sfw3f",
+        Code::FailedPrecondition,
+        "CreateSession, SetSession",
+        "a password check without a user: none in the request, none checked before",
+    ),
+    entry(
+        "COMMAND-JLK35",
+        Code::FailedPrecondition,
+        "SetSession, SetPassword",
+        "the user is locked (`lockout.max_password_attempts`): a session's password check \
+         after its user check, or SetPassword with `currentPassword`; with a \
+         `CredentialsCheckError`",
+    ),
+    entry(
+        "COMMAND-3nJ4t",
+        Code::FailedPrecondition,
+        "CreateSession, SetSession",
+        "a password check of a user that has no password",
+    ),
 ];
 
 /// The REST operation (its `operationId`) and the Connect path serving the same RPC.
@@ -235,6 +303,38 @@ pub(crate) const CONNECT_PATHS: &[(&str, &str)] = &[
     (
         "AddOrganization",
         "/zitadel.org.v2.OrganizationService/AddOrganization",
+    ),
+    (
+        "ListAuthenticationMethodTypes",
+        "/zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
+    ),
+    (
+        "CreateSession",
+        "/zitadel.session.v2.SessionService/CreateSession",
+    ),
+    (
+        "SetSession",
+        "/zitadel.session.v2.SessionService/SetSession",
+    ),
+    (
+        "GetSession",
+        "/zitadel.session.v2.SessionService/GetSession",
+    ),
+    (
+        "DeleteSession",
+        "/zitadel.session.v2.SessionService/DeleteSession",
+    ),
+    (
+        "ListSessions",
+        "/zitadel.session.v2.SessionService/ListSessions",
+    ),
+    (
+        "GetPasswordComplexitySettings",
+        "/zitadel.settings.v2.SettingsService/GetPasswordComplexitySettings",
+    ),
+    (
+        "GetLockoutSettings",
+        "/zitadel.settings.v2.SettingsService/GetLockoutSettings",
     ),
     (
         "PasswordResetV2beta",
@@ -367,7 +467,9 @@ mod tests {
                     let Some((prefix, rest)) = piece.split_once('-') else {
                         continue;
                     };
-                    let prefixes = ["AUTH", "CODE", "COMMAND", "DOMAIN", "EMAIL", "PHONE"];
+                    let prefixes = [
+                        "AUTH", "CODE", "COMMAND", "DOMAIN", "EMAIL", "PHONE", "QUERY", "SESSION",
+                    ];
                     if (prefixes.contains(&prefix) || prefix == "REKEY")
                         && (4..=16).contains(&rest.len())
                         && rest.chars().all(|c| c.is_ascii_alphanumeric())

@@ -8,6 +8,8 @@
 //! superset of what the document promises.
 #![allow(dead_code)] // the structs exist for their schemas
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -17,7 +19,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 #[openapi(
     info(
         title = "rekey",
-        description = "Self-hosted password reset, compatible with ZITADEL's User Service v2. \
+        description = "Self-hosted password reset, compatible with ZITADEL's User Service v2, \
+            with the password part of its Session Service v2 and the settings a login UI reads. \
             Every RPC is also served on its Connect path (`x-connect-path`; POST, \
             application/json or application/proto) and over gRPC and gRPC-Web on \
             server.grpc_bind, which this document does not list.",
@@ -29,17 +32,28 @@ use utoipa::{Modify, OpenApi, ToSchema};
         add_human_user,
         get_user,
         add_organization,
+        list_authentication_method_types,
+        create_session,
+        set_session,
+        get_session,
+        delete_session,
+        list_sessions,
+        get_password_complexity_settings,
+        get_lockout_settings,
         password_reset_v2beta,
         set_password_v2beta,
         healthz,
         ready,
         metrics,
     ),
+    components(schemas(CredentialsCheckErrorDoc)),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
         (name = "UserService", description = "zitadel.user.v2.UserService"),
         (name = "OrganizationService", description = "zitadel.org.v2.OrganizationService"),
+        (name = "SessionService", description = "zitadel.session.v2.SessionService: sessions with a user and a password check; rekey does no other check"),
+        (name = "SettingsService", description = "zitadel.settings.v2.SettingsService: the instance's password complexity and lockout settings"),
         (name = "UserService v2beta", description = "zitadel.user.v2beta.UserService: the deprecated twins of PasswordReset and SetPassword, with the same messages"),
         (name = "Operations", description = "Health and metrics"),
     ),
@@ -182,6 +196,130 @@ fn add_human_user() {}
 )]
 fn add_organization() {}
 
+#[utoipa::path(
+    get,
+    path = "/v2/users/{userId}/authentication_methods",
+    tag = "UserService",
+    operation_id = "ListAuthenticationMethodTypes",
+    summary = "List a user's authentication methods (PASSWORD, when it has one)",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user's methods: PASSWORD, or none", body = ListAuthenticationMethodTypesResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn list_authentication_method_types() {}
+
+/// The path parameter every session route takes.
+const SESSION_ID: &str =
+    "The session's id (1 to 200 characters); it wins over a sessionId in the body";
+
+#[utoipa::path(
+    post,
+    path = "/v2/sessions",
+    tag = "SessionService",
+    operation_id = "CreateSession",
+    summary = "Create a session, checking a user and its password",
+    request_body = CreateSessionDoc,
+    responses(
+        (status = 201, description = "The session was created, with its first token", body = CreateSessionResponseDoc),
+        CommonErrors,
+        (status = 429, description = "Too many wrong passwords for this user from this client, or from this client in all (code 8, limits.wrong_passwords, limits.client_wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+        (status = 501, description = "A check or challenge other than user and password (code 12, REKEY-PasswordOnly)", body = ErrorDoc),
+    ),
+)]
+fn create_session() {}
+
+#[utoipa::path(
+    patch,
+    path = "/v2/sessions/{sessionId}",
+    tag = "SessionService",
+    operation_id = "SetSession",
+    summary = "Check a session's user or password, or change its lifetime or metadata",
+    params(("sessionId" = String, Path, description = SESSION_ID)),
+    request_body = SetSessionDoc,
+    responses(
+        (status = 200, description = "The session was changed (with a new token), or nothing was to change (without one)", body = SetSessionResponseDoc),
+        CommonErrors,
+        (status = 429, description = "Too many wrong passwords for this user from this client, or from this client in all (code 8, limits.wrong_passwords, limits.client_wrong_passwords); the password was not checked", body = ErrorDoc, headers(("Retry-After" = i64, description = "Seconds until the budget has room"))),
+        (status = 501, description = "A check or challenge other than user and password (code 12, REKEY-PasswordOnly)", body = ErrorDoc),
+    ),
+)]
+fn set_session() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/sessions/{sessionId}",
+    tag = "SessionService",
+    operation_id = "GetSession",
+    summary = "Get a session",
+    params(
+        ("sessionId" = String, Path, description = SESSION_ID),
+        ("sessionToken" = Option<String>, Query, description = "The session's current token. With it any authenticated caller may read the session; a wrong one is 403 (QUERY-dsfr3). Without it the caller must be the session's creator or user, or hold session.read"),
+    ),
+    responses(
+        (status = 200, description = "The session, also when it has expired", body = GetSessionResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn get_session() {}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/sessions/{sessionId}",
+    tag = "SessionService",
+    operation_id = "DeleteSession",
+    summary = "End a session",
+    params(("sessionId" = String, Path, description = SESSION_ID)),
+    request_body = Option<DeleteSessionDoc>,
+    responses(
+        (status = 200, description = "The session ended, or there was none with this id", body = DetailsResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn delete_session() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/sessions/search",
+    tag = "SessionService",
+    operation_id = "ListSessions",
+    summary = "Search sessions",
+    request_body = ListSessionsDoc,
+    responses(
+        (status = 200, description = "The matching sessions the caller may see", body = ListSessionsResponseDoc),
+        CommonErrors,
+        (status = 501, description = "A query other than idsQuery, userIdQuery and creatorQuery (code 12, REKEY-PasswordOnly)", body = ErrorDoc),
+    ),
+)]
+fn list_sessions() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/settings/password/complexity",
+    tag = "SettingsService",
+    operation_id = "GetPasswordComplexitySettings",
+    summary = "Get the password complexity settings",
+    responses(
+        (status = 200, description = "The instance's complexity rules", body = GetPasswordComplexitySettingsResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn get_password_complexity_settings() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/settings/lockout",
+    tag = "SettingsService",
+    operation_id = "GetLockoutSettings",
+    summary = "Get the lockout settings",
+    responses(
+        (status = 200, description = "The instance's lockout policy", body = GetLockoutSettingsResponseDoc),
+        CommonErrors,
+    ),
+)]
+fn get_lockout_settings() {}
+
 /// Whether the process answers.
 #[utoipa::path(
     get,
@@ -236,8 +374,9 @@ pub fn document() -> String {
 }
 
 /// What utoipa's attributes cannot say: a oneof's cases exclude each other (`not` both
-/// required), ids are 1 to 200 characters without control characters, each RPC's Connect path
-/// (`x-connect-path`), and the catalogue of error ids (`x-rekey-errors`).
+/// required), ids are 1 to 200 characters without control characters, metadata values are
+/// base64, an error's detail is one of two types, each RPC's Connect path (`x-connect-path`),
+/// and the catalogue of error ids (`x-rekey-errors`).
 fn refine(document: &mut serde_json::Value) {
     use serde_json::json;
     let schemas = &mut document["components"]["schemas"];
@@ -247,21 +386,51 @@ fn refine(document: &mut serde_json::Value) {
             "SetPasswordRequest",
             ["verificationCode", "currentPassword"],
         ),
+        ("CheckUser", ["userId", "loginName"]),
     ] {
         schemas[schema]["not"] = json!({ "required": cases });
     }
+    schemas["SearchQuery"]["not"] = json!({ "anyOf": [
+        { "required": ["idsQuery", "userIdQuery"] },
+        { "required": ["idsQuery", "creatorQuery"] },
+        { "required": ["userIdQuery", "creatorQuery"] },
+    ] });
     for (schema, field) in [
         ("AddHumanUserRequest", "userId"),
         ("Organization", "orgId"),
         ("AddOrganizationRequest", "orgId"),
         ("AddOrganizationRequest", "organizationId"),
+        ("CheckUser", "userId"),
+        ("UserIDQuery", "id"),
+        ("CreatorQuery", "id"),
     ] {
         schemas[schema]["properties"][field]["pattern"] = json!(ID_PATTERN);
+    }
+    for schema in ["CreateSessionRequest", "SetSessionRequest", "Session"] {
+        schemas[schema]["properties"]["metadata"]["additionalProperties"] =
+            json!({ "type": "string", "contentEncoding": "base64" });
     }
     schemas["ErrorDetail"]["properties"]["id"]["description"] = json!(
         "A stable error id, e.g. `COMMAND-SAF4f`; every id rekey answers with is listed in \
          `x-rekey-errors`."
     );
+    // The two details exclude each other by their type.
+    for (schema, type_url) in [
+        ("ErrorDetail", "type.googleapis.com/zitadel.v1.ErrorDetail"),
+        (
+            "CredentialsCheckError",
+            "type.googleapis.com/zitadel.v1.CredentialsCheckError",
+        ),
+    ] {
+        schemas[schema]["properties"]["@type"]["const"] = json!(type_url);
+    }
+    schemas["Error"]["properties"]["details"]["items"] = json!({ "oneOf": [
+        { "$ref": "#/components/schemas/ErrorDetail" },
+        { "$ref": "#/components/schemas/CredentialsCheckError" },
+    ] });
+    // DeleteSession's body may be left out (it then means `{}`), but it is not `null`.
+    document["paths"]["/v2/sessions/{sessionId}"]["delete"]["requestBody"]["content"]["application/json"]
+        ["schema"] = json!({ "$ref": "#/components/schemas/DeleteSessionRequest" });
     document["x-rekey-errors"] = crate::catalog::errors_json();
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
@@ -284,7 +453,7 @@ fn refine(document: &mut serde_json::Value) {
             .values_mut()
             .filter_map(|op| op.get_mut("parameters")?.as_array_mut())
             .flatten()
-            .filter(|p| p["name"] == "userId")
+            .filter(|p| p["name"] == "userId" || p["name"] == "sessionId")
         {
             parameter["schema"] = json!({ "type": "string", "pattern": ID_PATTERN });
         }
@@ -331,7 +500,8 @@ pub(crate) struct ErrorDoc {
     /// What went wrong, with the error id in parentheses when there is one. A 5xx message
     /// holds a fixed text and the request id only.
     message: String,
-    /// ZITADEL's error detail, when the error has an id.
+    /// ZITADEL's error detail, when the error has an id: an `ErrorDetail`, or for a failed
+    /// password check a `CredentialsCheckError`.
     #[schema(nullable = false)]
     details: Option<Vec<ErrorDetailDoc>>,
 }
@@ -348,14 +518,14 @@ pub(crate) enum CommonErrors {
     /// The caller may not do this (code 7)
     #[response(status = 403)]
     PermissionDenied(ErrorDoc),
-    /// No such user, or an unknown route (code 5)
+    /// No such user or session, or an unknown route (code 5)
     #[response(status = 404)]
     NotFound(ErrorDoc),
     /// The body is larger than server.body_limit (code 3)
     #[response(status = 413)]
     TooLarge(ErrorDoc),
-    /// The database is unavailable, or (SetPassword, AddHumanUser) the password hashing queue
-    /// is full (code 14); try again after Retry-After
+    /// The database is unavailable, or (SetPassword, AddHumanUser, CreateSession, SetSession)
+    /// the password hashing queue is full (code 14); try again after Retry-After
     #[response(status = 503, headers(("Retry-After" = i64, description = "Seconds to wait before trying again")))]
     Unavailable(ErrorDoc),
 }
@@ -690,6 +860,425 @@ pub(crate) struct AddOrganizationResponseDoc {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Session Service
+
+/// `CheckUser`: the user, by `userId` or by `loginName` (a oneof: set one). A user that does
+/// not exist is 404 (`QUERY-Dfbg2`); one that is not active (inactive, locked) is 400, code 9,
+/// `Errors.User.NotActive (SESSION-Gj4ko)`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CheckUser)]
+pub(crate) struct CheckUserDoc {
+    #[schema(min_length = 1, max_length = 200, example = "69629023906488334")]
+    user_id: Option<String>,
+    /// The username, compared without case.
+    #[schema(min_length = 1, max_length = 200, example = "ada")]
+    login_name: Option<String>,
+}
+
+/// `CheckPassword`: the password of the session's user.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CheckPassword)]
+pub(crate) struct CheckPasswordDoc {
+    #[schema(min_length = 1, max_length = 200, example = "Secr3tP4ssw0rd!")]
+    password: String,
+}
+
+/// `Checks`: the user first, then its password. Any other check (`webAuthN`, `idpIntent`,
+/// `totp`, `otpSms`, `otpEmail`, `recoveryCode`) is 501, code 12, `REKEY-PasswordOnly`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Checks)]
+pub(crate) struct ChecksDoc {
+    user: Option<CheckUserDoc>,
+    /// Needs a user: in this request or checked before (else 400, code 9, `COMMAND-Sfw3f`).
+    password: Option<CheckPasswordDoc>,
+}
+
+/// `UserAgent.HeaderValues`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HeaderValues)]
+pub(crate) struct HeaderValuesDoc {
+    #[schema(nullable = false)]
+    values: Option<Vec<String>>,
+}
+
+/// `UserAgent`: the browser, as the login UI describes it; stored as given, except an `ip`
+/// that is not an IP address, which is dropped.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = UserAgent)]
+pub(crate) struct UserAgentDoc {
+    #[schema(nullable = false)]
+    fingerprint_id: Option<String>,
+    /// The browser's address. When the caller holds `IAM_LOGIN_CLIENT`, the password checks
+    /// of the session spend this address's budgets.
+    #[schema(nullable = false, example = "192.0.2.1")]
+    ip: Option<String>,
+    #[schema(nullable = false, example = "Firefox on Linux")]
+    description: Option<String>,
+    /// Request headers, by name.
+    #[schema(nullable = false)]
+    header: Option<HashMap<String, HeaderValuesDoc>>,
+}
+
+/// `CreateSessionRequest`. Any `challenges` are 501, code 12, `REKEY-PasswordOnly`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CreateSessionRequest, example = json!({
+    "checks": {
+        "user": { "loginName": "ada" },
+        "password": { "password": "Secr3tP4ssw0rd!" }
+    },
+    "lifetime": "86400s",
+    "userAgent": {
+        "ip": "192.0.2.1",
+        "description": "Firefox on Linux",
+        "header": { "user-agent": { "values": ["Mozilla/5.0"] } }
+    }
+}))]
+pub(crate) struct CreateSessionDoc {
+    checks: Option<ChecksDoc>,
+    /// The login UI's data: keys to base64 values; an empty value sets nothing.
+    metadata: Option<HashMap<String, String>>,
+    user_agent: Option<UserAgentDoc>,
+    /// A `google.protobuf.Duration`: the session ends this long after now; more than 0s, at
+    /// most 100 years. Without it the session does not expire.
+    #[schema(pattern = "^[0-9]+(\\.[0-9]{1,9})?s$", example = "86400s")]
+    lifetime: Option<String>,
+}
+
+/// `SetSessionRequest` without `sessionId` (it is in the path). Any `challenges` are 501,
+/// code 12, `REKEY-PasswordOnly`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SetSessionRequest, example = json!({
+    "checks": { "password": { "password": "Secr3tP4ssw0rd!" } },
+    "lifetime": "86400s"
+}))]
+pub(crate) struct SetSessionDoc {
+    /// Not needed, and not checked (as in ZITADEL): `session.write` is what counts.
+    session_token: Option<String>,
+    /// A user check must name the session's user, if it has one (else 400, code 3).
+    checks: Option<ChecksDoc>,
+    /// Keys to base64 values; an empty value removes the key.
+    metadata: Option<HashMap<String, String>>,
+    /// A `google.protobuf.Duration`: the session now ends this long after this change.
+    #[schema(pattern = "^[0-9]+(\\.[0-9]{1,9})?s$", example = "86400s")]
+    lifetime: Option<String>,
+}
+
+/// `DeleteSessionRequest` without `sessionId` (it is in the path).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DeleteSessionRequest)]
+pub(crate) struct DeleteSessionDoc {
+    /// The session's current token: with it any authenticated caller may end the session (a
+    /// wrong one is 403, `COMMAND-sGr42`). Without it the caller must be the session's user,
+    /// or hold `session.delete`.
+    session_token: Option<String>,
+}
+
+/// `ListQuery`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListQuery)]
+pub(crate) struct ListQueryDoc {
+    /// Sessions to skip (uint64; a number or a string).
+    offset: Option<u64>,
+    /// At most this many (uint32); 0 or none: 100; more than 1 000: 1 000.
+    limit: Option<u32>,
+    /// Oldest first; default: newest first.
+    asc: Option<bool>,
+}
+
+/// `IDsQuery`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = IDsQuery)]
+pub(crate) struct IdsQueryDoc {
+    ids: Option<Vec<String>>,
+}
+
+/// `UserIDQuery`: the sessions whose checked user is this one.
+#[derive(Serialize, ToSchema)]
+#[schema(as = UserIDQuery)]
+pub(crate) struct UserIdQueryDoc {
+    #[schema(min_length = 1, max_length = 200)]
+    id: String,
+}
+
+/// `CreatorQuery`: the sessions this user created; without `id`, the caller.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CreatorQuery)]
+pub(crate) struct CreatorQueryDoc {
+    #[schema(min_length = 1, max_length = 200)]
+    id: Option<String>,
+}
+
+/// `SearchQuery`: one of `idsQuery`, `userIdQuery`, `creatorQuery`. The others
+/// (`creationDateQuery`, `userAgentQuery`, `expirationDateQuery`) are 501, code 12,
+/// `REKEY-PasswordOnly`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SearchQuery)]
+pub(crate) struct SearchQueryDoc {
+    ids_query: Option<IdsQueryDoc>,
+    user_id_query: Option<UserIdQueryDoc>,
+    creator_query: Option<CreatorQueryDoc>,
+}
+
+/// `zitadel.session.v2.SessionFieldName`: sessions are ordered by creation date whatever it is.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionFieldName)]
+pub(crate) enum SessionFieldNameDoc {
+    #[serde(rename = "SESSION_FIELD_NAME_UNSPECIFIED")]
+    Unspecified,
+    #[serde(rename = "SESSION_FIELD_NAME_CREATION_DATE")]
+    CreationDate,
+}
+
+/// `ListSessionsRequest`: every query must hold.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ListSessionsRequest, example = json!({
+    "query": { "limit": 20 },
+    "queries": [{ "userIdQuery": { "id": "69629023906488334" } }]
+}))]
+pub(crate) struct ListSessionsDoc {
+    query: Option<ListQueryDoc>,
+    queries: Option<Vec<SearchQueryDoc>>,
+    sorting_column: Option<SessionFieldNameDoc>,
+}
+
+/// `CreateSessionResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CreateSessionResponse, example = json!({
+    "details": {
+        "sequence": "5",
+        "changeDate": "2024-06-13T06:44:35.860Z",
+        "resourceOwner": "rekey"
+    },
+    "sessionId": "69629023906488340",
+    "sessionToken": "rekey_sess_yQ3b0nJ6qk1Zx9T0f2m8Vw4cA7eLhR5sUoPiKdGjB1E"
+}))]
+pub(crate) struct CreateSessionResponseDoc {
+    /// The session's; its resource owner is the instance (`instance.id`).
+    details: DetailsDoc,
+    session_id: String,
+    /// The session's token (`rekey_sess_…`): keep it secret, it reads and ends the session.
+    session_token: String,
+}
+
+/// `SetSessionResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SetSessionResponse)]
+pub(crate) struct SetSessionResponseDoc {
+    details: DetailsDoc,
+    /// The new token, which ends the old one; absent when nothing changed (the old one stays).
+    #[schema(nullable = false)]
+    session_token: Option<String>,
+}
+
+/// A checked factor: when.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PasswordFactor)]
+pub(crate) struct PasswordFactorDoc {
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    verified_at: String,
+}
+
+/// `UserFactor`: the checked user (fields at their default are omitted).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = UserFactor)]
+pub(crate) struct UserFactorDoc {
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    verified_at: String,
+    id: String,
+    /// The username.
+    #[schema(nullable = false)]
+    login_name: Option<String>,
+    #[schema(nullable = false)]
+    display_name: Option<String>,
+    organization_id: String,
+}
+
+/// `Factors`: the user, once checked, and the password, once checked (a password change
+/// removes it).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Factors)]
+pub(crate) struct FactorsDoc {
+    #[schema(nullable = false)]
+    user: Option<UserFactorDoc>,
+    #[schema(nullable = false)]
+    password: Option<PasswordFactorDoc>,
+}
+
+/// `Session`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Session)]
+pub(crate) struct SessionDoc {
+    id: String,
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    creation_date: String,
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    change_date: String,
+    /// The number of the session's events (uint64, as a string).
+    #[schema(pattern = "^[0-9]+$", example = "5")]
+    sequence: String,
+    /// Present once a user was checked.
+    #[schema(nullable = false)]
+    factors: Option<FactorsDoc>,
+    /// Keys to base64 values.
+    #[schema(nullable = false)]
+    metadata: Option<HashMap<String, String>>,
+    /// Present when CreateSession described one.
+    #[schema(nullable = false)]
+    user_agent: Option<UserAgentDoc>,
+    /// When the session ends; absent: never. GetSession shows a session after it.
+    #[schema(nullable = false, format = DateTime, example = "2024-06-14T06:44:35.860Z")]
+    expiration_date: Option<String>,
+}
+
+/// `GetSessionResponse`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GetSessionResponse)]
+pub(crate) struct GetSessionResponseDoc {
+    session: SessionDoc,
+}
+
+/// `zitadel.object.v2.ListDetails` (fields at their default are omitted).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ListDetails)]
+pub(crate) struct ListDetailsDoc {
+    /// How many match in all (uint64, as a string; absent: 0).
+    #[schema(nullable = false, pattern = "^[0-9]+$", example = "1")]
+    total_result: Option<String>,
+}
+
+/// `ListSessionsResponse`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListSessionsResponse)]
+pub(crate) struct ListSessionsResponseDoc {
+    details: ListDetailsDoc,
+    /// This page, ordered by creation date.
+    #[schema(nullable = false)]
+    sessions: Option<Vec<SessionDoc>>,
+}
+
+/// `zitadel.v1.CredentialsCheckError`: the detail of a failed password check (`COMMAND-3M0fs`,
+/// `COMMAND-JLK35`), in place of an `ErrorDetail`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CredentialsCheckError)]
+pub(crate) struct CredentialsCheckErrorDoc {
+    #[serde(rename = "@type")]
+    #[schema(example = "type.googleapis.com/zitadel.v1.CredentialsCheckError")]
+    kind: String,
+    #[schema(example = "COMMAND-3M0fs")]
+    id: String,
+    /// The message without the id.
+    message: String,
+    /// The user's wrong passwords in a row, this one included.
+    #[schema(minimum = 0, example = 1)]
+    failed_attempts: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings Service, ListAuthenticationMethodTypes
+
+/// `zitadel.settings.v2.ResourceOwnerType`: rekey's settings are the instance's.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ResourceOwnerType)]
+pub(crate) enum ResourceOwnerTypeDoc {
+    #[serde(rename = "RESOURCE_OWNER_TYPE_INSTANCE")]
+    Instance,
+}
+
+/// `zitadel.object.v2.Details` of a setting: the instance's (`instance.id`), from the
+/// configuration, so without a change date.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SettingsDetails)]
+pub(crate) struct SettingsDetailsDoc {
+    #[schema(example = "0")]
+    sequence: String,
+    #[schema(example = "rekey")]
+    resource_owner: String,
+}
+
+/// `PasswordComplexitySettings` (fields at their default are omitted).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PasswordComplexitySettings)]
+pub(crate) struct PasswordComplexitySettingsDoc {
+    /// uint64, as a string.
+    #[schema(nullable = false, pattern = "^[0-9]+$", example = "8")]
+    min_length: Option<String>,
+    #[schema(nullable = false)]
+    requires_uppercase: Option<bool>,
+    #[schema(nullable = false)]
+    requires_lowercase: Option<bool>,
+    #[schema(nullable = false)]
+    requires_number: Option<bool>,
+    #[schema(nullable = false)]
+    requires_symbol: Option<bool>,
+    resource_owner_type: ResourceOwnerTypeDoc,
+}
+
+/// `GetPasswordComplexitySettingsResponse`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GetPasswordComplexitySettingsResponse)]
+pub(crate) struct GetPasswordComplexitySettingsResponseDoc {
+    details: SettingsDetailsDoc,
+    settings: PasswordComplexitySettingsDoc,
+}
+
+/// `LockoutSettings` (fields at their default are omitted).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = LockoutSettings)]
+pub(crate) struct LockoutSettingsDoc {
+    /// `lockout.max_password_attempts` (uint64, as a string); absent: 0, no lockout.
+    #[schema(nullable = false, pattern = "^[0-9]+$", example = "5")]
+    max_password_attempts: Option<String>,
+    resource_owner_type: ResourceOwnerTypeDoc,
+}
+
+/// `GetLockoutSettingsResponse`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GetLockoutSettingsResponse)]
+pub(crate) struct GetLockoutSettingsResponseDoc {
+    details: SettingsDetailsDoc,
+    settings: LockoutSettingsDoc,
+}
+
+/// `zitadel.user.v2.AuthenticationMethodType`: rekey knows passwords only.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuthenticationMethodType)]
+pub(crate) enum AuthenticationMethodTypeDoc {
+    #[serde(rename = "AUTHENTICATION_METHOD_TYPE_PASSWORD")]
+    Password,
+}
+
+/// `ListAuthenticationMethodTypesResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ListAuthenticationMethodTypesResponse, example = json!({
+    "details": { "totalResult": "1" },
+    "authMethodTypes": ["AUTHENTICATION_METHOD_TYPE_PASSWORD"]
+}))]
+pub(crate) struct ListAuthenticationMethodTypesResponseDoc {
+    details: ListDetailsDoc,
+    /// Absent when the user has no password.
+    #[schema(nullable = false)]
+    auth_method_types: Option<Vec<AuthenticationMethodTypeDoc>>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Operations
 
 /// `/debug/healthz` and `/debug/ready`.
@@ -733,11 +1322,29 @@ mod tests {
             ("/v2/users/human", "post"),
             ("/v2/users/{userId}", "get"),
             ("/v2/organizations", "post"),
+            ("/v2/users/{userId}/authentication_methods", "get"),
+            ("/v2/sessions", "post"),
+            ("/v2/sessions/search", "post"),
+            ("/v2/sessions/{sessionId}", "get"),
+            ("/v2/sessions/{sessionId}", "patch"),
+            ("/v2/sessions/{sessionId}", "delete"),
+            ("/v2/settings/password/complexity", "get"),
+            ("/v2/settings/lockout", "get"),
         ] {
             let operation = &document["paths"][path][method];
             assert!(operation.is_object(), "{method} {path}");
             assert!(operation["responses"]["400"].is_object(), "{method} {path}");
         }
+        let create = &document["paths"]["/v2/sessions"]["post"]["responses"];
+        assert!(
+            create["201"].is_object() && create["200"].is_null(),
+            "ZITADEL's 201"
+        );
+        let token = &document["paths"]["/v2/sessions/{sessionId}"]["get"]["parameters"][1];
+        assert_eq!(
+            (&token["name"], &token["in"]),
+            (&"sessionToken".into(), &"query".into())
+        );
         let schemas = &document["components"]["schemas"];
         assert_eq!(
             schemas["NotificationType"]["enum"],
@@ -752,6 +1359,10 @@ mod tests {
             "string"
         );
         assert!(schemas["PasswordResetRequest"]["properties"]["sendLink"].is_object());
+        assert_eq!(
+            schemas["CredentialsCheckError"]["properties"]["failedAttempts"]["type"],
+            "integer"
+        );
         assert_eq!(
             document["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"

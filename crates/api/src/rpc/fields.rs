@@ -32,6 +32,23 @@ pub(crate) fn user_id(field: &str, value: String) -> Result<UserId, Status> {
     UserId::try_from(value).map_err(|_| length_error(field, 1, 200))
 }
 
+/// A text of `min..=max` runes without control characters: an id or name that is looked up
+/// (PostgreSQL refuses a NUL in a text parameter, so one must not reach the database).
+pub(crate) fn plain_text(
+    field: &str,
+    value: String,
+    min: usize,
+    max: usize,
+) -> Result<String, Status> {
+    let value = text(field, value, min, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(Status::invalid(format!(
+            "invalid {field}: value must not contain control characters"
+        )));
+    }
+    Ok(value)
+}
+
 pub(crate) fn bounded<const MIN: usize, const MAX: usize>(
     field: &str,
     value: String,

@@ -50,7 +50,7 @@ fn checks(checks: Option<proto::Checks>) -> Result<Checks, Status> {
     }
     let user = match checks.user.and_then(|u| u.search) {
         Some(Search::UserId(id)) => Some(UserSearch::Id(fields::user_id("CheckUser.UserId", id)?)),
-        Some(Search::LoginName(name)) => Some(UserSearch::LoginName(fields::text(
+        Some(Search::LoginName(name)) => Some(UserSearch::LoginName(fields::plain_text(
             "CheckUser.LoginName",
             name,
             1,
@@ -113,7 +113,7 @@ fn user_agent(given: Option<proto::UserAgent>) -> UserAgent {
 }
 
 fn session_id(message: &str, id: String) -> Result<String, Status> {
-    fields::text(&format!("{message}.SessionId"), id, 1, 200)
+    fields::plain_text(&format!("{message}.SessionId"), id, 1, 200)
 }
 
 /// ZITADEL's code, id and text for each refusal.
@@ -300,7 +300,9 @@ pub fn list_input(caller: &Principal, request: ListSessionsRequest) -> Result<Li
         match search.query {
             Some(Query::IdsQuery(ids)) => {
                 let mut wanted = query.ids.take().unwrap_or_default();
-                wanted.extend(ids.ids);
+                for id in ids.ids {
+                    wanted.push(fields::plain_text("IDsQuery.Ids", id, 1, 200)?);
+                }
                 query.ids = Some(wanted);
             }
             Some(Query::UserIdQuery(user)) => {

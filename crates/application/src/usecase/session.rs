@@ -6,7 +6,7 @@
 //! new session token and ends the old one; the store keeps only the token's fingerprint.
 //!
 //! A password check costs one unit of the user's budget *at this client*
-//! (`session_wrong_passwords`) and one of the client's budget across users
+//! (`wrong_passwords`) and one of the client's budget across users
 //! (`client_wrong_passwords`), both taken before the hash is compared, so parallel guesses
 //! cannot outrun them; a right password gives both back. The client is the browser's IP a
 //! login client (`IAM_LOGIN_CLIENT`) passes on in `userAgent.ip`, else the caller. So a
@@ -283,7 +283,8 @@ pub async fn get<P: Ports>(
 }
 
 /// Runs DeleteSession: with the session's token, or as its user, or a holder of
-/// `session.delete`. An unknown session is already gone: success, with nothing written.
+/// `session.delete`. An unknown session is already gone: success, with nothing written, for a
+/// holder of `session.delete` (a token cannot verify against it).
 ///
 /// # Errors
 /// [`Error::TokenInvalid`], [`Error::PermissionDenied`].
@@ -298,8 +299,13 @@ pub async fn delete<P: Ports>(
     let now = ports.clock().now();
     for _ in 0..super::MAX_CONFLICT_RETRIES {
         let Some(session) = ports.sessions().session(session_id).await? else {
-            if token.is_none() && !caller.may_everywhere(Permission::SessionDelete) {
-                // Whether a session exists is for those who may delete any.
+            // ZITADEL checks the token (or the permission) before the session's state: no
+            // token verifies against a session that is not there, and whether a session exists
+            // is for those who may delete any.
+            if token.is_some() {
+                return Err(Error::TokenInvalid);
+            }
+            if !caller.may_everywhere(Permission::SessionDelete) {
                 return Err(Error::PermissionDenied);
             }
             return Ok(Details {
@@ -615,7 +621,7 @@ async fn check_password<P: Ports>(
     let limits = &ports.policies().limits;
     let by = client.as_deref().unwrap_or(caller.user_id.as_str());
     let mut keys: Vec<BudgetKey> = limits::keys(
-        "session_wrong_passwords",
+        "wrong_passwords",
         &format!("{}|{by}", user.id),
         &limits.wrong_passwords,
     );
@@ -1050,7 +1056,7 @@ mod tests {
             matches!(
                 log_in(&fake, &user, "guess", "203.0.113.9").await,
                 Err(Error::Exhausted(Exhausted {
-                    budget: "session_wrong_passwords",
+                    budget: "wrong_passwords",
                     ..
                 }))
             ),
@@ -1187,6 +1193,13 @@ mod tests {
                 .await
                 .is_ok(),
             "deleting a gone session succeeds"
+        );
+        assert_eq!(
+            delete(&fake, &stranger, &written.session_id, Some(&token))
+                .await
+                .err(),
+            Some(Error::TokenInvalid),
+            "no token verifies against a gone session"
         );
         assert_eq!(
             fake.events_of(&written.session_id)

@@ -2103,7 +2103,7 @@ async fn login_names_ignore_case_and_deleted_users(store: &impl Contract) {
 async fn a_unit_given_back_is_taken_again(store: &Store) {
     let now = at("2026-01-01T00:00:00Z");
     let key = BudgetKey::new(
-        "session_wrong_passwords",
+        "wrong_passwords",
         "u1|ip",
         Budget::new(1, TimeDelta::minutes(10)),
     );
