@@ -249,6 +249,52 @@ pub async fn password_reset(
     )
 }
 
+/// A life-cycle RPC (`deactivate`, `reactivate`, `lock`, `unlock`, `delete`) over gRPC,
+/// answered in the REST shape.
+pub async fn lifecycle(
+    channel: Channel,
+    token: Option<&str>,
+    user_id: &str,
+    action: &str,
+) -> Answer {
+    let mut client = user::user_service_client::UserServiceClient::new(channel);
+    let user_id = user_id.to_owned();
+    let details = |d: Option<&rekey_proto::zitadel::object::v2::Details>| json!({ "details": details_json(d) });
+    match action {
+        "deactivate" => answered(
+            client
+                .deactivate_user(request(user::DeactivateUserRequest { user_id }, token))
+                .await,
+            |m| details(m.details.as_ref()),
+        ),
+        "reactivate" => answered(
+            client
+                .reactivate_user(request(user::ReactivateUserRequest { user_id }, token))
+                .await,
+            |m| details(m.details.as_ref()),
+        ),
+        "lock" => answered(
+            client
+                .lock_user(request(user::LockUserRequest { user_id }, token))
+                .await,
+            |m| details(m.details.as_ref()),
+        ),
+        "unlock" => answered(
+            client
+                .unlock_user(request(user::UnlockUserRequest { user_id }, token))
+                .await,
+            |m| details(m.details.as_ref()),
+        ),
+        "delete" => answered(
+            client
+                .delete_user(request(user::DeleteUserRequest { user_id }, token))
+                .await,
+            |m| details(m.details.as_ref()),
+        ),
+        other => panic!("no life-cycle RPC {other}"),
+    }
+}
+
 /// SetPassword over gRPC, answered in the REST shape.
 pub async fn set_password(
     channel: Channel,

@@ -502,6 +502,45 @@ impl Rekey {
         crate::grpc_call::set_password(self.grpc_channel(), token, message).await
     }
 
+    /// A life-cycle RPC on `protocol`: `deactivate`, `reactivate`, `lock`, `unlock` (REST:
+    /// `POST /v2/users/{id}/{action}`) or `delete` (REST: `DELETE /v2/users/{id}`).
+    pub async fn lifecycle(
+        &self,
+        protocol: Protocol,
+        token: Option<&str>,
+        user_id: &str,
+        action: &str,
+    ) -> Answer {
+        let method = match action {
+            "deactivate" => "DeactivateUser",
+            "reactivate" => "ReactivateUser",
+            "lock" => "LockUser",
+            "unlock" => "UnlockUser",
+            "delete" => "DeleteUser",
+            other => panic!("no life-cycle RPC {other}"),
+        };
+        match protocol {
+            Protocol::Grpc => {
+                crate::grpc_call::lifecycle(self.grpc_channel(), token, user_id, action).await
+            }
+            Protocol::Rest if action == "delete" => {
+                let path = format!("/v2/users/{}", urlencode(user_id));
+                self.send(reqwest::Method::DELETE, &path, token, None).await
+            }
+            _ => {
+                self.post_user_rpc(
+                    protocol,
+                    action,
+                    method,
+                    token,
+                    user_id,
+                    serde_json::json!({}),
+                )
+                .await
+            }
+        }
+    }
+
     /// A fresh reset code for `user`, returned to the admin (`returnCode`).
     pub async fn returned_code(&self, user: &str) -> String {
         let fields = serde_json::json!({ "returnCode": {} });
@@ -623,6 +662,8 @@ impl Rekey {
                     "password_codes",
                     "tokens",
                     "outbox",
+                    "sessions",
+                    "event_deliveries",
                 ] {
                     let rows = client
                         .query(&format!("SELECT t::text FROM {table} t"), &[])

@@ -15,6 +15,7 @@ mod ha;
 mod hardening;
 mod harness;
 mod hot_path;
+mod lifecycle;
 mod limits;
 mod operations;
 mod page;

@@ -130,6 +130,36 @@ pub async fn call<P: Ports>(
             })
             .await
         }
+        Rpc::DeactivateUser => {
+            run::<user::DeactivateUserRequest, _, _>(format, body, |m| {
+                rpc::lifecycle::deactivate(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::ReactivateUser => {
+            run::<user::ReactivateUserRequest, _, _>(format, body, |m| {
+                rpc::lifecycle::reactivate(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::LockUser => {
+            run::<user::LockUserRequest, _, _>(format, body, |m| {
+                rpc::lifecycle::lock(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::UnlockUser => {
+            run::<user::UnlockUserRequest, _, _>(format, body, |m| {
+                rpc::lifecycle::unlock(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::DeleteUser => {
+            run::<user::DeleteUserRequest, _, _>(format, body, |m| {
+                rpc::lifecycle::delete(ports, caller, m)
+            })
+            .await
+        }
         Rpc::ListAuthenticationMethodTypes => {
             run::<user::ListAuthenticationMethodTypesRequest, _, _>(format, body, |m| {
                 rpc::settings::authentication_methods(ports, caller, m)

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{
     BearerToken, CodeHash, CodePolicy, LockoutPolicy, NewEvent, NotificationType, OrgId,
     Organization, Password, PasswordPolicy, PlainCode, Principal, Role, Session, TokenHash,
-    UrlTemplate, User, UserId,
+    UrlTemplate, User, UserId, UserState,
 };
 
 use crate::{Failure, OutboxMessage, Sealed};
@@ -297,9 +297,21 @@ pub enum Change {
         /// `user.human.password.check.failed`, then `user.locked` when it locks.
         events: Vec<NewEvent>,
     },
-    /// A locked user unlocked: active again, its count of wrong passwords at 0.
-    UnlockUser {
-        /// `user.unlocked`.
+    /// A user's state set by an administrator (deactivated, reactivated, locked, unlocked).
+    /// Leaving the active states (inactive, locked) ends the user's sessions; unlocking starts
+    /// the count of wrong passwords again.
+    SetUserState {
+        /// The new state.
+        state: UserState,
+        /// `user.deactivated`, `user.reactivated`, `user.locked` or `user.unlocked`.
+        event: NewEvent,
+    },
+    /// A user deleted: its rows go (user, code, tokens, sessions, queued messages and event
+    /// deliveries), and the payloads of its `user.human.added` / `user.machine.added` events
+    /// are emptied, so no address or name of it is left; the events themselves stay, with
+    /// `user.removed` last.
+    RemoveUser {
+        /// `user.removed`.
         event: NewEvent,
     },
     /// A session ended: its row goes, its events stay.

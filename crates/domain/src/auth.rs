@@ -90,6 +90,9 @@ impl Role {
     fn grants(self, permission: Permission) -> bool {
         match permission {
             Permission::UserRead | Permission::UserWrite => self != Self::IamSessionClient,
+            Permission::UserDelete => {
+                !matches!(self, Self::IamLoginClient | Self::IamSessionClient)
+            }
             Permission::OrgCreate | Permission::TokenCreate => self == Self::IamOwner,
             Permission::SessionRead | Permission::SessionWrite | Permission::SessionDelete => {
                 matches!(
@@ -128,6 +131,8 @@ pub enum Permission {
     SessionWrite,
     /// `session.delete`: ending any session.
     SessionDelete,
+    /// `user.delete`: deleting users (not login or session clients).
+    UserDelete,
 }
 
 /// An authenticated caller: a user of an organization, with the roles its token carries.

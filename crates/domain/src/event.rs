@@ -127,6 +127,13 @@ pub enum Event {
     /// `user.unlocked`: an administrator unlocked the user; the count of wrong passwords
     /// starts again.
     UserUnlocked {},
+    /// `user.deactivated`: an administrator deactivated the user.
+    UserDeactivated {},
+    /// `user.reactivated`: an administrator made a deactivated user active again.
+    UserReactivated {},
+    /// `user.removed`: the user was deleted; its state rows are gone, and its earlier events
+    /// keep no address or name.
+    UserRemoved {},
     /// `session.added`: a new session, with the browser as the login UI described it.
     SessionAdded {
         /// The browser.
@@ -209,6 +216,9 @@ impl Event {
             Self::PasswordCheckFailed { .. } => "user.human.password.check.failed",
             Self::UserLocked { .. } => "user.locked",
             Self::UserUnlocked {} => "user.unlocked",
+            Self::UserDeactivated {} => "user.deactivated",
+            Self::UserReactivated {} => "user.reactivated",
+            Self::UserRemoved {} => "user.removed",
             Self::SessionAdded { .. } => "session.added",
             Self::SessionUserChecked { .. } => "session.user.checked",
             Self::SessionPasswordChecked { .. } => "session.password.checked",

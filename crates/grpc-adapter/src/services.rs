@@ -144,6 +144,51 @@ impl<P: Ports> v2::user_service_server::UserService for UserV2<P> {
         unary!(self, request, GetUserById, rekey_api::rpc::get_user_by_id)
     }
 
+    async fn deactivate_user(
+        &self,
+        request: Request<v2::DeactivateUserRequest>,
+    ) -> Result<Response<v2::DeactivateUserResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            DeactivateUser,
+            rekey_api::rpc::lifecycle::deactivate
+        )
+    }
+
+    async fn reactivate_user(
+        &self,
+        request: Request<v2::ReactivateUserRequest>,
+    ) -> Result<Response<v2::ReactivateUserResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            ReactivateUser,
+            rekey_api::rpc::lifecycle::reactivate
+        )
+    }
+
+    async fn lock_user(
+        &self,
+        request: Request<v2::LockUserRequest>,
+    ) -> Result<Response<v2::LockUserResponse>, tonic::Status> {
+        unary!(self, request, LockUser, rekey_api::rpc::lifecycle::lock)
+    }
+
+    async fn unlock_user(
+        &self,
+        request: Request<v2::UnlockUserRequest>,
+    ) -> Result<Response<v2::UnlockUserResponse>, tonic::Status> {
+        unary!(self, request, UnlockUser, rekey_api::rpc::lifecycle::unlock)
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<v2::DeleteUserRequest>,
+    ) -> Result<Response<v2::DeleteUserResponse>, tonic::Status> {
+        unary!(self, request, DeleteUser, rekey_api::rpc::lifecycle::delete)
+    }
+
     async fn list_authentication_method_types(
         &self,
         request: Request<v2::ListAuthenticationMethodTypesRequest>,

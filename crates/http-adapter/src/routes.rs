@@ -112,13 +112,23 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                 web::resource("/v2/users/human")
                     .route(web::post().to(rest::<P, AddHumanUser>))
                     .route(web::get().to(rest::<P, GetUserById>))
+                    .route(web::delete().to(rest::<P, DeleteUser>))
                     .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(
                 web::resource("/v2/users/{userId}")
                     .route(web::get().to(rest::<P, GetUserById>))
-                    .default_service(web::to(|| method_not_allowed("GET"))),
+                    .route(web::delete().to(rest::<P, DeleteUser>))
+                    .default_service(web::to(|| method_not_allowed("GET, DELETE"))),
             )
+            .service(rest_route::<P, DeactivateUser>(
+                "/v2/users/{userId}/deactivate",
+            ))
+            .service(rest_route::<P, ReactivateUser>(
+                "/v2/users/{userId}/reactivate",
+            ))
+            .service(rest_route::<P, LockUser>("/v2/users/{userId}/lock"))
+            .service(rest_route::<P, UnlockUser>("/v2/users/{userId}/unlock"))
             .service(rest_route::<P, AddOrganization>("/v2/organizations"))
             .service(
                 web::resource("/v2/users/{userId}/authentication_methods")
@@ -166,6 +176,21 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             ))
             .service(connect_route::<P, ListAuthenticationMethodTypes>(
                 "/zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
+            ))
+            .service(connect_route::<P, DeactivateUser>(
+                "/zitadel.user.v2.UserService/DeactivateUser",
+            ))
+            .service(connect_route::<P, ReactivateUser>(
+                "/zitadel.user.v2.UserService/ReactivateUser",
+            ))
+            .service(connect_route::<P, LockUser>(
+                "/zitadel.user.v2.UserService/LockUser",
+            ))
+            .service(connect_route::<P, UnlockUser>(
+                "/zitadel.user.v2.UserService/UnlockUser",
+            ))
+            .service(connect_route::<P, DeleteUser>(
+                "/zitadel.user.v2.UserService/DeleteUser",
             ))
             .service(connect_route::<P, CreateSession>(
                 "/zitadel.session.v2.SessionService/CreateSession",
@@ -376,6 +401,41 @@ unary!(
     settings::GetLockoutSettingsResponse,
     rekey_api::rpc::settings::lockout,
     |_message, _id| ()
+);
+unary!(
+    DeactivateUser,
+    user::DeactivateUserRequest,
+    user::DeactivateUserResponse,
+    rekey_api::rpc::lifecycle::deactivate,
+    |message, id| message.user_id = id
+);
+unary!(
+    ReactivateUser,
+    user::ReactivateUserRequest,
+    user::ReactivateUserResponse,
+    rekey_api::rpc::lifecycle::reactivate,
+    |message, id| message.user_id = id
+);
+unary!(
+    LockUser,
+    user::LockUserRequest,
+    user::LockUserResponse,
+    rekey_api::rpc::lifecycle::lock,
+    |message, id| message.user_id = id
+);
+unary!(
+    UnlockUser,
+    user::UnlockUserRequest,
+    user::UnlockUserResponse,
+    rekey_api::rpc::lifecycle::unlock,
+    |message, id| message.user_id = id
+);
+unary!(
+    DeleteUser,
+    user::DeleteUserRequest,
+    user::DeleteUserResponse,
+    rekey_api::rpc::lifecycle::delete,
+    |message, id| message.user_id = id
 );
 unary!(
     ListAuthenticationMethodTypes,

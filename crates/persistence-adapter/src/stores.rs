@@ -446,7 +446,12 @@ enum Work {
         previous: i64,
         event: EventRow,
     },
-    UnlockUser {
+    SetUserState {
+        guard: Guard,
+        state: UserState,
+        event: EventRow,
+    },
+    RemoveUser {
         guard: Guard,
         event: EventRow,
     },
@@ -463,7 +468,8 @@ impl Work {
             | Self::SetPassword { event, .. }
             | Self::InvalidateCode { event, .. }
             | Self::AppendEvent { event, .. }
-            | Self::UnlockUser { event, .. }
+            | Self::SetUserState { event, .. }
+            | Self::RemoveUser { event, .. }
             | Self::TerminateSession { event, .. } => (Some(event), &[]),
             Self::SaveSession { events, .. } | Self::FailPasswordCheck { events, .. } => {
                 (None, events)
@@ -476,6 +482,9 @@ impl Work {
 fn event_rows(events: &[NewEvent]) -> Result<Vec<EventRow>, Failure> {
     events.iter().map(EventRow::from_domain).collect()
 }
+
+/// The events whose payloads hold a user's address and names (emptied when it is deleted).
+const PERSONAL_EVENTS: [&str; 2] = ["user.human.added", "user.machine.added"];
 
 /// The optimistic-concurrency guard of an append to an existing user: its sequence must still
 /// be the one the change was built on.
@@ -586,7 +595,12 @@ impl TryFrom<Change> for Work {
                     events: event_rows(&events)?,
                 }
             }
-            Change::UnlockUser { event } => Self::UnlockUser {
+            Change::SetUserState { state, event } => Self::SetUserState {
+                guard: Guard::of(&event),
+                state,
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::RemoveUser { event } => Self::RemoveUser {
                 guard: Guard::of(&event),
                 event: EventRow::from_domain(&event)?,
             },
@@ -889,16 +903,70 @@ macro_rules! apply_work {
                         .await?;
                 }
             }
-            Work::UnlockUser { guard, event } => {
+            Work::SetUserState {
+                guard,
+                state,
+                event,
+            } => {
                 advance!(guard, $tx);
                 insert_event!(event, $tx, $routes);
-                diesel::update(users::table.find(&guard.user_id))
-                    .set((
-                        users::state.eq(UserState::Active.as_str()),
-                        users::failed_password_attempts.eq(0),
-                    ))
+                let user = users::table.find(&guard.user_id);
+                if event.event_type == "user.unlocked" {
+                    diesel::update(user)
+                        .set((
+                            users::state.eq(state.as_str()),
+                            users::failed_password_attempts.eq(0),
+                        ))
+                        .execute($tx)
+                        .await?;
+                } else {
+                    diesel::update(user)
+                        .set(users::state.eq(state.as_str()))
+                        .execute($tx)
+                        .await?;
+                }
+                // ZITADEL ends the sessions of a user that is locked or deactivated.
+                if matches!(state, UserState::Inactive | UserState::Locked) {
+                    diesel::delete(sessions::table.filter(sessions::user_id.eq(&guard.user_id)))
+                        .execute($tx)
+                        .await?;
+                }
+            }
+            Work::RemoveUser { guard, event } => {
+                advance!(guard, $tx);
+                // What refers to the user goes first, then the user's row.
+                let user_id = &guard.user_id;
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
                     .execute($tx)
                     .await?;
+                diesel::delete(password_codes::table.filter(password_codes::user_id.eq(user_id)))
+                    .execute($tx)
+                    .await?;
+                diesel::delete(tokens::table.filter(tokens::user_id.eq(user_id)))
+                    .execute($tx)
+                    .await?;
+                diesel::delete(outbox::table.filter(outbox::user_id.eq(user_id)))
+                    .execute($tx)
+                    .await?;
+                diesel::delete(users::table.find(user_id))
+                    .execute($tx)
+                    .await?;
+                // The events stay (the audit log) without the address and names their
+                // payloads held; the deliveries of those not yet sent go too.
+                diesel::delete(
+                    event_deliveries::table.filter(event_deliveries::aggregate_id.eq(user_id)),
+                )
+                .execute($tx)
+                .await?;
+                diesel::update(
+                    events::table
+                        .filter(events::aggregate_id.eq(user_id))
+                        .filter(events::event_type.eq_any(PERSONAL_EVENTS)),
+                )
+                .set(events::payload.eq("{}"))
+                .execute($tx)
+                .await?;
+                insert_event!(event, $tx, $routes);
             }
             Work::TerminateSession {
                 session_id,

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use clap::Subcommand;
 use rekey_application::usecase::{
-    add_organization, add_user, create_token, lockout, system_principal,
+    add_organization, add_user, create_token, lifecycle, system_principal,
 };
 use rekey_crypto_adapter::MasterKey;
 use rekey_domain::{BoundedText, Language, OrgName, Role, Username};
@@ -104,8 +104,29 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
-    /// Unlock a user the lockout policy locked (`lockout.max_password_attempts`).
+    /// Unlock a locked user (by the lockout policy or `user lock`).
     Unlock {
+        /// The user's id.
+        id: String,
+    },
+    /// Lock an active or initial user: no session, no password change with the current one.
+    Lock {
+        /// The user's id.
+        id: String,
+    },
+    /// Deactivate a user: no session, no token of its own.
+    Deactivate {
+        /// The user's id.
+        id: String,
+    },
+    /// Reactivate a deactivated user.
+    Reactivate {
+        /// The user's id.
+        id: String,
+    },
+    /// Delete a user, with its tokens, sessions, code and queued messages; its events stay,
+    /// without its address and names.
+    Delete {
         /// The user's id.
         id: String,
     },
@@ -223,12 +244,31 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .map_err(|e| e.to_string())?;
             print(out.user_id.as_str())
         }
-        AdminCommand::User(UserCommand::Unlock { id }) => {
+        AdminCommand::User(
+            command @ (UserCommand::Unlock { .. }
+            | UserCommand::Lock { .. }
+            | UserCommand::Deactivate { .. }
+            | UserCommand::Reactivate { .. }
+            | UserCommand::Delete { .. }),
+        ) => {
+            use lifecycle::Transition;
+            let (id, transition, done) = match command {
+                UserCommand::Unlock { id } => (id, Some(Transition::Unlock), "unlocked"),
+                UserCommand::Lock { id } => (id, Some(Transition::Lock), "locked"),
+                UserCommand::Deactivate { id } => (id, Some(Transition::Deactivate), "deactivated"),
+                UserCommand::Reactivate { id } => (id, Some(Transition::Reactivate), "reactivated"),
+                UserCommand::Delete { id } => (id, None, "deleted"),
+                _ => unreachable!("matched above"),
+            };
             let id = id.parse().map_err(|e| format!("user id: {e}"))?;
-            lockout::unlock(&adapters, &system, &id)
-                .await
-                .map_err(|e| e.to_string())?;
-            print(&format!("unlocked {id}"))
+            match transition {
+                Some(transition) => lifecycle::transition(&adapters, &system, &id, transition)
+                    .await
+                    .map(drop),
+                None => lifecycle::delete(&adapters, &system, &id).await.map(drop),
+            }
+            .map_err(|e| e.to_string())?;
+            print(&format!("{done} {id}"))
         }
         AdminCommand::Token(TokenCommand::Create {
             user,

@@ -179,6 +179,37 @@ impl JsonRequest for user::GetUserByIdRequest {
     }
 }
 
+/// The life-cycle RPCs: a request of only `userId`, a response of only `details`.
+macro_rules! user_id_only {
+    ($($request:ident => $response:ident),* $(,)?) => {
+        $(
+            impl JsonRequest for user::$request {
+                type Json = GetUserJson;
+
+                fn from_json(json: GetUserJson) -> Result<Self, Status> {
+                    Ok(Self {
+                        user_id: json.user_id.unwrap_or_default(),
+                    })
+                }
+            }
+
+            impl JsonResponse for user::$response {
+                fn to_json(&self) -> Value {
+                    json!({ "details": details(self.details.as_ref()) })
+                }
+            }
+        )*
+    };
+}
+
+user_id_only!(
+    DeactivateUserRequest => DeactivateUserResponse,
+    ReactivateUserRequest => ReactivateUserResponse,
+    LockUserRequest => LockUserResponse,
+    UnlockUserRequest => UnlockUserResponse,
+    DeleteUserRequest => DeleteUserResponse,
+);
+
 /// `AddHumanUserRequest`, the fields rekey uses.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

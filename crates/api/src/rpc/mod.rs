@@ -10,6 +10,7 @@ pub mod add_human_user;
 pub mod add_organization;
 mod fields;
 pub mod get_user;
+pub mod lifecycle;
 pub mod password_reset;
 pub mod session;
 pub mod set_password;
@@ -52,11 +53,21 @@ pub enum Rpc {
     GetLockoutSettings,
     /// `zitadel.user.v2.UserService/ListAuthenticationMethodTypes`.
     ListAuthenticationMethodTypes,
+    /// `zitadel.user.v2.UserService/DeactivateUser`.
+    DeactivateUser,
+    /// `zitadel.user.v2.UserService/ReactivateUser`.
+    ReactivateUser,
+    /// `zitadel.user.v2.UserService/LockUser`.
+    LockUser,
+    /// `zitadel.user.v2.UserService/UnlockUser`.
+    UnlockUser,
+    /// `zitadel.user.v2.UserService/DeleteUser`.
+    DeleteUser,
 }
 
 impl Rpc {
     /// Every RPC.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 18] = [
         Self::PasswordReset,
         Self::SetPassword,
         Self::GetUserById,
@@ -70,6 +81,11 @@ impl Rpc {
         Self::GetPasswordComplexitySettings,
         Self::GetLockoutSettings,
         Self::ListAuthenticationMethodTypes,
+        Self::DeactivateUser,
+        Self::ReactivateUser,
+        Self::LockUser,
+        Self::UnlockUser,
+        Self::DeleteUser,
     ];
 
     /// The method name, as in the gRPC path.
@@ -89,6 +105,11 @@ impl Rpc {
             Self::GetPasswordComplexitySettings => "GetPasswordComplexitySettings",
             Self::GetLockoutSettings => "GetLockoutSettings",
             Self::ListAuthenticationMethodTypes => "ListAuthenticationMethodTypes",
+            Self::DeactivateUser => "DeactivateUser",
+            Self::ReactivateUser => "ReactivateUser",
+            Self::LockUser => "LockUser",
+            Self::UnlockUser => "UnlockUser",
+            Self::DeleteUser => "DeleteUser",
         }
     }
 
@@ -109,6 +130,11 @@ impl Rpc {
             Self::GetPasswordComplexitySettings => "get_password_complexity_settings",
             Self::GetLockoutSettings => "get_lockout_settings",
             Self::ListAuthenticationMethodTypes => "list_authentication_method_types",
+            Self::DeactivateUser => "deactivate_user",
+            Self::ReactivateUser => "reactivate_user",
+            Self::LockUser => "lock_user",
+            Self::UnlockUser => "unlock_user",
+            Self::DeleteUser => "delete_user",
         }
     }
 }

@@ -629,11 +629,68 @@ impl UserStore for Fake {
                 }
                 state.events.extend(events);
             }
-            Change::UnlockUser { event } => {
+            Change::SetUserState {
+                state: new_state,
+                event,
+            } => {
+                let id = event.aggregate_id.clone();
+                let unlocks = matches!(event.event, rekey_domain::Event::UserUnlocked {});
                 Self::bump(&mut state, &event)?;
-                if let Some(user) = state.users.get_mut(&event.aggregate_id) {
-                    user.state = UserState::Active;
-                    user.failed_password_attempts = 0;
+                if let Some(user) = state.users.get_mut(&id) {
+                    user.state = new_state;
+                    if unlocks {
+                        user.failed_password_attempts = 0;
+                    }
+                }
+                if matches!(new_state, UserState::Inactive | UserState::Locked) {
+                    state
+                        .sessions
+                        .retain(|_, s| s.user.as_ref().is_none_or(|u| u.id.as_str() != id));
+                }
+            }
+            Change::RemoveUser { event } => {
+                let id = event.aggregate_id.clone();
+                Self::bump(&mut state, &event)?;
+                state.users.remove(&id);
+                state.passwords.remove(&id);
+                state.codes.remove(&id);
+                state.tokens.retain(|t| t.user_id.as_str() != id);
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.outbox)
+                    .into_iter()
+                    .partition(|m| m.user_id.as_str() == id);
+                state.outbox = kept;
+                for message in gone {
+                    state.delivery.remove(&message.id);
+                }
+                state
+                    .sessions
+                    .retain(|_, s| s.user.as_ref().is_none_or(|u| u.id.as_str() != id));
+                // As the store empties their payloads: no address or name is left.
+                for recorded in state.events.iter_mut().filter(|e| e.aggregate_id == id) {
+                    use rekey_domain::Event::{HumanAdded, MachineAdded};
+                    match &mut recorded.event {
+                        HumanAdded {
+                            username,
+                            given_name,
+                            family_name,
+                            display_name,
+                            preferred_language,
+                            email,
+                            phone,
+                            ..
+                        } => {
+                            for text in [username, given_name, family_name, display_name, email] {
+                                text.clear();
+                            }
+                            *preferred_language = None;
+                            *phone = None;
+                        }
+                        MachineAdded { username, name } => {
+                            username.clear();
+                            name.clear();
+                        }
+                        _ => {}
+                    }
                 }
             }
             Change::TerminateSession { event } => {

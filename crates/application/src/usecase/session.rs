@@ -1143,9 +1143,13 @@ mod tests {
             Some(set_password::Error::UserLocked { failed_attempts: 2 }),
             "a locked user cannot change its password with the current one"
         );
-        crate::usecase::lockout::unlock(&fake, &principal("org1", &[Role::OrgUserManager]), &user)
-            .await
-            .expect("unlocked");
+        crate::usecase::lifecycle::unlock(
+            &fake,
+            &principal("org1", &[Role::OrgUserManager]),
+            &user,
+        )
+        .await
+        .expect("unlocked");
         assert!(
             log_in(&fake, &user, "Secret-123", "192.0.2.1")
                 .await

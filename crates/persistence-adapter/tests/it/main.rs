@@ -138,6 +138,7 @@ contract_on_fakes!(
     wrong_passwords_count_lock_and_unlock,
     a_new_password_ends_the_password_factor_of_sessions,
     login_names_ignore_case_and_deleted_users,
+    deactivation_ends_sessions_and_deletion_leaves_no_personal_data,
 );
 
 contract!(
@@ -165,6 +166,7 @@ contract!(
     wrong_passwords_count_lock_and_unlock,
     a_new_password_ends_the_password_factor_of_sessions,
     login_names_ignore_case_and_deleted_users,
+    deactivation_ends_sessions_and_deletion_leaves_no_personal_data,
     a_unit_given_back_is_taken_again,
     events_are_queued_with_their_event_for_each_target,
 );
@@ -2002,7 +2004,8 @@ async fn wrong_passwords_count_lock_and_unlock(store: &impl Contract) {
     );
 
     store
-        .commit(Change::UnlockUser {
+        .commit(Change::SetUserState {
+            state: UserState::Active,
             event: event("u1", 5, Event::UserUnlocked {}, "o1", now),
         })
         .await
@@ -2223,5 +2226,72 @@ async fn events_are_queued_with_their_event_for_each_target(store: &Store) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+async fn deactivation_ends_sessions_and_deletion_leaves_no_personal_data(store: &impl Contract) {
+    ada_in_acme(store).await;
+    let u1: rekey_domain::UserId = "u1".parse().unwrap();
+    let now = at("2026-01-01T02:00:00Z");
+    store
+        .commit(Change::SaveSession {
+            events: session_events("s1", 1, 3, now),
+            session: session_of_u1("s1", "login", now, true),
+            password_checked: None,
+        })
+        .await
+        .unwrap();
+    store
+        .commit(Change::SetUserState {
+            state: UserState::Inactive,
+            event: event("u1", 2, Event::UserDeactivated {}, "o1", now),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user(&u1).await.unwrap().map(|u| u.state),
+        Some(UserState::Inactive)
+    );
+    assert_eq!(
+        store.session("s1").await.unwrap(),
+        None,
+        "deactivation ends sessions"
+    );
+    assert_eq!(
+        store
+            .commit(Change::SetUserState {
+                state: UserState::Active,
+                event: event("u1", 2, Event::UserReactivated {}, "o1", now),
+            })
+            .await,
+        Err(StoreError::Conflict),
+        "stale"
+    );
+    store
+        .commit(Change::SetUserState {
+            state: UserState::Active,
+            event: event("u1", 3, Event::UserReactivated {}, "o1", now),
+        })
+        .await
+        .unwrap();
+
+    store
+        .commit(code_change("u1", 4, "h4", true))
+        .await
+        .unwrap();
+    store
+        .commit(Change::RemoveUser {
+            event: event("u1", 5, Event::UserRemoved {}, "o1", now),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.user(&u1).await.unwrap(), None);
+    assert_eq!(store.password_code(&u1).await.unwrap(), None);
+    let counts = store.counts().await;
+    assert_eq!((counts.users, counts.outbox), (0, 0), "{counts:?}");
+    assert_eq!(
+        counts.events,
+        1 + 5 + 3,
+        "the org's, the user's and the session's events stay"
     );
 }

@@ -1,0 +1,219 @@
+//! A user's life cycle (DeactivateUser, ReactivateUser, LockUser, UnlockUser, DeleteUser) on
+//! every protocol and both backends: ZITADEL's state rules and error ids, what the other RPCs
+//! make of the new states, and a deleted user's personal data gone from every table.
+
+use crate::harness::{ALL, Answer, Backend, Protocol, Rekey, on_both_backends};
+
+on_both_backends!(
+    transitions_follow_zitadels_state_rules,
+    a_deactivated_machine_users_token_is_refused,
+    a_deleted_user_leaves_no_address_behind,
+);
+
+fn refused(answer: &Answer, status: u16, id: &str) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert_eq!(answer.error_id().as_deref(), Some(id), "{}", answer.body);
+}
+
+fn ok(answer: &Answer, what: &str) {
+    assert_eq!(answer.status, 200, "{what}: {}", answer.body);
+    assert!(
+        answer.body["details"]["sequence"].is_string(),
+        "{what}: {}",
+        answer.body
+    );
+}
+
+async fn transitions_follow_zitadels_state_rules(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let admin = Some(rekey.admin_token.as_str());
+    for protocol in ALL {
+        let name = format!("ada{protocol:?}").to_lowercase();
+        let user = rekey.add_user(&rekey.org_id, &name, None).await;
+        let act = |action| rekey.lifecycle(protocol, admin, &user, action);
+        ok(&act("lock").await, "lock");
+        refused(&act("lock").await, 400, "COMMAND-lgws8wtsqf");
+        // A locked user still gets a reset code, as in ZITADEL; a reset does not unlock.
+        let reset = rekey
+            .password_reset(
+                protocol,
+                admin,
+                &user,
+                serde_json::json!({ "returnCode": {} }),
+            )
+            .await;
+        assert_eq!(reset.status, 200, "{protocol:?}: {}", reset.body);
+        // A locked user may be deactivated; reactivated, it is active (the lock is gone).
+        ok(&act("deactivate").await, "deactivate a locked user");
+        ok(&act("reactivate").await, "reactivate");
+        refused(&act("unlock").await, 400, "COMMAND-olb9vb0oca");
+        refused(&act("reactivate").await, 400, "COMMAND-s5qqcz97hf");
+        ok(&act("deactivate").await, "deactivate");
+        refused(&act("deactivate").await, 400, "COMMAND-5gunjw0cd7");
+        ok(&act("reactivate").await, "reactivate");
+        ok(&act("lock").await, "lock again");
+        ok(&act("unlock").await, "unlock");
+        refused(
+            &rekey
+                .lifecycle(protocol, admin, "69629023906488334", "lock")
+                .await,
+            404,
+            "COMMAND-450yxuqrh1",
+        );
+    }
+    let initial = rekey.admin(&[
+        "user",
+        "add-human",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "newcomer",
+        "--email",
+        "newcomer@example.com",
+        "--initial",
+    ]);
+    refused(
+        &rekey
+            .lifecycle(Protocol::Rest, admin, &initial, "deactivate")
+            .await,
+        400,
+        "COMMAND-gvx4kct9r2",
+    );
+    // Another organization's manager may not touch the user.
+    let other = rekey.admin(&["org", "add", "--name", "other"]);
+    let manager = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &other,
+        "--username",
+        "manager",
+    ]);
+    let manager = rekey.token(&manager, &["ORG_USER_MANAGER"]);
+    refused(
+        &rekey
+            .lifecycle(Protocol::Rest, Some(&manager), &initial, "lock")
+            .await,
+        403,
+        "AUTH-AWfge",
+    );
+    // The same from the command line.
+    assert_eq!(
+        rekey.admin(&["user", "lock", &initial]),
+        format!("locked {initial}")
+    );
+    assert_eq!(
+        rekey.admin(&["user", "unlock", &initial]),
+        format!("unlocked {initial}")
+    );
+    assert_eq!(
+        rekey.admin(&["user", "delete", &initial]),
+        format!("deleted {initial}")
+    );
+    let gone = rekey.get(&format!("/v2/users/{initial}"), admin).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    rekey.assert_logs_clean();
+}
+
+async fn a_deactivated_machine_users_token_is_refused(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
+    let bot = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "bot",
+    ]);
+    let token = rekey.token(&bot, &["ORG_USER_MANAGER"]);
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    for protocol in ALL {
+        let answer = rekey
+            .password_reset(
+                protocol,
+                Some(&token),
+                &user,
+                serde_json::json!({ "returnCode": {} }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{protocol:?}: {}", answer.body);
+    }
+    ok(
+        &rekey
+            .lifecycle(Protocol::Rest, Some(&rekey.admin_token), &bot, "deactivate")
+            .await,
+        "deactivate the bot",
+    );
+    for protocol in ALL {
+        let answer = rekey
+            .password_reset(
+                protocol,
+                Some(&token),
+                &user,
+                serde_json::json!({ "returnCode": {} }),
+            )
+            .await;
+        assert_eq!(answer.status, 401, "{protocol:?}: {}", answer.body);
+    }
+    rekey.assert_logs_clean();
+}
+
+async fn a_deleted_user_leaves_no_address_behind(backend: Backend) {
+    let rekey = Rekey::start(backend, &[]).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    // A queued message, a code and a token of its own.
+    let reset = rekey
+        .password_reset(Protocol::Rest, admin, &user, serde_json::json!({}))
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    rekey.token(&user, &[]);
+    ok(
+        &rekey
+            .lifecycle(Protocol::Rest, admin, &user, "delete")
+            .await,
+        "delete",
+    );
+    let gone = rekey.get(&format!("/v2/users/{user}"), admin).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    refused(
+        &rekey
+            .lifecycle(Protocol::Grpc, admin, &user, "delete")
+            .await,
+        404,
+        "COMMAND-bd4ir1mblj",
+    );
+    let address = "%ada@example.com%";
+    for (table, column) in [
+        ("users", "email"),
+        ("users", "username"),
+        ("events", "payload"),
+        ("outbox", "recipient_masked"),
+        ("tokens", "user_id"),
+        ("password_codes", "user_id"),
+    ] {
+        let like = if column == "user_id" {
+            format!("{table} WHERE {column} = '{user}'")
+        } else {
+            format!("{table} WHERE {column} LIKE '{address}' OR {column} = 'ada'")
+        };
+        assert_eq!(rekey.count(&like).await, 0, "{like}");
+    }
+    assert_eq!(
+        rekey
+            .count(&format!(
+                "events WHERE aggregate_id = '{user}' AND event_type = 'user.removed'"
+            ))
+            .await,
+        1,
+        "the events stay, with the removal last"
+    );
+    if backend == Backend::Postgres {
+        let dump = rekey.database_dump().await;
+        assert!(
+            !crate::harness::contains(&dump, b"ada@example.com"),
+            "no row of any table holds the address"
+        );
+    }
+    rekey.assert_logs_clean();
+}
