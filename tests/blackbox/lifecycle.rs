@@ -8,6 +8,7 @@ on_both_backends!(
     transitions_follow_zitadels_state_rules,
     a_deactivated_machine_users_token_is_refused,
     a_deleted_user_leaves_no_address_behind,
+    a_revoked_token_is_refused_on_every_protocol,
 );
 
 fn refused(answer: &Answer, status: u16, id: &str) {
@@ -215,5 +216,62 @@ async fn a_deleted_user_leaves_no_address_behind(backend: Backend) {
             "no row of any table holds the address"
         );
     }
+    rekey.assert_logs_clean();
+}
+
+/// `rekey admin token list` shows ids, roles, expiry and last use, never a token; `token
+/// revoke` ends a token: the next request with it is 401 on every protocol.
+async fn a_revoked_token_is_refused_on_every_protocol(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
+    let bot = rekey.admin(&[
+        "user",
+        "add-machine",
+        "--org",
+        &rekey.org_id,
+        "--username",
+        "bot",
+    ]);
+    let token = rekey.token(&bot, &["ORG_USER_MANAGER"]);
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let reset = |protocol| {
+        rekey.password_reset(
+            protocol,
+            Some(&token),
+            &user,
+            serde_json::json!({ "returnCode": {} }),
+        )
+    };
+    for protocol in ALL {
+        assert_eq!(reset(protocol).await.status, 200, "{protocol:?}");
+    }
+    let listed = rekey.admin(&["token", "list", "--user", &bot]);
+    let fields: Vec<&str> = listed.split_whitespace().collect();
+    assert_eq!(fields.len(), 8, "one token, eight fields: {listed}");
+    let (id, roles, last_used, revoked) = (fields[0], fields[3], fields[6], fields[7]);
+    assert_eq!(
+        (fields[1], roles, revoked),
+        (bot.as_str(), "ORG_USER_MANAGER", "-")
+    );
+    assert!(
+        last_used.ends_with('Z'),
+        "the last use is recorded: {listed}"
+    );
+    assert!(!listed.contains(&token), "never the token");
+    assert_eq!(
+        rekey.admin(&["token", "revoke", id]),
+        format!("revoked {id}")
+    );
+    for protocol in ALL {
+        let answer = reset(protocol).await;
+        assert_eq!(answer.status, 401, "{protocol:?}: {}", answer.body);
+    }
+    let listed = rekey.admin(&["token", "list", "--user", &bot]);
+    assert!(
+        listed
+            .split_whitespace()
+            .nth(7)
+            .is_some_and(|at| at.ends_with('Z')),
+        "the list shows when: {listed}"
+    );
     rekey.assert_logs_clean();
 }

@@ -107,6 +107,14 @@ impl<T: TokenStore> TokenStore for TokenMemo<T> {
         }
         Ok(found)
     }
+
+    /// Always from the store: a list is for an administrator, and must show a revocation.
+    async fn tokens(
+        &self,
+        user: Option<&rekey_domain::UserId>,
+    ) -> Result<Vec<crate::ports::TokenInfo>, Failure> {
+        self.inner.tokens(user).await
+    }
 }
 
 /// A [`RateLimiter`] that refuses a bucket the store refused, without asking it, until the
@@ -208,6 +216,13 @@ mod tests {
     }
 
     impl TokenStore for Tokens {
+        async fn tokens(
+            &self,
+            _: Option<&UserId>,
+        ) -> Result<Vec<crate::ports::TokenInfo>, Failure> {
+            Ok(Vec::new())
+        }
+
         async fn principal(
             &self,
             _: &TokenHash,

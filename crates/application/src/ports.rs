@@ -314,6 +314,13 @@ pub enum Change {
         /// `user.removed`.
         event: NewEvent,
     },
+    /// A token revoked: it no longer authenticates (its row stays, for the list).
+    RevokeToken {
+        /// The token.
+        token_id: String,
+        /// `user.token.removed` on the token's user.
+        event: NewEvent,
+    },
     /// A session ended: its row goes, its events stay.
     TerminateSession {
         /// `session.terminated`.
@@ -456,6 +463,27 @@ pub trait UserStore: Send + Sync {
     fn ping(&self) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
+/// A token as an administrator sees it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub user_id: UserId,
+    /// Owner's organization.
+    pub org_id: OrgId,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Issued at.
+    pub created_at: DateTime<Utc>,
+    /// Valid until, if it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 /// Resolves bearer tokens to principals.
 pub trait TokenStore: Send + Sync {
     /// The principal of the token with fingerprint `hash`, if the token exists, is not revoked
@@ -468,6 +496,15 @@ pub trait TokenStore: Send + Sync {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Principal>, Failure>> + Send;
+
+    /// The tokens of `user` (every user's, with `None`), oldest first.
+    ///
+    /// # Errors
+    /// [`Failure`] when the store cannot answer.
+    fn tokens(
+        &self,
+        user: Option<&UserId>,
+    ) -> impl Future<Output = Result<Vec<TokenInfo>, Failure>> + Send;
 }
 
 /// Which sessions ListSessions asks for: every given filter must hold.

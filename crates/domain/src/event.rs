@@ -106,6 +106,11 @@ pub enum Event {
         /// Its roles.
         roles: Vec<String>,
     },
+    /// `user.token.removed`: a token revoked; it no longer authenticates.
+    TokenRemoved {
+        /// The token's id.
+        token_id: String,
+    },
     /// `user.human.password.check.succeeded`: a password check matched; the count of wrong
     /// passwords in a row starts again.
     PasswordCheckSucceeded {
@@ -212,6 +217,7 @@ impl Event {
             Self::PasswordCodeInvalidated { .. } => "user.human.password.code.invalidated",
             Self::LimitExceeded { .. } => "user.limit.exceeded",
             Self::TokenAdded { .. } => "user.token.added",
+            Self::TokenRemoved { .. } => "user.token.removed",
             Self::PasswordCheckSucceeded { .. } => "user.human.password.check.succeeded",
             Self::PasswordCheckFailed { .. } => "user.human.password.check.failed",
             Self::UserLocked { .. } => "user.locked",

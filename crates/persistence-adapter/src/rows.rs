@@ -385,6 +385,7 @@ pub struct TokenRow {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 impl TokenRow {
@@ -398,7 +399,27 @@ impl TokenRow {
             created_at: naive(token.created_at),
             expires_at: token.expires_at.map(naive),
             revoked_at: None,
+            last_used_at: None,
         }
+    }
+
+    pub fn into_info(self) -> Result<rekey_application::ports::TokenInfo, Failure> {
+        Ok(rekey_application::ports::TokenInfo {
+            id: self.id,
+            user_id: self
+                .user_id
+                .try_into()
+                .map_err(|e| corrupt("token user", e))?,
+            org_id: self
+                .org_id
+                .try_into()
+                .map_err(|e| corrupt("token org", e))?,
+            roles: roles_from_text(&self.roles)?,
+            created_at: self.created_at.and_utc(),
+            expires_at: self.expires_at.map(|at| at.and_utc()),
+            revoked_at: self.revoked_at.map(|at| at.and_utc()),
+            last_used_at: self.last_used_at.map(|at| at.and_utc()),
+        })
     }
 }
 

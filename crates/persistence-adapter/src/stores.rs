@@ -358,28 +358,47 @@ impl TokenStore for Store {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<Principal>, Failure> {
-        type Found = (String, String, String, Option<NaiveDateTime>, String);
+        type Found = (
+            String,
+            String,
+            String,
+            String,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+            String,
+        );
         let found: Option<Found> = with_conn!(self, |conn| tokens::table
             .inner_join(users::table)
             .filter(tokens::token_hash.eq(&hash.0))
             .filter(tokens::revoked_at.is_null())
             .select((
+                tokens::id,
                 tokens::user_id,
                 tokens::org_id,
                 tokens::roles,
                 tokens::expires_at,
+                tokens::last_used_at,
                 users::state,
             ))
             .get_result(conn)
             .await
             .optional()
             .map_err(query_failure)?);
-        let Some((user_id, org_id, roles, expires_at, state)) = found else {
+        let Some((id, user_id, org_id, roles, expires_at, last_used_at, state)) = found else {
             return Ok(None);
         };
         let live = matches!(UserState::parse(&state), Some(UserState::Active));
         if !live || expires_at.is_some_and(|at| at.and_utc() <= now) {
             return Ok(None);
+        }
+        // The last use, to the minute: at most one write a minute per token.
+        if last_used_at.is_none_or(|at| at.and_utc() + chrono::TimeDelta::minutes(1) <= now) {
+            let now = now.naive_utc();
+            with_writer!(self, |conn| diesel::update(tokens::table.find(&id))
+                .set(tokens::last_used_at.eq(Some(now)))
+                .execute(conn)
+                .await
+                .map_err(query_failure)?);
         }
         let corrupt = |e: rekey_domain::IdError| Failure::Unexpected(format!("stored token: {e}"));
         Ok(Some(Principal {
@@ -387,6 +406,24 @@ impl TokenStore for Store {
             org_id: org_id.try_into().map_err(corrupt)?,
             roles: roles_from_text(&roles)?,
         }))
+    }
+
+    async fn tokens(
+        &self,
+        user: Option<&UserId>,
+    ) -> Result<Vec<rekey_application::ports::TokenInfo>, Failure> {
+        let rows: Vec<TokenRow> = with_conn!(self, |conn| {
+            let mut query = tokens::table.into_boxed();
+            if let Some(user) = user {
+                query = query.filter(tokens::user_id.eq(user.as_str()));
+            }
+            query
+                .order((tokens::created_at.asc(), tokens::id.asc()))
+                .load(conn)
+                .await
+                .map_err(query_failure)?
+        });
+        rows.into_iter().map(TokenRow::into_info).collect()
     }
 }
 
@@ -451,6 +488,11 @@ enum Work {
         state: UserState,
         event: EventRow,
     },
+    RevokeToken {
+        guard: Guard,
+        token_id: String,
+        event: EventRow,
+    },
     RemoveUser {
         guard: Guard,
         event: EventRow,
@@ -469,6 +511,7 @@ impl Work {
             | Self::InvalidateCode { event, .. }
             | Self::AppendEvent { event, .. }
             | Self::SetUserState { event, .. }
+            | Self::RevokeToken { event, .. }
             | Self::RemoveUser { event, .. }
             | Self::TerminateSession { event, .. } => (Some(event), &[]),
             Self::SaveSession { events, .. } | Self::FailPasswordCheck { events, .. } => {
@@ -598,6 +641,11 @@ impl TryFrom<Change> for Work {
             Change::SetUserState { state, event } => Self::SetUserState {
                 guard: Guard::of(&event),
                 state,
+                event: EventRow::from_domain(&event)?,
+            },
+            Change::RevokeToken { token_id, event } => Self::RevokeToken {
+                guard: Guard::of(&event),
+                token_id,
                 event: EventRow::from_domain(&event)?,
             },
             Change::RemoveUser { event } => Self::RemoveUser {
@@ -930,6 +978,26 @@ macro_rules! apply_work {
                     diesel::delete(sessions::table.filter(sessions::user_id.eq(&guard.user_id)))
                         .execute($tx)
                         .await?;
+                }
+            }
+            Work::RevokeToken {
+                guard,
+                token_id,
+                event,
+            } => {
+                advance!(guard, $tx);
+                insert_event!(event, $tx, $routes);
+                let revoked = diesel::update(
+                    tokens::table
+                        .filter(tokens::id.eq(token_id))
+                        .filter(tokens::user_id.eq(&guard.user_id))
+                        .filter(tokens::revoked_at.is_null()),
+                )
+                .set(tokens::revoked_at.eq(Some(guard.at)))
+                .execute($tx)
+                .await?;
+                if revoked != 1 {
+                    return Err(TxError::Conflict);
                 }
             }
             Work::RemoveUser { guard, event } => {

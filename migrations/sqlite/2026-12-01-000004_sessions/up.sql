@@ -40,3 +40,6 @@ CREATE TABLE event_deliveries (
 CREATE INDEX event_deliveries_due ON event_deliveries (next_attempt_at) WHERE status = 'pending';
 -- The retention job deletes ended deliveries by created_at.
 CREATE INDEX event_deliveries_ended ON event_deliveries (created_at) WHERE status IN ('sent', 'dead');
+
+-- When a token last authenticated a request (updated at most once a minute per token).
+ALTER TABLE tokens ADD COLUMN last_used_at TIMESTAMP;

@@ -1,4 +1,5 @@
-//! Personal access tokens: issued by an instance owner for a user, stored only as a fingerprint.
+//! Personal access tokens: issued, listed and revoked by an instance owner, stored only as a
+//! fingerprint.
 
 use chrono::{DateTime, Utc};
 use rekey_domain::{BearerToken, Event, Permission, Principal, Role, User, UserId, UserState};
@@ -6,7 +7,7 @@ use tracing::instrument;
 
 use super::{First, Step, commit_with_retry, fresh_id, new_event};
 use crate::Failure;
-use crate::ports::{Change, Clock, Ports, TokenMinter, TokenRecord};
+use crate::ports::{Change, Clock, Ports, TokenInfo, TokenMinter, TokenRecord, TokenStore};
 
 /// A token request.
 #[derive(Debug, Clone)]
@@ -91,6 +92,93 @@ pub async fn execute<P: Ports>(
             Ok(Step::Commit(change, Output { token_id, token }))
         },
     )
+    .await
+}
+
+/// The tokens of `user` (all, with `None`), for an instance owner: ids, roles, expiry and
+/// last use, never a token.
+///
+/// # Errors
+/// [`Error::PermissionDenied`] for any other caller; [`Error::Failure`].
+#[instrument(skip_all)]
+pub async fn list<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    user: Option<&UserId>,
+) -> Result<Vec<TokenInfo>, Error> {
+    if !caller.may_everywhere(Permission::TokenCreate) {
+        return Err(Error::PermissionDenied);
+    }
+    Ok(ports.tokens().tokens(user).await?)
+}
+
+/// Why a revocation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeError {
+    /// Only instance owners revoke tokens.
+    #[error("No matching permissions found")]
+    PermissionDenied,
+    /// No such token, or it was revoked already.
+    #[error("Personal Access Token not found")]
+    NotFound,
+    /// Infrastructure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Revokes the token `token_id`: from the next request on it authenticates nothing (within
+/// `tokens.cache_ttl` where a process remembers it).
+///
+/// # Errors
+/// [`RevokeError`].
+#[instrument(skip_all, fields(token.id = %token_id))]
+pub async fn revoke<P: Ports>(
+    ports: &P,
+    caller: &Principal,
+    token_id: &str,
+) -> Result<(), RevokeError> {
+    if !caller.may_everywhere(Permission::TokenCreate) {
+        return Err(RevokeError::PermissionDenied);
+    }
+    let found = ports
+        .tokens()
+        .tokens(None)
+        .await?
+        .into_iter()
+        .find(|t| t.id == token_id && t.revoked_at.is_none())
+        .ok_or(RevokeError::NotFound)?;
+    let now = ports.clock().now();
+    commit_with_retry(ports, &found.user_id, First::Load, |user: Option<User>| {
+        let found = &found;
+        async move {
+            let user = user.ok_or(RevokeError::NotFound)?;
+            // Again on every attempt: a conflict may be this token revoked meanwhile.
+            let live = ports
+                .tokens()
+                .tokens(Some(&user.id))
+                .await?
+                .iter()
+                .any(|t| t.id == found.id && t.revoked_at.is_none());
+            if !live {
+                return Err(RevokeError::NotFound);
+            }
+            let event = new_event(
+                user.id.as_str(),
+                user.sequence + 1,
+                Event::TokenRemoved {
+                    token_id: found.id.clone(),
+                },
+                &user.org_id,
+                caller,
+                now,
+            );
+            let change = Change::RevokeToken {
+                token_id: found.id.clone(),
+                event,
+            };
+            Ok(Step::Commit(change, ()))
+        }
+    })
     .await
 }
 

@@ -34,6 +34,8 @@ struct State {
     codes: HashMap<String, PasswordCode>,
     outbox: Vec<OutboxMessage>,
     tokens: Vec<TokenRecord>,
+    /// Revoked tokens, by id, with when.
+    revoked: HashMap<String, DateTime<Utc>>,
     sessions: HashMap<String, Session>,
     failures: Vec<StoreError>,
     delivery: HashMap<String, Delivery>,
@@ -693,6 +695,14 @@ impl UserStore for Fake {
                     }
                 }
             }
+            Change::RevokeToken { token_id, event } => {
+                if state.revoked.contains_key(&token_id) {
+                    return Err(StoreError::Conflict);
+                }
+                let at = event.created_at;
+                Self::bump(&mut state, &event)?;
+                state.revoked.insert(token_id, at);
+            }
             Change::TerminateSession { event } => {
                 let stored = state.sessions.get(&event.aggregate_id).map(|s| s.sequence);
                 if stored != Some(event.sequence - 1) {
@@ -721,6 +731,7 @@ impl TokenStore for Fake {
             .tokens
             .iter()
             .find(|t| &t.hash == hash && t.expires_at.is_none_or(|at| at > now))
+            .filter(|t| !state.revoked.contains_key(&t.id))
             .filter(|t| {
                 state
                     .users
@@ -732,6 +743,28 @@ impl TokenStore for Fake {
                 org_id: t.org_id.clone(),
                 roles: t.roles.clone(),
             }))
+    }
+
+    async fn tokens(
+        &self,
+        user: Option<&rekey_domain::UserId>,
+    ) -> Result<Vec<crate::ports::TokenInfo>, Failure> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .tokens
+            .iter()
+            .filter(|t| user.is_none_or(|u| &t.user_id == u))
+            .map(|t| crate::ports::TokenInfo {
+                id: t.id.clone(),
+                user_id: t.user_id.clone(),
+                org_id: t.org_id.clone(),
+                roles: t.roles.clone(),
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                revoked_at: state.revoked.get(&t.id).copied(),
+                last_used_at: None,
+            })
+            .collect())
     }
 }
 

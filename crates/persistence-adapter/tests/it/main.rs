@@ -487,6 +487,45 @@ async fn tokens_resolve_to_live_principals(store: &impl Contract) {
             .unwrap()
             .is_none()
     );
+
+    // The list, oldest first, and a revocation that takes effect at once.
+    let listed = store.tokens(Some(&"u1".parse().unwrap())).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|t| (t.id.as_str(), t.revoked_at))
+            .collect::<Vec<_>>(),
+        [("t1", None), ("t2", None)]
+    );
+    assert_eq!(listed[1].expires_at, Some(now + TimeDelta::minutes(5)));
+    let revoke = |sequence| Change::RevokeToken {
+        token_id: "t1".into(),
+        event: event(
+            "u1",
+            sequence,
+            Event::TokenRemoved {
+                token_id: "t1".into(),
+            },
+            "o1",
+            later,
+        ),
+    };
+    store.commit(revoke(4)).await.unwrap();
+    assert!(
+        store
+            .principal(&TokenHash("fp1".into()), later)
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+    assert_eq!(
+        store.commit(revoke(5)).await,
+        Err(StoreError::Conflict),
+        "a token is revoked once"
+    );
+    let listed = store.tokens(None).await.unwrap();
+    assert_eq!(listed[0].revoked_at, Some(later));
 }
 
 /// A renewal extends a claim only while it is the holder's: leased until the holder's lease
