@@ -185,7 +185,8 @@ pub fn request_body(rpc: Rpc, data: &[u8]) {
 ///   rekey does not do);
 /// - the outcome depends on the message, not its encoding: the decoded message re-encoded by
 ///   prost (fields in order, no unknown fields, no repeated singular fields) gets the same answer;
-/// - a user that AddHumanUser created reads back with GetUserByID.
+/// - a user that AddHumanUser created reads back with GetUserByID, and one that DeleteUser
+///   deleted does not (404).
 ///
 /// # Panics
 /// When a property fails.
@@ -204,10 +205,12 @@ pub fn binary_body(data: &[u8]) {
         );
         return;
     };
-    if let Outcome::Answered(response) = &outcome
-        && rpc == Rpc::AddHumanUser
-    {
-        reads_back(&world, &caller, response);
+    if let Outcome::Answered(response) = &outcome {
+        match rpc {
+            Rpc::AddHumanUser => reads_back(&world, &caller, response),
+            Rpc::DeleteUser => is_gone(&world, &caller, message),
+            _ => {}
+        }
     }
     let (world, caller) = fresh_world();
     let again = summarize(&block_on(call(
@@ -250,6 +253,11 @@ fn reencode(rpc: Rpc, message: &[u8]) -> Option<Vec<u8>> {
         Rpc::ListAuthenticationMethodTypes => {
             again::<user::ListAuthenticationMethodTypesRequest>(message)
         }
+        Rpc::DeactivateUser => again::<user::DeactivateUserRequest>(message),
+        Rpc::ReactivateUser => again::<user::ReactivateUserRequest>(message),
+        Rpc::LockUser => again::<user::LockUserRequest>(message),
+        Rpc::UnlockUser => again::<user::UnlockUserRequest>(message),
+        Rpc::DeleteUser => again::<user::DeleteUserRequest>(message),
     }
 }
 
@@ -304,6 +312,24 @@ fn reads_back(world: &World, caller: &Principal, added: &Value) {
             Phone::from_str(phone).map(String::from).as_deref(),
             Ok(phone)
         );
+    }
+}
+
+/// The user that `request` (a DeleteUser request DeleteUser answered) named no longer reads
+/// back, and a second DeleteUser finds it gone too.
+fn is_gone(world: &World, caller: &Principal, request: &[u8]) {
+    use rekey_proto::prost::Message;
+    let user_id = rekey_proto::zitadel::user::v2::DeleteUserRequest::decode(request)
+        .expect("DeleteUser answered, so its request decodes")
+        .user_id;
+    let body = serde_json::json!({ "userId": user_id }).to_string();
+    for rpc in [Rpc::GetUserById, Rpc::DeleteUser] {
+        let outcome = block_on(call(world, caller, rpc, Format::Json, body.as_bytes()));
+        let Outcome::Refused(error) = &outcome else {
+            panic!("user {user_id:?} was deleted but {rpc:?} answered {outcome:?}");
+        };
+        let (status, _) = answer(error, Shape::Rest);
+        assert_eq!(status, 404, "{rpc:?} of deleted user {user_id:?}");
     }
 }
 
@@ -563,6 +589,38 @@ mod tests {
         };
         assert_eq!(shown["session"]["factors"]["user"]["id"], USER);
         assert!(shown["session"]["factors"]["password"].is_object());
+    }
+
+    /// The life-cycle seeds reach what their names say: a change, or the refusal of the state.
+    #[test]
+    fn the_life_cycle_seeds_reach_their_answers() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/binary_body");
+        for (seed, expected) in [
+            ("deactivate_user", None),
+            ("reactivate_user_active", Some("COMMAND-s5qqcz97hf")),
+            ("lock_user_initial", None),
+            ("unlock_user_active", Some("COMMAND-olb9vb0oca")),
+            ("delete_user", None),
+            ("delete_user_with_session", None),
+        ] {
+            let data = std::fs::read(corpus.join(seed)).expect("seed");
+            let (&selector, message) = data.split_first().expect("a selector");
+            let rpc = Rpc::ALL[usize::from(selector) % Rpc::ALL.len()];
+            let (world, caller) = fresh_world();
+            let outcome = block_on(call(&world, &caller, rpc, Format::Binary, message));
+            match (expected, &outcome) {
+                (None, Outcome::Answered(_)) => {}
+                (Some(id), Outcome::Refused(error)) => {
+                    let (_, body) = answer(error, Shape::Rest);
+                    assert!(
+                        String::from_utf8_lossy(&body).contains(id),
+                        "{seed}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+                _ => panic!("{seed} ({rpc:?}): {outcome:?}"),
+            }
+        }
     }
 
     /// The seeds of the request body targets keep their properties (a fuzz run starts there).

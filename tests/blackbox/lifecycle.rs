@@ -169,6 +169,25 @@ async fn a_deleted_user_leaves_no_address_behind(backend: Backend) {
         .await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     rekey.token(&user, &[]);
+    // A session from a browser, whose address and headers its events hold.
+    let code = rekey.returned_code(&user).await;
+    let set = rekey
+        .post(
+            &format!("/v2/users/{user}/password"),
+            admin,
+            &serde_json::json!({ "newPassword": { "password": "N3w-Passw0rd!" }, "verificationCode": code })
+                .to_string(),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let session = serde_json::json!({
+        "checks": { "user": { "userId": user }, "password": { "password": "N3w-Passw0rd!" } },
+        "userAgent": { "ip": "198.51.100.7", "header": { "user-agent": { "values": ["Ada's browser"] } } },
+    });
+    let created = rekey
+        .post("/v2/sessions", admin, &session.to_string())
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
     ok(
         &rekey
             .lifecycle(Protocol::Rest, admin, &user, "delete")
@@ -184,6 +203,27 @@ async fn a_deleted_user_leaves_no_address_behind(backend: Backend) {
         404,
         "COMMAND-bd4ir1mblj",
     );
+    assert_eq!(
+        rekey
+            .count("events WHERE payload LIKE '%198.51.100.7%' OR payload LIKE '%Ada''s browser%'")
+            .await,
+        0,
+        "the session's browser is gone from its events"
+    );
+    // The id stays taken, as in ZITADEL.
+    let again = rekey
+        .post(
+            "/v2/users/human",
+            admin,
+            &serde_json::json!({
+                "userId": user, "username": "ada2",
+                "profile": {"givenName": "Ada", "familyName": "L"},
+                "email": {"email": "ada2@example.com"},
+            })
+            .to_string(),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
     let address = "%ada@example.com%";
     for (table, column) in [
         ("users", "email"),

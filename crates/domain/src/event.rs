@@ -124,7 +124,8 @@ pub enum Event {
         /// Wrong passwords in a row, this one included.
         failed_attempts: u32,
     },
-    /// `user.locked`: the lockout policy's maximum of wrong passwords was reached.
+    /// `user.locked`: the lockout policy's maximum of wrong passwords was reached, or an
+    /// administrator locked the user (LockUser).
     UserLocked {
         /// Wrong passwords in a row that locked it.
         failed_attempts: u32,

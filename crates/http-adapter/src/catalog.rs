@@ -39,7 +39,8 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "AUTH-7fs1e",
         Code::Unauthenticated,
         "all RPCs",
-        "no `Authorization` header, or the token is unknown, expired or revoked",
+        "no `Authorization` header, or the token is unknown, expired or revoked, or its user \
+         is not active (deactivated, locked, deleted); a change shows within `tokens.cache_ttl`",
     ),
     entry(
         "AUTH-Bq6ds",
@@ -52,8 +53,8 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         Code::PermissionDenied,
         "all RPCs but ListSessions, GetPasswordComplexitySettings, GetLockoutSettings",
         "the caller lacks the permission (e.g. `user.write` on the user's organization, \
-         `session.write`); without a `sessionToken`, GetSession also lets the session's creator \
-         and user in, DeleteSession its user",
+         `user.delete` for DeleteUser, `session.write`); without a `sessionToken`, GetSession \
+         also lets the session's creator and user in, DeleteSession its user",
     ),
     entry(
         "COMMAND-SAF4f",
@@ -225,6 +226,66 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "the organization id or name is taken",
     ),
     entry(
+        "COMMAND-5gp2p62iin",
+        Code::NotFound,
+        "DeactivateUser",
+        "no user with this id (never created, or deleted)",
+    ),
+    entry(
+        "COMMAND-gvx4kct9r2",
+        Code::FailedPrecondition,
+        "DeactivateUser",
+        "the user is in state Initial: it can only be deleted, not deactivated",
+    ),
+    entry(
+        "COMMAND-5gunjw0cd7",
+        Code::FailedPrecondition,
+        "DeactivateUser",
+        "the user is already inactive",
+    ),
+    entry(
+        "COMMAND-9hy5kzbuk6",
+        Code::NotFound,
+        "ReactivateUser",
+        "no user with this id (never created, or deleted)",
+    ),
+    entry(
+        "COMMAND-s5qqcz97hf",
+        Code::FailedPrecondition,
+        "ReactivateUser",
+        "the user is not inactive",
+    ),
+    entry(
+        "COMMAND-450yxuqrh1",
+        Code::NotFound,
+        "LockUser",
+        "no user with this id (never created, or deleted)",
+    ),
+    entry(
+        "COMMAND-lgws8wtsqf",
+        Code::FailedPrecondition,
+        "LockUser",
+        "the user is neither active nor initial (already locked, or inactive)",
+    ),
+    entry(
+        "COMMAND-x377t913pw",
+        Code::NotFound,
+        "UnlockUser",
+        "no user with this id (never created, or deleted)",
+    ),
+    entry(
+        "COMMAND-olb9vb0oca",
+        Code::FailedPrecondition,
+        "UnlockUser",
+        "the user is not locked",
+    ),
+    entry(
+        "COMMAND-bd4ir1mblj",
+        Code::NotFound,
+        "DeleteUser",
+        "no user with this id (never created, or already deleted)",
+    ),
+    entry(
         "REKEY-PasswordOnly",
         Code::Unimplemented,
         "CreateSession, SetSession, ListSessions",
@@ -308,6 +369,17 @@ pub(crate) const CONNECT_PATHS: &[(&str, &str)] = &[
         "ListAuthenticationMethodTypes",
         "/zitadel.user.v2.UserService/ListAuthenticationMethodTypes",
     ),
+    (
+        "DeactivateUser",
+        "/zitadel.user.v2.UserService/DeactivateUser",
+    ),
+    (
+        "ReactivateUser",
+        "/zitadel.user.v2.UserService/ReactivateUser",
+    ),
+    ("LockUser", "/zitadel.user.v2.UserService/LockUser"),
+    ("UnlockUser", "/zitadel.user.v2.UserService/UnlockUser"),
+    ("DeleteUser", "/zitadel.user.v2.UserService/DeleteUser"),
     (
         "CreateSession",
         "/zitadel.session.v2.SessionService/CreateSession",

@@ -33,6 +33,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
         get_user,
         add_organization,
         list_authentication_method_types,
+        deactivate_user,
+        reactivate_user,
+        lock_user,
+        unlock_user,
+        delete_user,
         create_session,
         set_session,
         get_session,
@@ -209,6 +214,94 @@ fn add_organization() {}
     ),
 )]
 fn list_authentication_method_types() {}
+
+// The life cycle: each RPC takes only the path's userId (a body, if any, is `{}`) and answers
+// only `details`. Their 400, 403 and 404 name their ids; the rest is CommonErrors'.
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/deactivate",
+    tag = "UserService",
+    operation_id = "DeactivateUser",
+    summary = "Deactivate a user: no session, no token of its own, until it is reactivated",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user is inactive; its sessions ended", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3), or the user is in state Initial (code 9, COMMAND-gvx4kct9r2) or already inactive (code 9, COMMAND-5gunjw0cd7)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "No such user, or it was deleted (code 5, COMMAND-5gp2p62iin)", body = ErrorDoc),
+    ),
+)]
+fn deactivate_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/reactivate",
+    tag = "UserService",
+    operation_id = "ReactivateUser",
+    summary = "Reactivate a deactivated user",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user is active again", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3), or the user is not inactive (code 9, COMMAND-s5qqcz97hf)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "No such user, or it was deleted (code 5, COMMAND-9hy5kzbuk6)", body = ErrorDoc),
+    ),
+)]
+fn reactivate_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/lock",
+    tag = "UserService",
+    operation_id = "LockUser",
+    summary = "Lock a user: no session, no token of its own, until it is unlocked",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user is locked; its sessions ended", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3), or the user is neither active nor initial (code 9, COMMAND-lgws8wtsqf)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "No such user, or it was deleted (code 5, COMMAND-450yxuqrh1)", body = ErrorDoc),
+    ),
+)]
+fn lock_user() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/unlock",
+    tag = "UserService",
+    operation_id = "UnlockUser",
+    summary = "Unlock a locked user, its count of wrong passwords at 0",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user is active again", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3), or the user is not locked (code 9, COMMAND-olb9vb0oca)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "No such user, or it was deleted (code 5, COMMAND-x377t913pw)", body = ErrorDoc),
+    ),
+)]
+fn unlock_user() {}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/users/{userId}",
+    tag = "UserService",
+    operation_id = "DeleteUser",
+    summary = "Delete a user, with its sessions, tokens, code and queued messages",
+    params(("userId" = String, Path, description = USER_ID)),
+    responses(
+        (status = 200, description = "The user is gone; its events stay, without its address and names", body = DetailsResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.delete on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "No such user, or it was already deleted (code 5, COMMAND-bd4ir1mblj)", body = ErrorDoc),
+    ),
+)]
+fn delete_user() {}
 
 /// The path parameter every session route takes.
 const SESSION_ID: &str =
@@ -1323,6 +1416,11 @@ mod tests {
             ("/v2/users/{userId}", "get"),
             ("/v2/organizations", "post"),
             ("/v2/users/{userId}/authentication_methods", "get"),
+            ("/v2/users/{userId}/deactivate", "post"),
+            ("/v2/users/{userId}/reactivate", "post"),
+            ("/v2/users/{userId}/lock", "post"),
+            ("/v2/users/{userId}/unlock", "post"),
+            ("/v2/users/{userId}", "delete"),
             ("/v2/sessions", "post"),
             ("/v2/sessions/search", "post"),
             ("/v2/sessions/{sessionId}", "get"),

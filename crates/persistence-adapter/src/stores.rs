@@ -529,6 +529,18 @@ fn event_rows(events: &[NewEvent]) -> Result<Vec<EventRow>, Failure> {
 /// The events whose payloads hold a user's address and names (emptied when it is deleted).
 const PERSONAL_EVENTS: [&str; 2] = ["user.human.added", "user.machine.added"];
 
+/// `text` for a `LIKE … ESCAPE '\\'` pattern: its `%`, `_` and `\\` match only themselves.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// The optimistic-concurrency guard of an append to an existing user: its sequence must still
 /// be the one the change was built on.
 struct Guard {
@@ -1030,6 +1042,26 @@ macro_rules! apply_work {
                     events::table
                         .filter(events::aggregate_id.eq(user_id))
                         .filter(events::event_type.eq_any(PERSONAL_EVENTS)),
+                )
+                .set(events::payload.eq("{}"))
+                .execute($tx)
+                .await?;
+                // The browsers of its sessions (`session.added` holds IP and headers): the
+                // sessions whose user check names this user.
+                let checked: Vec<String> = events::table
+                    .filter(events::event_type.eq("session.user.checked"))
+                    .filter(
+                        events::payload
+                            .like(format!("%\"user_id\":\"{}\"%", like_escaped(user_id)))
+                            .escape('\\'),
+                    )
+                    .select(events::aggregate_id)
+                    .load($tx)
+                    .await?;
+                diesel::update(
+                    events::table
+                        .filter(events::event_type.eq("session.added"))
+                        .filter(events::aggregate_id.eq_any(&checked)),
                 )
                 .set(events::payload.eq("{}"))
                 .execute($tx)

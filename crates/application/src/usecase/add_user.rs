@@ -135,6 +135,9 @@ async fn commit<P: Ports>(
     match ports.users().commit(change).await {
         Ok(()) => Ok(Output { user_id, details }),
         Err(StoreError::Duplicate(what)) => Err(Error::AlreadyExists(what)),
+        // A new user's first event can only meet the events of a deleted user with this id:
+        // the id stays taken, as in ZITADEL.
+        Err(StoreError::Conflict) => Err(Error::AlreadyExists(crate::ports::Taken::UserId)),
         Err(other) => Err(infrastructure(other).into()),
     }
 }

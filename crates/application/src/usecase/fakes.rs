@@ -487,6 +487,14 @@ impl UserStore for Fake {
                     return Err(StoreError::Duplicate(Taken::UserId));
                 }
                 if state
+                    .events
+                    .iter()
+                    .any(|e| e.aggregate_id == user.id.as_str())
+                {
+                    // A deleted user's events: the first event's key is taken.
+                    return Err(StoreError::Conflict);
+                }
+                if state
                     .users
                     .values()
                     .any(|u| u.org_id == user.org_id && u.username == user.username)

@@ -16,13 +16,15 @@ use crate::ports::{Change, Clock, Ports};
 /// What an administrator does to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
-    /// Active, initial or locked → inactive: no login, no reset, no token.
+    /// Active or locked → inactive: no session, no token of its own (a reset code still
+    /// issues, as in ZITADEL).
     Deactivate,
     /// Inactive → active.
     Reactivate,
     /// Active or initial → locked.
     Lock,
-    /// Locked → active, with the count of wrong passwords at 0.
+    /// Locked → active, with the count of wrong passwords at 0 (an initial user locked and
+    /// unlocked is active, as in ZITADEL).
     Unlock,
 }
 
