@@ -511,7 +511,7 @@ async fn add_human_user_and_unknown_connect_procedures_answer_as_themselves(back
     rekey.add_user(&rekey.org_id, "ada", None).await;
     let unknown = rekey
         .post(
-            "/zitadel.user.v2.UserService/DeleteUser",
+            "/zitadel.user.v2.UserService/ListUsers",
             Some(&rekey.admin_token),
             "{}",
         )

@@ -474,6 +474,31 @@ fn services_have_zitadels_paths() {
                 ".zitadel.user.v2.ListAuthenticationMethodTypesRequest",
                 ".zitadel.user.v2.ListAuthenticationMethodTypesResponse"
             ),
+            rpc(
+                "/zitadel.user.v2.UserService/DeactivateUser",
+                ".zitadel.user.v2.DeactivateUserRequest",
+                ".zitadel.user.v2.DeactivateUserResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/ReactivateUser",
+                ".zitadel.user.v2.ReactivateUserRequest",
+                ".zitadel.user.v2.ReactivateUserResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/LockUser",
+                ".zitadel.user.v2.LockUserRequest",
+                ".zitadel.user.v2.LockUserResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/UnlockUser",
+                ".zitadel.user.v2.UnlockUserRequest",
+                ".zitadel.user.v2.UnlockUserResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/DeleteUser",
+                ".zitadel.user.v2.DeleteUserRequest",
+                ".zitadel.user.v2.DeleteUserResponse"
+            ),
         ]
     );
     assert_eq!(
