@@ -113,7 +113,9 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
                     .route(web::post().to(rest::<P, AddHumanUser>))
                     .route(web::get().to(rest::<P, GetUserById>))
                     .route(web::delete().to(rest::<P, DeleteUser>))
-                    .default_service(web::to(|| method_not_allowed("GET, POST, DELETE"))),
+                    // The document lists only POST here (GET and DELETE are the `{userId}`
+                    // routes of a user whose id is "human"), so Allow says POST.
+                    .default_service(web::to(|| method_not_allowed("POST"))),
             )
             .service(
                 web::resource("/v2/users/{userId}")
