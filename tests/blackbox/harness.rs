@@ -362,6 +362,19 @@ impl Rekey {
         token
     }
 
+    /// A machine user `username` of `org` and a token of it holding `roles` (through the
+    /// admin CLI); returns its id and the token.
+    pub fn machine_with_token(
+        &self,
+        org: &str,
+        username: &str,
+        roles: &[&str],
+    ) -> (String, String) {
+        let id = self.admin(&["user", "add-machine", "--org", org, "--username", username]);
+        let token = self.token(&id, roles);
+        (id, token)
+    }
+
     /// Adds a human user to `org` through the API (as admin); returns its id.
     pub async fn add_user(&self, org: &str, username: &str, phone: Option<&str>) -> String {
         let mut body = serde_json::json!({

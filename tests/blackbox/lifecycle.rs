@@ -82,15 +82,7 @@ async fn transitions_follow_zitadels_state_rules(backend: Backend) {
     );
     // Another organization's manager may not touch the user.
     let other = rekey.admin(&["org", "add", "--name", "other"]);
-    let manager = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &other,
-        "--username",
-        "manager",
-    ]);
-    let manager = rekey.token(&manager, &["ORG_USER_MANAGER"]);
+    let (_, manager) = rekey.machine_with_token(&other, "manager", &["ORG_USER_MANAGER"]);
     refused(
         &rekey
             .lifecycle(Protocol::Rest, Some(&manager), &initial, "lock")
@@ -118,15 +110,7 @@ async fn transitions_follow_zitadels_state_rules(backend: Backend) {
 
 async fn a_deactivated_machine_users_token_is_refused(backend: Backend) {
     let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
-    let bot = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &rekey.org_id,
-        "--username",
-        "bot",
-    ]);
-    let token = rekey.token(&bot, &["ORG_USER_MANAGER"]);
+    let (bot, token) = rekey.machine_with_token(&rekey.org_id, "bot", &["ORG_USER_MANAGER"]);
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     for protocol in ALL {
         let answer = rekey
@@ -263,15 +247,7 @@ async fn a_deleted_user_leaves_no_address_behind(backend: Backend) {
 /// revoke` ends a token: the next request with it is 401 on every protocol.
 async fn a_revoked_token_is_refused_on_every_protocol(backend: Backend) {
     let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
-    let bot = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &rekey.org_id,
-        "--username",
-        "bot",
-    ]);
-    let token = rekey.token(&bot, &["ORG_USER_MANAGER"]);
+    let (bot, token) = rekey.machine_with_token(&rekey.org_id, "bot", &["ORG_USER_MANAGER"]);
     let user = rekey.add_user(&rekey.org_id, "ada", None).await;
     let reset = |protocol| {
         rekey.password_reset(

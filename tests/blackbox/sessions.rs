@@ -35,15 +35,8 @@ async fn user_with_password(rekey: &Rekey, name: &str) -> String {
 /// A user `ada` whose password is [`PASSWORD`], and a login client's token.
 async fn ada_and_a_login_client(rekey: &Rekey) -> (String, String) {
     let user = user_with_password(rekey, "ada").await;
-    let bot = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &rekey.org_id,
-        "--username",
-        "login",
-    ]);
-    (user, rekey.token(&bot, &["IAM_LOGIN_CLIENT"]))
+    let (_, login) = rekey.machine_with_token(&rekey.org_id, "login", &["IAM_LOGIN_CLIENT"]);
+    (user, login)
 }
 
 fn log_in(user: &str, password: &str, ip: &str) -> String {
@@ -219,15 +212,7 @@ async fn sessions_over_rest(backend: Backend) {
     assert_eq!((otp.status, otp.code()), (501, Some(12)), "{}", otp.body);
 
     // IAM_SESSION_CLIENT: sessions, and nothing of users.
-    let bot = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &rekey.org_id,
-        "--username",
-        "checker",
-    ]);
-    let checker = rekey.token(&bot, &["IAM_SESSION_CLIENT"]);
+    let (_, checker) = rekey.machine_with_token(&rekey.org_id, "checker", &["IAM_SESSION_CLIENT"]);
     let checked = create(&rekey, &checker, &log_in(&user, PASSWORD, "192.0.2.1")).await;
     assert_eq!(checked.status, 201, "{}", checked.body);
     let reset = rekey

@@ -698,15 +698,9 @@ async fn give_password(rekey: &Rekey, transport: Transport, user: &str, password
 
 /// A login UI's service account: a machine user holding `IAM_LOGIN_CLIENT`, and its token.
 fn login_client(rekey: &Rekey) -> String {
-    let bot = rekey.admin(&[
-        "user",
-        "add-machine",
-        "--org",
-        &rekey.org_id,
-        "--username",
-        "login",
-    ]);
-    rekey.token(&bot, &["IAM_LOGIN_CLIENT"])
+    rekey
+        .machine_with_token(&rekey.org_id, "login", &["IAM_LOGIN_CLIENT"])
+        .1
 }
 
 /// CreateSession as ZITADEL's login app sends it: the user by id, a password, a lifetime of a

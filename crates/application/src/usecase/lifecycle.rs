@@ -96,37 +96,16 @@ pub async fn transition<P: Ports>(
     user_id: &UserId,
     transition: Transition,
 ) -> Result<rekey_domain::Details, Error> {
-    let now = ports.clock().now();
-    commit_with_retry(
-        ports,
-        user_id,
-        First::Load,
-        |user: Option<User>| async move {
-            let user = user
-                .filter(|u| u.state != UserState::Deleted)
-                .ok_or(Error::NotFound)?;
-            if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
-                return Err(Error::PermissionDenied);
-            }
-            let (state, event) = transition.target(user.state)?;
-            let event = match event {
-                Event::UserLocked { .. } => Event::UserLocked {
-                    failed_attempts: user.failed_password_attempts,
-                },
-                other => other,
-            };
-            let event = new_event(
-                user.id.as_str(),
-                user.sequence + 1,
-                event,
-                &user.org_id,
-                caller,
-                now,
-            );
-            let details = super::details_of(&event);
-            Ok(Step::Commit(Change::SetUserState { state, event }, details))
-        },
-    )
+    change_user(ports, caller, user_id, Permission::UserWrite, |user| {
+        let (state, event) = transition.target(user.state)?;
+        let event = match event {
+            Event::UserLocked { .. } => Event::UserLocked {
+                failed_attempts: user.failed_password_attempts,
+            },
+            other => other,
+        };
+        Ok((event, move |event| Change::SetUserState { state, event }))
+    })
     .await
 }
 
@@ -155,7 +134,28 @@ pub async fn delete<P: Ports>(
     caller: &Principal,
     user_id: &UserId,
 ) -> Result<rekey_domain::Details, Error> {
+    change_user(ports, caller, user_id, Permission::UserDelete, |_| {
+        Ok((Event::UserRemoved {}, |event| Change::RemoveUser { event }))
+    })
+    .await
+}
+
+/// The frame of every life-cycle change: the user as loaded now (not deleted), the caller
+/// being the user or holding `permission` on its organization, then `decide` (the event and
+/// the change that carries it), committed with the conflict retry.
+async fn change_user<P, Make>(
+    ports: &P,
+    caller: &Principal,
+    user_id: &UserId,
+    permission: Permission,
+    decide: impl Fn(&User) -> Result<(Event, Make), Error>,
+) -> Result<rekey_domain::Details, Error>
+where
+    P: Ports,
+    Make: FnOnce(rekey_domain::NewEvent) -> Change,
+{
     let now = ports.clock().now();
+    let decide = &decide;
     commit_with_retry(
         ports,
         user_id,
@@ -164,19 +164,20 @@ pub async fn delete<P: Ports>(
             let user = user
                 .filter(|u| u.state != UserState::Deleted)
                 .ok_or(Error::NotFound)?;
-            if !caller.is(&user.id) && !caller.may(Permission::UserDelete, &user.org_id) {
+            if !caller.is(&user.id) && !caller.may(permission, &user.org_id) {
                 return Err(Error::PermissionDenied);
             }
+            let (event, make) = decide(&user)?;
             let event = new_event(
                 user.id.as_str(),
                 user.sequence + 1,
-                Event::UserRemoved {},
+                event,
                 &user.org_id,
                 caller,
                 now,
             );
             let details = super::details_of(&event);
-            Ok(Step::Commit(Change::RemoveUser { event }, details))
+            Ok(Step::Commit(make(event), details))
         },
     )
     .await
