@@ -274,6 +274,24 @@ fn set_password_request(user: &str, code: &str) -> Value {
     })
 }
 
+/// The link to `https://login.example/` among the first `mails` mails, and its code
+/// (remembered as a secret the logs must not show).
+async fn mailed_link(rekey: &Rekey, transport: Transport, mails: usize) -> (String, String) {
+    let link = links_in_mail_files(&rekey.dir.path().join("data/mail"), mails)
+        .await
+        .into_iter()
+        .find(|link| link.starts_with("https://login.example/"))
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: no mail holds a link to https://login.example/",
+                transport.name()
+            )
+        });
+    let code = query_param(&link, "code").unwrap_or_default();
+    rekey.remember(&code);
+    (link, code)
+}
+
 /// PasswordReset with returnCode and with sendLink (the link arrives by mail), SetPassword with
 /// each code, GetUserByID: what ZITADEL's login app does, over `transport`.
 pub async fn resets_and_passwords(backend: Backend, transport: Transport) {
@@ -363,13 +381,7 @@ pub async fn resets_and_passwords(backend: Backend, transport: Transport) {
     );
     sequence(reset, transport, "PasswordReset sendLink");
     // Two mails by now: the notice of the first SetPassword, and the link.
-    let link = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2)
-        .await
-        .into_iter()
-        .find(|link| link.starts_with("https://login.example/"))
-        .unwrap_or_else(|| panic!("{t}: no mail holds a link to https://login.example/"));
-    let code = query_param(&link, "code").unwrap_or_default();
-    rekey.remember(&code);
+    let (link, code) = mailed_link(&rekey, transport, 2).await;
     assert!(
         link.starts_with("https://login.example/password/set?code="),
         "{t}: the mailed link follows the template (host and path)"
@@ -973,13 +985,7 @@ pub async fn the_reset_journey_of_a_login_ui(backend: Backend, transport: Transp
     .await;
     ok(&reset, transport, "PasswordReset sendLink");
     // Mails so far: the notice of give_password's change, then the link.
-    let link = links_in_mail_files(&rekey.dir.path().join("data/mail"), 2)
-        .await
-        .into_iter()
-        .find(|link| link.starts_with("https://login.example/"))
-        .unwrap_or_else(|| panic!("{t}: no mail holds the link"));
-    let code = query_param(&link, "code").unwrap_or_default();
-    rekey.remember(&code);
+    let (_, code) = mailed_link(&rekey, transport, 2).await;
     let set = one(
         &rekey,
         transport,

@@ -298,8 +298,8 @@ fn count(channel: NotificationType, result: &'static str) {
 }
 
 /// The wait before attempt `attempts + 1`: full jitter over an exponential backoff,
-/// uniform in `[0, min(max, base · 2^(attempts-1)))`.
-fn backoff<P: DeliveryPorts>(ports: &P, attempts: i32) -> TimeDelta {
+/// uniform in `[0, min(max, base · 2^(attempts-1)))`, for messages and event deliveries alike.
+pub(crate) fn backoff<P: DeliveryPorts>(ports: &P, attempts: i32) -> TimeDelta {
     let policy = ports.delivery();
     let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
     let cap = policy

@@ -7,12 +7,12 @@
 //! password hash: rekey's events have no field for one (ZITADEL's `password.changed` payload
 //! holds `encodedHash`).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde_json::{Value, json};
 use tracing::instrument;
 
 use crate::Failure;
-use crate::ports::{Clock, DeliveryPorts, EventOutbox, EventSender, Jitter, StoredEvent};
+use crate::ports::{Clock, DeliveryPorts, EventOutbox, EventSender, StoredEvent};
 
 /// The body a target receives for `event` (ZITADEL's `ContextInfoEvent`, keys `omitempty`):
 /// `sequence` is a JSON number here, and `event_payload` the event's stored payload.
@@ -96,7 +96,7 @@ pub async fn deliver_events<P: DeliveryPorts>(ports: &P) -> Result<EventReport, 
             }
             Err(error) => {
                 let next = (error.retryable && delivery.attempts < policy.max_attempts)
-                    .then(|| retry_at(ports, now, delivery.attempts));
+                    .then(|| now + super::deliver::backoff(ports, delivery.attempts));
                 let outcome = if next.is_some() { "retry" } else { "dead" };
                 metrics::counter!("rekey_event_deliveries_total", "outcome" => outcome)
                     .increment(1);
@@ -123,20 +123,9 @@ pub async fn deliver_events<P: DeliveryPorts>(ports: &P) -> Result<EventReport, 
     Ok(report)
 }
 
-/// The outbox's backoff: doubling from `backoff_base` up to `backoff_max`, with full jitter.
-fn retry_at<P: DeliveryPorts>(ports: &P, now: DateTime<Utc>, attempts: i32) -> DateTime<Utc> {
-    let policy = ports.delivery();
-    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let cap = policy
-        .backoff_base
-        .checked_mul(1_i32 << doublings)
-        .map_or(policy.backoff_max, |d| d.min(policy.backoff_max));
-    now + ports.jitter().below(cap)
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::TimeDelta;
+    use chrono::{DateTime, TimeDelta, Utc};
 
     use super::*;
     use crate::ports::SendError;
