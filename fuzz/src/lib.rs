@@ -186,7 +186,10 @@ pub fn request_body(rpc: Rpc, data: &[u8]) {
 /// - the outcome depends on the message, not its encoding: the decoded message re-encoded by
 ///   prost (fields in order, no unknown fields, no repeated singular fields) gets the same answer;
 /// - a user that AddHumanUser created reads back with GetUserByID, and one that DeleteUser
-///   deleted does not (404).
+///   deleted does not (404);
+/// - a token that AddPersonalAccessToken added authenticates as its user and is listed by
+///   ListPersonalAccessTokens (without the token itself); once RemovePersonalAccessToken
+///   removed it, it authenticates nothing, is not listed, and a second removal is 404.
 ///
 /// # Panics
 /// When a property fails.
@@ -209,6 +212,7 @@ pub fn binary_body(data: &[u8]) {
         match rpc {
             Rpc::AddHumanUser => reads_back(&world, &caller, response),
             Rpc::DeleteUser => is_gone(&world, &caller, message),
+            Rpc::AddPersonalAccessToken => token_round_trip(&world, &caller, response),
             _ => {}
         }
     }
@@ -258,6 +262,9 @@ fn reencode(rpc: Rpc, message: &[u8]) -> Option<Vec<u8>> {
         Rpc::LockUser => again::<user::LockUserRequest>(message),
         Rpc::UnlockUser => again::<user::UnlockUserRequest>(message),
         Rpc::DeleteUser => again::<user::DeleteUserRequest>(message),
+        Rpc::AddPersonalAccessToken => again::<user::AddPersonalAccessTokenRequest>(message),
+        Rpc::RemovePersonalAccessToken => again::<user::RemovePersonalAccessTokenRequest>(message),
+        Rpc::ListPersonalAccessTokens => again::<user::ListPersonalAccessTokensRequest>(message),
     }
 }
 
@@ -331,6 +338,70 @@ fn is_gone(world: &World, caller: &Principal, request: &[u8]) {
         let (status, _) = answer(error, Shape::Rest);
         assert_eq!(status, 404, "{rpc:?} of deleted user {user_id:?}");
     }
+}
+
+/// The token that `added` (an AddPersonalAccessToken response) holds authenticates as its user
+/// and is listed, never shown; removed, it authenticates nothing, is no longer listed, and a
+/// second removal finds nothing (404).
+fn token_round_trip(world: &World, caller: &Principal, added: &Value) {
+    use rekey_application::usecase::authenticate;
+    use rekey_domain::BearerToken;
+    let token_id = added["tokenId"].as_str().expect("tokenId in the response");
+    let token = BearerToken::new(added["token"].as_str().expect("token in the response"));
+    let owner = block_on(authenticate::execute(world, &token))
+        .unwrap_or_else(|e| panic!("token {token_id} was added but does not authenticate: {e:?}"));
+    let listed = |rpc_caller: &Principal| {
+        let body = serde_json::json!({ "filters": [{ "tokenIdFilter": { "id": token_id } }] });
+        let Outcome::Answered(page) = block_on(call(
+            world,
+            rpc_caller,
+            Rpc::ListPersonalAccessTokens,
+            Format::Json,
+            body.to_string().as_bytes(),
+        )) else {
+            panic!("ListPersonalAccessTokens of token {token_id} was refused");
+        };
+        page["result"].as_array().cloned().unwrap_or_default()
+    };
+    let found = listed(caller);
+    assert_eq!(found.len(), 1, "token {token_id} is listed once: {found:?}");
+    assert_eq!(found[0]["userId"], owner.user_id.as_str());
+    assert!(
+        found[0].get("token").is_none(),
+        "the token itself is listed"
+    );
+    let remove =
+        serde_json::json!({ "userId": owner.user_id.as_str(), "tokenId": token_id }).to_string();
+    let removal = || {
+        block_on(call(
+            world,
+            caller,
+            Rpc::RemovePersonalAccessToken,
+            Format::Json,
+            remove.as_bytes(),
+        ))
+    };
+    let outcome = removal();
+    assert!(
+        matches!(outcome, Outcome::Answered(_)),
+        "token {token_id} was not removed: {outcome:?}"
+    );
+    assert!(
+        block_on(authenticate::execute(world, &token)).is_err(),
+        "token {token_id} authenticates after its removal"
+    );
+    assert!(
+        listed(caller).is_empty(),
+        "token {token_id} is listed after its removal"
+    );
+    let Outcome::Refused(error) = removal() else {
+        panic!("token {token_id} was removed twice");
+    };
+    assert_eq!(
+        answer(&error, Shape::Rest).0,
+        404,
+        "second removal of {token_id}"
+    );
 }
 
 impl Ports for World {
@@ -606,6 +677,70 @@ mod tests {
             let data = std::fs::read(corpus.join(seed)).expect("seed");
             let (&selector, message) = data.split_first().expect("a selector");
             let rpc = Rpc::ALL[usize::from(selector) % Rpc::ALL.len()];
+            let (world, caller) = fresh_world();
+            let outcome = block_on(call(&world, &caller, rpc, Format::Binary, message));
+            match (expected, &outcome) {
+                (None, Outcome::Answered(_)) => {}
+                (Some(id), Outcome::Refused(error)) => {
+                    let (_, body) = answer(error, Shape::Rest);
+                    assert!(
+                        String::from_utf8_lossy(&body).contains(id),
+                        "{seed}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+                _ => panic!("{seed} ({rpc:?}): {outcome:?}"),
+            }
+        }
+    }
+
+    /// The token seeds reach what their names say: a token added or listed, or the refusal.
+    #[test]
+    fn the_token_seeds_reach_their_answers() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/binary_body");
+        for (seed, rpc, expected) in [
+            ("add_pat", Rpc::AddPersonalAccessToken, None),
+            ("add_pat_expiring", Rpc::AddPersonalAccessToken, None),
+            (
+                "add_pat_past",
+                Rpc::AddPersonalAccessToken,
+                Some("DOMAIN-dv3t5"),
+            ),
+            (
+                "add_pat_human",
+                Rpc::AddPersonalAccessToken,
+                Some("COMMAND-Df2f1"),
+            ),
+            (
+                "add_pat_unknown_user",
+                Rpc::AddPersonalAccessToken,
+                Some("COMMAND-Dggw2"),
+            ),
+            (
+                "remove_pat_unknown",
+                Rpc::RemovePersonalAccessToken,
+                Some("COMMAND-4m77G"),
+            ),
+            ("list_pats", Rpc::ListPersonalAccessTokens, None),
+            ("list_pats_filters", Rpc::ListPersonalAccessTokens, None),
+            (
+                "list_pats_over_limit",
+                Rpc::ListPersonalAccessTokens,
+                Some("QUERY-4M0fs"),
+            ),
+            (
+                "list_pats_empty_filter",
+                Rpc::ListPersonalAccessTokens,
+                Some("value is required"),
+            ),
+        ] {
+            let data = std::fs::read(corpus.join(seed)).expect("seed");
+            let (&selector, message) = data.split_first().expect("a selector");
+            assert_eq!(
+                Rpc::ALL[usize::from(selector) % Rpc::ALL.len()],
+                rpc,
+                "{seed}"
+            );
             let (world, caller) = fresh_world();
             let outcome = block_on(call(&world, &caller, rpc, Format::Binary, message));
             match (expected, &outcome) {

@@ -307,3 +307,131 @@ pub async fn set_password(
         |message| json!({ "details": details_json(message.details.as_ref()) }),
     )
 }
+
+fn rfc3339(at: Option<prost_types::Timestamp>) -> Value {
+    at.map_or(Value::Null, |at| {
+        let nanos = u32::try_from(at.nanos).unwrap_or(0);
+        chrono::DateTime::from_timestamp(at.seconds, nanos)
+            .expect("a valid timestamp")
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            .into()
+    })
+}
+
+/// A personal-access-token RPC over gRPC (`add`, `remove` or `list`), from the fields the
+/// tests use, answered in the REST shape.
+pub async fn personal_access_token(
+    channel: Channel,
+    token: Option<&str>,
+    action: &str,
+    fields: &Value,
+) -> Answer {
+    use rekey_proto::zitadel::filter::v2 as filter;
+    let mut client = user::user_service_client::UserServiceClient::new(channel);
+    let text = |name: &str| fields[name].as_str().unwrap_or_default().to_owned();
+    match action {
+        "add" => {
+            let expiration_date = fields["expirationDate"].as_str().map(|at| {
+                let at: chrono::DateTime<chrono::Utc> = at.parse().expect("RFC 3339");
+                prost_types::Timestamp {
+                    seconds: at.timestamp(),
+                    nanos: 0,
+                }
+            });
+            let message = user::AddPersonalAccessTokenRequest {
+                user_id: text("userId"),
+                expiration_date,
+            };
+            answered(
+                client
+                    .add_personal_access_token(request(message, token))
+                    .await,
+                |m| {
+                    json!({
+                        "creationDate": rfc3339(m.creation_date),
+                        "tokenId": m.token_id,
+                        "token": m.token,
+                    })
+                },
+            )
+        }
+        "remove" => {
+            let message = user::RemovePersonalAccessTokenRequest {
+                user_id: text("userId"),
+                token_id: text("tokenId"),
+            };
+            answered(
+                client
+                    .remove_personal_access_token(request(message, token))
+                    .await,
+                |m| json!({ "deletionDate": rfc3339(m.deletion_date) }),
+            )
+        }
+        "list" => {
+            use user::personal_access_tokens_search_filter::Filter;
+            let page = &fields["pagination"];
+            let filters = fields["filters"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    let id = |name: &str| {
+                        f[name]["id"]
+                            .as_str()
+                            .map(|id| filter::IdFilter { id: id.to_owned() })
+                    };
+                    let filter = id("userIdFilter")
+                        .map(Filter::UserIdFilter)
+                        .or_else(|| id("tokenIdFilter").map(Filter::TokenIdFilter))
+                        .or_else(|| id("organizationIdFilter").map(Filter::OrganizationIdFilter))
+                        .expect("an id filter");
+                    user::PersonalAccessTokensSearchFilter {
+                        filter: Some(filter),
+                    }
+                })
+                .collect();
+            let message = user::ListPersonalAccessTokensRequest {
+                pagination: page.is_object().then(|| filter::PaginationRequest {
+                    offset: page["offset"].as_u64().unwrap_or(0),
+                    limit: page["limit"]
+                        .as_u64()
+                        .map_or(0, |l| u32::try_from(l).expect("a u32")),
+                    asc: page["asc"].as_bool().unwrap_or(false),
+                }),
+                sorting_column: 0,
+                filters,
+            };
+            answered(
+                client
+                    .list_personal_access_tokens(request(message, token))
+                    .await,
+                |m| {
+                    let pagination = m.pagination.unwrap_or_default();
+                    let result: Vec<Value> = m
+                        .result
+                        .into_iter()
+                        .map(|t| {
+                            json!({
+                                "creationDate": rfc3339(t.creation_date),
+                                "changeDate": rfc3339(t.change_date),
+                                "id": t.id,
+                                "userId": t.user_id,
+                                "organizationId": t.organization_id,
+                                "expirationDate": rfc3339(t.expiration_date),
+                            })
+                        })
+                        .collect();
+                    json!({
+                        "pagination": {
+                            "totalResult": pagination.total_result.to_string(),
+                            "appliedLimit": pagination.applied_limit.to_string(),
+                        },
+                        "result": result,
+                    })
+                },
+            )
+        }
+        other => panic!("no personal-access-token RPC {other}"),
+    }
+}

@@ -554,6 +554,49 @@ impl Rekey {
         }
     }
 
+    /// A personal-access-token RPC on `protocol`: `add` (REST: `POST /v2/users/{userId}/pats`),
+    /// `remove` (`DELETE /v2/users/{userId}/pats/{tokenId}`) or `list` (`POST
+    /// /v2/users/pats/search`), with its fields (`userId`, `tokenId` among them).
+    pub async fn personal_access_token(
+        &self,
+        protocol: Protocol,
+        token: Option<&str>,
+        action: &str,
+        fields: Value,
+    ) -> Answer {
+        let method = match action {
+            "add" => "AddPersonalAccessToken",
+            "remove" => "RemovePersonalAccessToken",
+            "list" => "ListPersonalAccessTokens",
+            other => panic!("no personal-access-token RPC {other}"),
+        };
+        let id = |name: &str| urlencode(fields[name].as_str().unwrap_or_default());
+        match protocol {
+            Protocol::Grpc => {
+                crate::grpc_call::personal_access_token(self.grpc_channel(), token, action, &fields)
+                    .await
+            }
+            Protocol::Connect => {
+                let path = format!("/zitadel.user.v2.UserService/{method}");
+                self.post(&path, token, &fields.to_string()).await
+            }
+            Protocol::Rest => match action {
+                "add" => {
+                    let path = format!("/v2/users/{}/pats", id("userId"));
+                    self.post(&path, token, &fields.to_string()).await
+                }
+                "remove" => {
+                    let path = format!("/v2/users/{}/pats/{}", id("userId"), id("tokenId"));
+                    self.send(reqwest::Method::DELETE, &path, token, None).await
+                }
+                _ => {
+                    self.post("/v2/users/pats/search", token, &fields.to_string())
+                        .await
+                }
+            },
+        }
+    }
+
     /// A fresh reset code for `user`, returned to the admin (`returnCode`).
     pub async fn returned_code(&self, user: &str) -> String {
         let fields = serde_json::json!({ "returnCode": {} });

@@ -1,6 +1,10 @@
 //! A user's life cycle (DeactivateUser, ReactivateUser, LockUser, UnlockUser, DeleteUser) on
 //! every protocol and both backends: ZITADEL's state rules and error ids, what the other RPCs
-//! make of the new states, and a deleted user's personal data gone from every table.
+//! make of the new states, and a deleted user's personal data gone from every table; a
+//! machine user's personal access tokens (AddPersonalAccessToken, RemovePersonalAccessToken,
+//! ListPersonalAccessTokens) and their revocation.
+
+use serde_json::json;
 
 use crate::harness::{ALL, Answer, Backend, Protocol, Rekey, on_both_backends};
 
@@ -9,6 +13,7 @@ on_both_backends!(
     a_deactivated_machine_users_token_is_refused,
     a_deleted_user_leaves_no_address_behind,
     a_revoked_token_is_refused_on_every_protocol,
+    personal_access_tokens_on_every_protocol,
 );
 
 fn refused(answer: &Answer, status: u16, id: &str) {
@@ -289,5 +294,146 @@ async fn a_revoked_token_is_refused_on_every_protocol(backend: Backend) {
             .is_some_and(|at| at.ends_with('Z')),
         "the list shows when: {listed}"
     );
+    rekey.assert_logs_clean();
+}
+
+/// AddPersonalAccessToken, ListPersonalAccessTokens and RemovePersonalAccessToken on every
+/// protocol: the new token acts with the roles the machine user holds, the list shows it
+/// without the token, and a removed token is 401 on the next request, on every protocol.
+async fn personal_access_tokens_on_every_protocol(backend: Backend) {
+    let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let (bot, _) = rekey.machine_with_token(&rekey.org_id, "bot", &["ORG_USER_MANAGER"]);
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    for protocol in ALL {
+        let pat =
+            |token, action, fields| rekey.personal_access_token(protocol, token, action, fields);
+        let added = pat(admin, "add", json!({ "userId": bot })).await;
+        assert_eq!(added.status, 200, "{protocol:?}: {}", added.body);
+        let token_id = added.body["tokenId"].as_str().expect("an id").to_owned();
+        let token = added.body["token"].as_str().expect("a token").to_owned();
+        rekey.remember(&token);
+        assert!(
+            added.body["creationDate"]
+                .as_str()
+                .is_some_and(|at| at.ends_with('Z'))
+        );
+        // The new token acts as the bot, with the bot's role.
+        let reset = rekey
+            .password_reset(protocol, Some(&token), &user, json!({ "returnCode": {} }))
+            .await;
+        assert_eq!(reset.status, 200, "{protocol:?}: {}", reset.body);
+        let listed = pat(
+            admin,
+            "list",
+            json!({ "filters": [{ "tokenIdFilter": { "id": token_id } }] }),
+        )
+        .await;
+        assert_eq!(listed.status, 200, "{protocol:?}: {}", listed.body);
+        assert_eq!(
+            listed.body["pagination"]["totalResult"], "1",
+            "{}",
+            listed.body
+        );
+        let shown = &listed.body["result"][0];
+        assert_eq!(
+            (
+                shown["id"].as_str(),
+                shown["userId"].as_str(),
+                shown["organizationId"].as_str()
+            ),
+            (
+                Some(token_id.as_str()),
+                Some(bot.as_str()),
+                Some(rekey.org_id.as_str())
+            ),
+            "{}",
+            listed.body
+        );
+        assert_eq!(
+            shown["expirationDate"], "9999-12-31T23:59:59Z",
+            "{}",
+            listed.body
+        );
+        assert!(!listed.body.to_string().contains(&token), "never the token");
+        let removed = pat(
+            admin,
+            "remove",
+            json!({ "userId": bot, "tokenId": token_id }),
+        )
+        .await;
+        assert_eq!(removed.status, 200, "{protocol:?}: {}", removed.body);
+        assert!(
+            removed.body["deletionDate"].as_str().is_some(),
+            "{}",
+            removed.body
+        );
+        for next in ALL {
+            let answer = rekey
+                .password_reset(next, Some(&token), &user, json!({ "returnCode": {} }))
+                .await;
+            assert_eq!(
+                answer.status, 401,
+                "{protocol:?} then {next:?}: {}",
+                answer.body
+            );
+        }
+        refused(
+            &pat(
+                admin,
+                "remove",
+                json!({ "userId": bot, "tokenId": token_id }),
+            )
+            .await,
+            404,
+            "COMMAND-4m77G",
+        );
+        refused(
+            &pat(admin, "add", json!({ "userId": user })).await,
+            400,
+            "COMMAND-Df2f1",
+        );
+        refused(
+            &pat(
+                admin,
+                "add",
+                json!({ "userId": bot, "expirationDate": "2020-01-01T00:00:00Z" }),
+            )
+            .await,
+            400,
+            "DOMAIN-dv3t5",
+        );
+        refused(
+            &pat(admin, "list", json!({ "pagination": { "limit": 1001 } })).await,
+            400,
+            "QUERY-4M0fs",
+        );
+    }
+    // A user manager may not mint a token for a service account that holds more than it does.
+    let (owner_bot, _) = rekey.machine_with_token(&rekey.org_id, "owner-bot", &["IAM_OWNER"]);
+    let (_, manager) = rekey.machine_with_token(&rekey.org_id, "manager", &["ORG_USER_MANAGER"]);
+    refused(
+        &rekey
+            .personal_access_token(
+                Protocol::Rest,
+                Some(&manager),
+                "add",
+                json!({ "userId": owner_bot }),
+            )
+            .await,
+        403,
+        "AUTH-AWfge",
+    );
+    // …but may for one that holds no more than it does.
+    let added = rekey
+        .personal_access_token(
+            Protocol::Rest,
+            Some(&manager),
+            "add",
+            json!({ "userId": bot }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    rekey.remember(added.body["token"].as_str().expect("a token"));
     rekey.assert_logs_clean();
 }

@@ -160,6 +160,24 @@ pub async fn call<P: Ports>(
             })
             .await
         }
+        Rpc::AddPersonalAccessToken => {
+            run::<user::AddPersonalAccessTokenRequest, _, _>(format, body, |m| {
+                rpc::personal_access_token::add(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::RemovePersonalAccessToken => {
+            run::<user::RemovePersonalAccessTokenRequest, _, _>(format, body, |m| {
+                rpc::personal_access_token::remove(ports, caller, m)
+            })
+            .await
+        }
+        Rpc::ListPersonalAccessTokens => {
+            run::<user::ListPersonalAccessTokensRequest, _, _>(format, body, |m| {
+                rpc::personal_access_token::list(ports, caller, m)
+            })
+            .await
+        }
         Rpc::ListAuthenticationMethodTypes => {
             run::<user::ListAuthenticationMethodTypesRequest, _, _>(format, body, |m| {
                 rpc::settings::authentication_methods(ports, caller, m)

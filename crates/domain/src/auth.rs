@@ -162,6 +162,14 @@ impl Principal {
             .any(|role| role.is_instance_wide() && role.grants(permission))
     }
 
+    /// Whether the caller may hand `role`, for a user of `org`, to a new token: an instance
+    /// owner may hand out any role; anyone else only a role it holds itself, and an
+    /// organization's role only in its own organization.
+    pub fn holds(&self, role: Role, org: &OrgId) -> bool {
+        self.roles.contains(&Role::IamOwner)
+            || (self.roles.contains(&role) && (role.is_instance_wide() || &self.org_id == org))
+    }
+
     /// Whether the caller is the user `user`.
     pub fn is(&self, user: &UserId) -> bool {
         &self.user_id == user

@@ -189,6 +189,42 @@ impl<P: Ports> v2::user_service_server::UserService for UserV2<P> {
         unary!(self, request, DeleteUser, rekey_api::rpc::lifecycle::delete)
     }
 
+    async fn add_personal_access_token(
+        &self,
+        request: Request<v2::AddPersonalAccessTokenRequest>,
+    ) -> Result<Response<v2::AddPersonalAccessTokenResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            AddPersonalAccessToken,
+            rekey_api::rpc::personal_access_token::add
+        )
+    }
+
+    async fn remove_personal_access_token(
+        &self,
+        request: Request<v2::RemovePersonalAccessTokenRequest>,
+    ) -> Result<Response<v2::RemovePersonalAccessTokenResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            RemovePersonalAccessToken,
+            rekey_api::rpc::personal_access_token::remove
+        )
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        request: Request<v2::ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<v2::ListPersonalAccessTokensResponse>, tonic::Status> {
+        unary!(
+            self,
+            request,
+            ListPersonalAccessTokens,
+            rekey_api::rpc::personal_access_token::list
+        )
+    }
+
     async fn list_authentication_method_types(
         &self,
         request: Request<v2::ListAuthenticationMethodTypesRequest>,

@@ -51,10 +51,12 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
     entry(
         "AUTH-AWfge",
         Code::PermissionDenied,
-        "all RPCs but ListSessions, GetPasswordComplexitySettings, GetLockoutSettings",
+        "all RPCs but ListSessions, ListPersonalAccessTokens, GetPasswordComplexitySettings, \
+         GetLockoutSettings",
         "the caller lacks the permission (e.g. `user.write` on the user's organization, \
-         `user.delete` for DeleteUser, `session.write`); without a `sessionToken`, GetSession \
-         also lets the session's creator and user in, DeleteSession its user",
+         `user.delete` for DeleteUser, `session.write`), or for AddPersonalAccessToken a role \
+         the new token would carry; without a `sessionToken`, GetSession also lets the \
+         session's creator and user in, DeleteSession its user",
     ),
     entry(
         "COMMAND-SAF4f",
@@ -286,6 +288,39 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "no user with this id (never created, or already deleted)",
     ),
     entry(
+        "DOMAIN-dv3t5",
+        Code::InvalidArgument,
+        "AddPersonalAccessToken",
+        "`expirationDate` is in the past",
+    ),
+    entry(
+        "COMMAND-Dggw2",
+        Code::FailedPrecondition,
+        "AddPersonalAccessToken",
+        "no user with this id (never created, or deleted); FailedPrecondition, not NotFound, \
+         as ZITADEL answers",
+    ),
+    entry(
+        "COMMAND-Df2f1",
+        Code::FailedPrecondition,
+        "AddPersonalAccessToken",
+        "the user is not a machine user (\"User is of wrong type\"): the API adds tokens to \
+         machine users only",
+    ),
+    entry(
+        "COMMAND-4m77G",
+        Code::NotFound,
+        "RemovePersonalAccessToken",
+        "the user has no live token with this id (never added, already removed, another \
+         user's), or there is no such user",
+    ),
+    entry(
+        "QUERY-4M0fs",
+        Code::InvalidArgument,
+        "ListPersonalAccessTokens",
+        "`pagination.limit` is over 1 000",
+    ),
+    entry(
         "REKEY-PasswordOnly",
         Code::Unimplemented,
         "CreateSession, SetSession, ListSessions",
@@ -380,6 +415,18 @@ pub(crate) const CONNECT_PATHS: &[(&str, &str)] = &[
     ("LockUser", "/zitadel.user.v2.UserService/LockUser"),
     ("UnlockUser", "/zitadel.user.v2.UserService/UnlockUser"),
     ("DeleteUser", "/zitadel.user.v2.UserService/DeleteUser"),
+    (
+        "AddPersonalAccessToken",
+        "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+    ),
+    (
+        "RemovePersonalAccessToken",
+        "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+    ),
+    (
+        "ListPersonalAccessTokens",
+        "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+    ),
     (
         "CreateSession",
         "/zitadel.session.v2.SessionService/CreateSession",

@@ -38,6 +38,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
         lock_user,
         unlock_user,
         delete_user,
+        add_personal_access_token,
+        remove_personal_access_token,
+        list_personal_access_tokens,
         create_session,
         set_session,
         get_session,
@@ -77,7 +80,8 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A personal access token (`rekey admin token create`).",
+                        "A personal access token (`rekey admin token create`, or \
+                         AddPersonalAccessToken for a machine user).",
                     ))
                     .build(),
             ),
@@ -303,6 +307,66 @@ fn unlock_user() {}
 )]
 fn delete_user() {}
 
+// Personal access tokens of machine users. The caller is the user itself or holds user.write
+// on its organization; a new token carries the roles of the user's live tokens, and only a
+// caller holding each of them may add it (403 otherwise).
+
+/// The path parameter of RemovePersonalAccessToken's token.
+const TOKEN_ID: &str = "The token's id (1 to 200 characters); it wins over a tokenId in the body";
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/{userId}/pats",
+    tag = "UserService",
+    operation_id = "AddPersonalAccessToken",
+    summary = "Add a personal access token to a machine user, with the roles of its live tokens",
+    params(("userId" = String, Path, description = USER_ID)),
+    request_body = Option<AddPersonalAccessTokenDoc>,
+    responses(
+        (status = 200, description = "The token was added; this answer is the only place it is ever shown", body = AddPersonalAccessTokenResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3), expirationDate is in the past (code 3, DOMAIN-dv3t5), no such user (code 9, COMMAND-Dggw2: ZITADEL's answer, not 404) or the user is not a machine user (code 9, COMMAND-Df2f1)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization, or does not hold every role the new token would carry (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "An unknown route only (code 5): a user that does not exist is 400, COMMAND-Dggw2", body = ErrorDoc),
+    ),
+)]
+fn add_personal_access_token() {}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/users/{userId}/pats/{tokenId}",
+    tag = "UserService",
+    operation_id = "RemovePersonalAccessToken",
+    summary = "Remove a personal access token: it authenticates nothing from the next request on",
+    params(
+        ("userId" = String, Path, description = USER_ID),
+        ("tokenId" = String, Path, description = TOKEN_ID),
+    ),
+    responses(
+        (status = 200, description = "The token is revoked (within tokens.cache_ttl where a process remembers it)", body = RemovePersonalAccessTokenResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A field is invalid (code 3)", body = ErrorDoc),
+        (status = 403, description = "The caller is neither the user nor holds user.write on its organization (code 7, AUTH-AWfge)", body = ErrorDoc),
+        (status = 404, description = "The user has no live token with this id: never added, already removed, another user's, or no such user (code 5, COMMAND-4m77G)", body = ErrorDoc),
+    ),
+)]
+fn remove_personal_access_token() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/users/pats/search",
+    tag = "UserService",
+    operation_id = "ListPersonalAccessTokens",
+    summary = "Search personal access tokens (never the tokens themselves)",
+    request_body = ListPersonalAccessTokensDoc,
+    responses(
+        (status = 200, description = "The matching tokens the caller may see: its own, and those of users it holds user.read for; removed tokens never", body = ListPersonalAccessTokensResponseDoc),
+        CommonErrors,
+        (status = 400, description = "A filter, the sorting column or a method is invalid (code 3), or pagination.limit is over 1000 (code 3, QUERY-4M0fs)", body = ErrorDoc),
+    ),
+)]
+fn list_personal_access_tokens() {}
+
 /// The path parameter every session route takes.
 const SESSION_ID: &str =
     "The session's id (1 to 200 characters); it wins over a sessionId in the body";
@@ -488,6 +552,24 @@ fn refine(document: &mut serde_json::Value) {
         { "required": ["idsQuery", "creatorQuery"] },
         { "required": ["userIdQuery", "creatorQuery"] },
     ] });
+    // PersonalAccessTokensSearchFilter's oneof: its five cases exclude each other.
+    let filters = [
+        "tokenIdFilter",
+        "userIdFilter",
+        "organizationIdFilter",
+        "createdDateFilter",
+        "expirationDateFilter",
+    ];
+    let pairs: Vec<_> = filters
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            filters[i + 1..]
+                .iter()
+                .map(move |b| json!({ "required": [a, b] }))
+        })
+        .collect();
+    schemas["PersonalAccessTokensSearchFilter"]["not"] = json!({ "anyOf": pairs });
     for (schema, field) in [
         ("AddHumanUserRequest", "userId"),
         ("Organization", "orgId"),
@@ -521,9 +603,12 @@ fn refine(document: &mut serde_json::Value) {
         { "$ref": "#/components/schemas/ErrorDetail" },
         { "$ref": "#/components/schemas/CredentialsCheckError" },
     ] });
-    // DeleteSession's body may be left out (it then means `{}`), but it is not `null`.
+    // DeleteSession's and AddPersonalAccessToken's bodies may be left out (they then mean
+    // `{}`), but they are not `null`.
     document["paths"]["/v2/sessions/{sessionId}"]["delete"]["requestBody"]["content"]["application/json"]
         ["schema"] = json!({ "$ref": "#/components/schemas/DeleteSessionRequest" });
+    document["paths"]["/v2/users/{userId}/pats"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"] = json!({ "$ref": "#/components/schemas/AddPersonalAccessTokenRequest" });
     document["x-rekey-errors"] = crate::catalog::errors_json();
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
@@ -546,7 +631,9 @@ fn refine(document: &mut serde_json::Value) {
             .values_mut()
             .filter_map(|op| op.get_mut("parameters")?.as_array_mut())
             .flatten()
-            .filter(|p| p["name"] == "userId" || p["name"] == "sessionId")
+            .filter(|p| {
+                ["userId", "sessionId", "tokenId"].contains(&p["name"].as_str().unwrap_or_default())
+            })
         {
             parameter["schema"] = json!({ "type": "string", "pattern": ID_PATTERN });
         }
@@ -950,6 +1037,189 @@ pub(crate) struct AddOrganizationDoc {
 pub(crate) struct AddOrganizationResponseDoc {
     details: DetailsDoc,
     organization_id: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Personal access tokens
+
+/// `AddPersonalAccessTokenRequest` without `userId` (it is in the path).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AddPersonalAccessTokenRequest, example = json!({
+    "expirationDate": "2030-01-01T00:00:00Z"
+}))]
+pub(crate) struct AddPersonalAccessTokenDoc {
+    /// When the token stops working: RFC 3339, not in the past (else 400, code 3,
+    /// `DOMAIN-dv3t5`). Without it the token never expires (listed with
+    /// `9999-12-31T23:59:59Z`, as in ZITADEL).
+    #[schema(format = DateTime, example = "2030-01-01T00:00:00Z")]
+    expiration_date: Option<String>,
+}
+
+/// `AddPersonalAccessTokenResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AddPersonalAccessTokenResponse, example = json!({
+    "creationDate": "2024-06-13T06:44:35.860Z",
+    "tokenId": "69629023906488340",
+    "token": "rekey_pat_yQ3b0nJ6qk1Zx9T0f2m8Vw4cA7eLhR5sUoPiKdGjB1E"
+}))]
+pub(crate) struct AddPersonalAccessTokenResponseDoc {
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    creation_date: String,
+    /// The id that RemovePersonalAccessToken and ListPersonalAccessTokens name it by.
+    token_id: String,
+    /// The bearer token: shown here once, never stored (rekey keeps a fingerprint only), never
+    /// listed. It carries the roles the user's live tokens carried when it was added.
+    token: String,
+}
+
+/// `RemovePersonalAccessTokenResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RemovePersonalAccessTokenResponse)]
+pub(crate) struct RemovePersonalAccessTokenResponseDoc {
+    /// When the token was revoked.
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    deletion_date: String,
+}
+
+/// `zitadel.filter.v2.PaginationRequest`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaginationRequest)]
+pub(crate) struct PaginationRequestDoc {
+    /// Tokens to skip (uint64; a number or a string).
+    offset: Option<u64>,
+    /// At most this many (uint32); 0 or none: 100; more than 1 000 is 400, code 3,
+    /// `QUERY-4M0fs`.
+    #[schema(maximum = 1000)]
+    limit: Option<u32>,
+    /// Smallest first; default: largest (newest) first.
+    asc: Option<bool>,
+}
+
+/// `zitadel.user.v2.PersonalAccessTokenFieldName`: what the page is ordered by (then by id);
+/// `UNSPECIFIED` is the creation date. Never-expiring tokens sort as 9999-12-31T23:59:59Z.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PersonalAccessTokenFieldName)]
+pub(crate) enum PersonalAccessTokenFieldNameDoc {
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED")]
+    Unspecified,
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE")]
+    CreatedDate,
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ID")]
+    Id,
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID")]
+    UserId,
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ORGANIZATION_ID")]
+    OrganizationId,
+    #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_EXPIRATION_DATE")]
+    ExpirationDate,
+}
+
+/// `zitadel.filter.v2.IDFilter`: equal to this id.
+#[derive(Serialize, ToSchema)]
+#[schema(as = IDFilter)]
+pub(crate) struct IdFilterDoc {
+    #[schema(max_length = 200, example = "69629023906488334")]
+    id: Option<String>,
+}
+
+/// `zitadel.filter.v2.TimestampFilterMethod`: how the token's date compares to `timestamp`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TimestampFilterMethod)]
+pub(crate) enum TimestampFilterMethodDoc {
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_EQUALS")]
+    Equals,
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER")]
+    After,
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS")]
+    AfterOrEquals,
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE")]
+    Before,
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS")]
+    BeforeOrEquals,
+}
+
+/// `zitadel.filter.v2.TimestampFilter`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TimestampFilter)]
+pub(crate) struct TimestampFilterDoc {
+    /// Required (else 400, code 3).
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    timestamp: String,
+    /// Default: `TIMESTAMP_FILTER_METHOD_EQUALS`.
+    method: Option<TimestampFilterMethodDoc>,
+}
+
+/// `PersonalAccessTokensSearchFilter`: one of `tokenIdFilter`, `userIdFilter`,
+/// `organizationIdFilter`, `createdDateFilter`, `expirationDateFilter` (none, or two, is 400,
+/// code 3).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PersonalAccessTokensSearchFilter)]
+pub(crate) struct PersonalAccessTokensSearchFilterDoc {
+    token_id_filter: Option<IdFilterDoc>,
+    user_id_filter: Option<IdFilterDoc>,
+    organization_id_filter: Option<IdFilterDoc>,
+    created_date_filter: Option<TimestampFilterDoc>,
+    /// A token without expiry compares as 9999-12-31T23:59:59Z.
+    expiration_date_filter: Option<TimestampFilterDoc>,
+}
+
+/// `ListPersonalAccessTokensRequest`: every filter must hold.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ListPersonalAccessTokensRequest, example = json!({
+    "pagination": { "limit": 20 },
+    "sortingColumn": "PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE",
+    "filters": [{ "userIdFilter": { "id": "69629023906488334" } }]
+}))]
+pub(crate) struct ListPersonalAccessTokensDoc {
+    pagination: Option<PaginationRequestDoc>,
+    sorting_column: Option<PersonalAccessTokenFieldNameDoc>,
+    filters: Option<Vec<PersonalAccessTokensSearchFilterDoc>>,
+}
+
+/// `zitadel.filter.v2.PaginationResponse`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PaginationResponse)]
+pub(crate) struct PaginationResponseDoc {
+    /// How many match in all (uint64, as a string).
+    #[schema(pattern = "^[0-9]+$", example = "1")]
+    total_result: String,
+    /// The limit applied: the one given, or 100 (uint64, as a string).
+    #[schema(pattern = "^[0-9]+$", example = "100")]
+    applied_limit: String,
+}
+
+/// `PersonalAccessToken`: never the token itself.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PersonalAccessToken)]
+pub(crate) struct PersonalAccessTokenDoc {
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    creation_date: String,
+    /// The creation date: a token does not change.
+    #[schema(format = DateTime, example = "2024-06-13T06:44:35.860Z")]
+    change_date: String,
+    id: String,
+    user_id: String,
+    organization_id: String,
+    /// `9999-12-31T23:59:59Z` for a token that never expires (as ZITADEL). An expired token is
+    /// still listed until it is removed.
+    #[schema(format = DateTime, example = "9999-12-31T23:59:59Z")]
+    expiration_date: String,
+}
+
+/// `ListPersonalAccessTokensResponse`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListPersonalAccessTokensResponse)]
+pub(crate) struct ListPersonalAccessTokensResponseDoc {
+    pagination: PaginationResponseDoc,
+    /// This page, in the order asked for (default: newest first).
+    result: Vec<PersonalAccessTokenDoc>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1421,6 +1691,9 @@ mod tests {
             ("/v2/users/{userId}/lock", "post"),
             ("/v2/users/{userId}/unlock", "post"),
             ("/v2/users/{userId}", "delete"),
+            ("/v2/users/{userId}/pats", "post"),
+            ("/v2/users/{userId}/pats/{tokenId}", "delete"),
+            ("/v2/users/pats/search", "post"),
             ("/v2/sessions", "post"),
             ("/v2/sessions/search", "post"),
             ("/v2/sessions/{sessionId}", "get"),

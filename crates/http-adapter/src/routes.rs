@@ -126,6 +126,17 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             .service(rest_route::<P, DeactivateUser>(
                 "/v2/users/{userId}/deactivate",
             ))
+            .service(rest_route::<P, ListPersonalAccessTokens>(
+                "/v2/users/pats/search",
+            ))
+            .service(rest_route::<P, AddPersonalAccessToken>(
+                "/v2/users/{userId}/pats",
+            ))
+            .service(
+                web::resource("/v2/users/{userId}/pats/{tokenId}")
+                    .route(web::delete().to(rest::<P, RemovePersonalAccessToken>))
+                    .default_service(web::to(|| method_not_allowed("DELETE"))),
+            )
             .service(rest_route::<P, ReactivateUser>(
                 "/v2/users/{userId}/reactivate",
             ))
@@ -193,6 +204,15 @@ pub fn configure<P: Ports>(settings: HttpSettings) -> impl FnOnce(&mut ServiceCo
             ))
             .service(connect_route::<P, DeleteUser>(
                 "/zitadel.user.v2.UserService/DeleteUser",
+            ))
+            .service(connect_route::<P, AddPersonalAccessToken>(
+                "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+            ))
+            .service(connect_route::<P, RemovePersonalAccessToken>(
+                "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+            ))
+            .service(connect_route::<P, ListPersonalAccessTokens>(
+                "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
             ))
             .service(connect_route::<P, CreateSession>(
                 "/zitadel.session.v2.SessionService/CreateSession",
@@ -284,6 +304,9 @@ pub(crate) trait Unary: 'static {
     fn set_query(_request: &mut Self::Request, _query: &str) -> Result<(), ApiError> {
         Ok(())
     }
+
+    /// Sets the `{tokenId}` of the REST path (RemovePersonalAccessToken's) into the message.
+    fn set_path_token_id(_request: &mut Self::Request, _id: String) {}
 
     /// Runs the RPC for `caller`.
     fn call<P: Ports>(
@@ -440,6 +463,45 @@ unary!(
     |message, id| message.user_id = id
 );
 unary!(
+    AddPersonalAccessToken,
+    user::AddPersonalAccessTokenRequest,
+    user::AddPersonalAccessTokenResponse,
+    rekey_api::rpc::personal_access_token::add,
+    |message, id| message.user_id = id
+);
+/// RemovePersonalAccessToken: two ids in its path, `{userId}` and `{tokenId}`.
+pub(crate) struct RemovePersonalAccessToken;
+
+impl Unary for RemovePersonalAccessToken {
+    const RPC: Rpc = Rpc::RemovePersonalAccessToken;
+    const REST_STATUS: StatusCode = StatusCode::OK;
+    type Request = user::RemovePersonalAccessTokenRequest;
+    type Response = user::RemovePersonalAccessTokenResponse;
+
+    fn set_path_id(request: &mut Self::Request, id: String) {
+        request.user_id = id;
+    }
+
+    fn set_path_token_id(request: &mut Self::Request, id: String) {
+        request.token_id = id;
+    }
+
+    fn call<P: Ports>(
+        ports: &P,
+        caller: &Principal,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, Status>> {
+        rekey_api::rpc::personal_access_token::remove(ports, caller, request)
+    }
+}
+unary!(
+    ListPersonalAccessTokens,
+    user::ListPersonalAccessTokensRequest,
+    user::ListPersonalAccessTokensResponse,
+    rekey_api::rpc::personal_access_token::list,
+    |_message, _id| ()
+);
+unary!(
     ListAuthenticationMethodTypes,
     user::ListAuthenticationMethodTypesRequest,
     user::ListAuthenticationMethodTypesResponse,
@@ -563,6 +625,9 @@ async fn rest<P: Ports, R: Unary>(
         let mut request: R::Request = rekey_api::json::decode(&read(&req, body).await?)?;
         if let Some(id) = path_id(&req) {
             R::set_path_id(&mut request, id);
+        }
+        if let Some(id) = req.match_info().get("tokenId") {
+            R::set_path_token_id(&mut request, id.to_owned());
         }
         R::set_query(&mut request, req.query_string())?;
         let response = R::call(ports.get_ref(), &caller, request).await?;

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::status::Status;
 
+pub mod pat;
 pub mod session;
 
 /// Decodes a JSON request message; an empty body is `{}`.

@@ -619,7 +619,7 @@ impl JsonRequest for user::ListAuthenticationMethodTypesRequest {
 // Requests: scalar and well-known types
 
 /// At most one member of a oneof: the one given, or `only_one` naming the first two given.
-fn at_most_one<'a, T, const N: usize>(
+pub(super) fn at_most_one<'a, T, const N: usize>(
     message: &str,
     members: [(&'a str, Option<T>); N],
 ) -> Result<Option<T>, Status> {
@@ -639,14 +639,17 @@ fn at_most_one<'a, T, const N: usize>(
 /// field is left unset, as protojson with `DiscardUnknown` does); numbers are kept, as proto3
 /// enums are open.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum EnumJson {
+pub(super) enum EnumJson {
     Name(String),
     Number(i32),
 }
 
 impl EnumJson {
     /// The enum's number, 0 when absent or an unknown name.
-    fn number<E: Into<i32>>(json: Option<Self>, from_name: fn(&str) -> Option<E>) -> i32 {
+    pub(super) fn number<E: Into<i32>>(
+        json: Option<Self>,
+        from_name: fn(&str) -> Option<E>,
+    ) -> i32 {
         match json {
             None => 0,
             Some(Self::Number(number)) => number,
@@ -679,7 +682,7 @@ impl<'de> Deserialize<'de> for EnumJson {
 
 /// A `uint64`: a JSON number or a string holding one (`"10"`, `"1e3"`), integral, in range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct U64Json(u64);
+pub(super) struct U64Json(pub(super) u64);
 
 impl U64Json {
     fn from_number(number: &Number) -> Option<u64> {
@@ -734,7 +737,7 @@ impl<'de> Deserialize<'de> for U64Json {
 
 /// A `uint32`, read as [`U64Json`] and range-checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct U32Json(u32);
+pub(super) struct U32Json(pub(super) u32);
 
 impl<'de> Deserialize<'de> for U32Json {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -834,7 +837,7 @@ impl<'de> Deserialize<'de> for DurationJson {
 
 /// A `google.protobuf.Timestamp`: RFC 3339 with `Z` or an offset, years 0001 to 9999.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct TimestampJson(prost_types::Timestamp);
+pub(super) struct TimestampJson(pub(super) prost_types::Timestamp);
 
 /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
 const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;

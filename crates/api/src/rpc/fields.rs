@@ -83,6 +83,14 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// A `google.protobuf.Timestamp` as a time, or code 3 naming `field` when it is out of range.
+pub(crate) fn time(field: &str, at: prost_types::Timestamp) -> Result<DateTime<Utc>, Status> {
+    u32::try_from(at.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
+        .ok_or_else(|| Status::invalid(format!("invalid {field}: not a valid timestamp")))
+}
+
 /// `details` of a command's response: the sequence, the change date and the resource owner;
 /// no creation date (ZITADEL leaves it unset on commands).
 pub(crate) fn details(details: &Details) -> object::Details {

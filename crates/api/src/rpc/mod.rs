@@ -12,6 +12,7 @@ mod fields;
 pub mod get_user;
 pub mod lifecycle;
 pub mod password_reset;
+pub mod personal_access_token;
 pub mod session;
 pub mod set_password;
 pub mod settings;
@@ -63,11 +64,17 @@ pub enum Rpc {
     UnlockUser,
     /// `zitadel.user.v2.UserService/DeleteUser`.
     DeleteUser,
+    /// `zitadel.user.v2.UserService/AddPersonalAccessToken`.
+    AddPersonalAccessToken,
+    /// `zitadel.user.v2.UserService/RemovePersonalAccessToken`.
+    RemovePersonalAccessToken,
+    /// `zitadel.user.v2.UserService/ListPersonalAccessTokens`.
+    ListPersonalAccessTokens,
 }
 
 impl Rpc {
     /// Every RPC.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 21] = [
         Self::PasswordReset,
         Self::SetPassword,
         Self::GetUserById,
@@ -86,6 +93,9 @@ impl Rpc {
         Self::LockUser,
         Self::UnlockUser,
         Self::DeleteUser,
+        Self::AddPersonalAccessToken,
+        Self::RemovePersonalAccessToken,
+        Self::ListPersonalAccessTokens,
     ];
 
     /// The method name, as in the gRPC path.
@@ -110,6 +120,9 @@ impl Rpc {
             Self::LockUser => "LockUser",
             Self::UnlockUser => "UnlockUser",
             Self::DeleteUser => "DeleteUser",
+            Self::AddPersonalAccessToken => "AddPersonalAccessToken",
+            Self::RemovePersonalAccessToken => "RemovePersonalAccessToken",
+            Self::ListPersonalAccessTokens => "ListPersonalAccessTokens",
         }
     }
 
@@ -135,6 +148,9 @@ impl Rpc {
             Self::LockUser => "lock_user",
             Self::UnlockUser => "unlock_user",
             Self::DeleteUser => "delete_user",
+            Self::AddPersonalAccessToken => "add_personal_access_token",
+            Self::RemovePersonalAccessToken => "remove_personal_access_token",
+            Self::ListPersonalAccessTokens => "list_personal_access_tokens",
         }
     }
 }

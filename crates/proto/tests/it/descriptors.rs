@@ -319,6 +319,105 @@ fn key_fields_have_zitadels_numbers() {
             "auth_method_types",
             2,
         ),
+        (
+            "zitadel.user.v2.AddPersonalAccessTokenRequest",
+            "user_id",
+            1,
+        ),
+        (
+            "zitadel.user.v2.AddPersonalAccessTokenRequest",
+            "expiration_date",
+            2,
+        ),
+        (
+            "zitadel.user.v2.AddPersonalAccessTokenResponse",
+            "creation_date",
+            1,
+        ),
+        (
+            "zitadel.user.v2.AddPersonalAccessTokenResponse",
+            "token_id",
+            2,
+        ),
+        ("zitadel.user.v2.AddPersonalAccessTokenResponse", "token", 3),
+        (
+            "zitadel.user.v2.RemovePersonalAccessTokenRequest",
+            "user_id",
+            1,
+        ),
+        (
+            "zitadel.user.v2.RemovePersonalAccessTokenRequest",
+            "token_id",
+            2,
+        ),
+        (
+            "zitadel.user.v2.RemovePersonalAccessTokenResponse",
+            "deletion_date",
+            1,
+        ),
+        (
+            "zitadel.user.v2.ListPersonalAccessTokensRequest",
+            "pagination",
+            1,
+        ),
+        (
+            "zitadel.user.v2.ListPersonalAccessTokensRequest",
+            "sorting_column",
+            2,
+        ),
+        (
+            "zitadel.user.v2.ListPersonalAccessTokensRequest",
+            "filters",
+            3,
+        ),
+        (
+            "zitadel.user.v2.ListPersonalAccessTokensResponse",
+            "pagination",
+            1,
+        ),
+        (
+            "zitadel.user.v2.ListPersonalAccessTokensResponse",
+            "result",
+            2,
+        ),
+        ("zitadel.user.v2.PersonalAccessToken", "creation_date", 1),
+        ("zitadel.user.v2.PersonalAccessToken", "change_date", 2),
+        ("zitadel.user.v2.PersonalAccessToken", "id", 3),
+        ("zitadel.user.v2.PersonalAccessToken", "user_id", 4),
+        ("zitadel.user.v2.PersonalAccessToken", "organization_id", 5),
+        ("zitadel.user.v2.PersonalAccessToken", "expiration_date", 6),
+        (
+            "zitadel.user.v2.PersonalAccessTokensSearchFilter",
+            "token_id_filter",
+            1,
+        ),
+        (
+            "zitadel.user.v2.PersonalAccessTokensSearchFilter",
+            "user_id_filter",
+            2,
+        ),
+        (
+            "zitadel.user.v2.PersonalAccessTokensSearchFilter",
+            "organization_id_filter",
+            3,
+        ),
+        (
+            "zitadel.user.v2.PersonalAccessTokensSearchFilter",
+            "created_date_filter",
+            4,
+        ),
+        (
+            "zitadel.user.v2.PersonalAccessTokensSearchFilter",
+            "expiration_date_filter",
+            5,
+        ),
+        ("zitadel.filter.v2.PaginationRequest", "offset", 1),
+        ("zitadel.filter.v2.PaginationRequest", "limit", 2),
+        ("zitadel.filter.v2.PaginationRequest", "asc", 3),
+        ("zitadel.filter.v2.PaginationResponse", "total_result", 1),
+        ("zitadel.filter.v2.PaginationResponse", "applied_limit", 2),
+        ("zitadel.filter.v2.TimestampFilter", "timestamp", 1),
+        ("zitadel.filter.v2.TimestampFilter", "method", 2),
     ];
     let wrong: Vec<String> = expected
         .iter()
@@ -498,6 +597,21 @@ fn services_have_zitadels_paths() {
                 "/zitadel.user.v2.UserService/DeleteUser",
                 ".zitadel.user.v2.DeleteUserRequest",
                 ".zitadel.user.v2.DeleteUserResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+                ".zitadel.user.v2.AddPersonalAccessTokenRequest",
+                ".zitadel.user.v2.AddPersonalAccessTokenResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+                ".zitadel.user.v2.RemovePersonalAccessTokenRequest",
+                ".zitadel.user.v2.RemovePersonalAccessTokenResponse"
+            ),
+            rpc(
+                "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+                ".zitadel.user.v2.ListPersonalAccessTokensRequest",
+                ".zitadel.user.v2.ListPersonalAccessTokensResponse"
             ),
         ]
     );
