@@ -27,4 +27,5 @@ mod sessions;
 mod set_password;
 mod smtp;
 mod tools;
+mod traces;
 mod zitadel_clients;

@@ -14,6 +14,7 @@ pub mod json;
 mod request;
 pub mod rpc;
 mod status;
+pub mod trace;
 
 pub use auth::authenticate;
 pub use request::{count_request, request_id};

@@ -74,4 +74,6 @@ pub struct OutboxMessage {
     pub created_at: DateTime<Utc>,
     /// The first attempt is due at this time.
     pub next_attempt_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the request that queued it (see [`crate::Ports::trace_context`]).
+    pub trace_context: Option<String>,
 }

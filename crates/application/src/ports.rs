@@ -845,6 +845,12 @@ pub trait Ports: Send + Sync + 'static {
     /// Policies.
     fn policies(&self) -> &Policies;
 
+    /// The W3C `traceparent` of the current span, when traces are exported: a message queued
+    /// now carries it, so that its delivery is traced as part of the request that queued it.
+    fn trace_context(&self) -> Option<String> {
+        None
+    }
+
     /// Takes one unit from each of `keys` at `now` (as [`RateLimiter::take`]) and loads `user`
     /// (as [`UserStore::user`]), for a request that may see the user only within its budget.
     /// Here one after the other, the user only when allowed; a composition whose limiter and
@@ -894,6 +900,8 @@ pub struct ClaimedMessage {
     pub idempotency_key: String,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// The W3C `traceparent` of the request that queued it, if traces were exported then.
+    pub trace_context: Option<String>,
 }
 
 /// The user's current code, to tell a message superseded or expired.
@@ -1397,6 +1405,12 @@ pub trait DeliveryPorts: Send + Sync + 'static {
     fn delivery(&self) -> &DeliveryPolicy;
     /// Waits `duration` (the pace of a batch's lease renewals, and their patience).
     fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
+
+    /// Makes `span` (not yet entered) a part of the trace `traceparent` names: its child, and
+    /// linked to it. Nothing when traces are not exported.
+    fn join_trace(&self, span: &tracing::Span, traceparent: &str) {
+        let _ = (span, traceparent);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

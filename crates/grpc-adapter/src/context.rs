@@ -168,6 +168,9 @@ where
         let protocol = protocol(request.headers());
         let request_type = request.headers().get(CONTENT_TYPE).cloned();
         let span = tracing::info_span!("call", request.id = %id, %route, %protocol);
+        if let Some(traceparent) = request.headers().get("traceparent") {
+            rekey_api::trace::adopt(&span, traceparent.to_str().unwrap_or_default());
+        }
         let started = Instant::now();
         Box::pin(
             async move {

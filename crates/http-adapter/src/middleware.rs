@@ -24,7 +24,8 @@ fn request_id(req: &ServiceRequest) -> String {
     rekey_api::request_id(req.headers().get(&X_REQUEST_ID).map(|v| v.as_bytes()))
 }
 
-/// Middleware: gives the request an id, runs it in a tracing span that carries the id, sets
+/// Middleware: gives the request an id, runs it in a tracing span that carries the id (a child
+/// of the caller's span when a W3C `traceparent` header names one), sets
 /// `x-request-id` on the response and logs method, route, status and latency. The query string
 /// is never logged (reset links carry codes in it).
 ///
@@ -41,6 +42,9 @@ pub async fn request_context(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request.id = %id, %method, %route);
+    if let Some(traceparent) = req.headers().get("traceparent") {
+        rekey_api::trace::adopt(&span, traceparent.to_str().unwrap_or_default());
+    }
     let mut response = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await?;

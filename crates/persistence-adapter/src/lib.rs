@@ -327,6 +327,14 @@ impl Store {
     }
 }
 
+/// A span over one call's database work (the wait for a connection and the round trips on it),
+/// a child of the use case's span. Never entered: it only marks the start and, when dropped,
+/// the end. Debug level, so it costs nothing unless traces are exported (the log filter does
+/// not see it; the trace layer takes `rekey` spans at every level).
+pub(crate) fn db_span(system: &'static str) -> tracing::Span {
+    tracing::debug_span!("db", db.system = system)
+}
+
 /// Runs `$body` with `$conn` bound to a `&mut` pooled connection of whichever backend `$store`
 /// holds, for reads: on SQLite a reader connection, which refuses to write. The body is
 /// compiled once per backend: write it once, in diesel's DSL. Evaluates to the body's
@@ -336,6 +344,7 @@ macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
             $crate::Pool::Sqlite(pools) => {
+                let _span = $crate::db_span("sqlite");
                 let waiting = std::time::Instant::now();
                 let mut pooled = pools
                     .read
@@ -347,6 +356,7 @@ macro_rules! with_conn {
                 $body
             }
             $crate::Pool::Postgres(pool) => {
+                let _span = $crate::db_span("postgresql");
                 let waiting = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
                 $crate::pool_waited("postgres", waiting);
@@ -364,6 +374,7 @@ macro_rules! with_writer {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
             $crate::Pool::Sqlite(pools) => {
+                let _span = $crate::db_span("sqlite");
                 let waiting = std::time::Instant::now();
                 let mut writer = pools.writer().await?;
                 $crate::pool_waited("sqlite", waiting);
@@ -371,6 +382,7 @@ macro_rules! with_writer {
                 $body
             }
             $crate::Pool::Postgres(pool) => {
+                let _span = $crate::db_span("postgresql");
                 let waiting = std::time::Instant::now();
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
                 $crate::pool_waited("postgres", waiting);

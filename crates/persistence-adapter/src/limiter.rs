@@ -143,6 +143,7 @@ impl Store {
             return Ok((verdict, user));
         };
         let digest = digest(key);
+        let _span = crate::db_span("postgresql");
         let waiting = std::time::Instant::now();
         let pooled = pools.get().await.map_err(crate::error::pool_failure)?;
         crate::pool_waited("postgres", waiting);

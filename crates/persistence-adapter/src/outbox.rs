@@ -54,6 +54,7 @@ fn claimed(row: OutboxRow) -> Result<ClaimedMessage, Failure> {
         code_sequence: row.code_sequence,
         idempotency_key: row.idempotency_key,
         attempts: row.attempts,
+        trace_context: row.trace_context,
     })
 }
 
@@ -112,6 +113,7 @@ impl OutboxStore for Store {
              ORDER BY next_attempt_at LIMIT ?) RETURNING *";
         let rows: Vec<OutboxRow> = match &self.pool {
             Pool::Postgres(pool) => {
+                let _span = crate::db_span("postgresql");
                 let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
                 diesel::sql_query(CLAIM_POSTGRES)
                     .bind::<Timestamp, _>(until)
@@ -122,6 +124,7 @@ impl OutboxStore for Store {
                     .map_err(query_failure)?
             }
             Pool::Sqlite(pools) => {
+                let _span = crate::db_span("sqlite");
                 let mut writer = pools.writer().await?;
                 diesel::sql_query(CLAIM_SQLITE)
                     .bind::<Timestamp, _>(until)

@@ -458,6 +458,7 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub trace_context: Option<String>,
 }
 
 impl OutboxRow {
@@ -478,6 +479,7 @@ impl OutboxRow {
             last_error: None,
             created_at: naive(message.created_at),
             sent_at: None,
+            trace_context: message.trace_context.clone(),
         }
     }
 }

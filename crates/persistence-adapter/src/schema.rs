@@ -115,6 +115,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        trace_context -> Nullable<Text>,
     }
 }
 

@@ -262,8 +262,8 @@ sql!(
         add_code_sql!(),
         ", queued AS (INSERT INTO outbox (id, kind, user_id, channel, recipient_masked, key_id, \
          payload, code_sequence, idempotency_key, status, attempts, next_attempt_at, last_error, \
-         created_at, sent_at) \
-         SELECT $19, $20, $1, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32 \
+         created_at, sent_at, trace_context) \
+         SELECT $19, $20, $1, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33 \
          FROM advanced RETURNING 1) \
          SELECT count(*) AS advanced FROM advanced"
     )
@@ -299,6 +299,7 @@ async fn add_code_at_once(pool: &crate::pg_pools::PgPools, work: &Work) -> Resul
     values.extend(code_values(code));
     debug_assert_eq!(event.aggregate_id, guard.user_id);
     debug_assert_eq!(event.created_at, guard.at);
+    let _span = crate::db_span("postgresql");
     let waiting = std::time::Instant::now();
     let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
     crate::pool_waited("postgres", waiting);
@@ -330,6 +331,7 @@ async fn add_code_at_once(pool: &crate::pg_pools::PgPools, work: &Work) -> Resul
                     Value::NullableText(message.last_error.as_deref()),
                     Value::Timestamp(&message.created_at),
                     Value::NullableTimestamp(message.sent_at.as_ref()),
+                    Value::NullableText(message.trace_context.as_deref()),
                 ]);
                 Prepared::<AddCodeQueued>::new(values)
                     .get_result::<Advanced>(&mut *conn)

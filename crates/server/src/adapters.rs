@@ -541,6 +541,10 @@ impl Ports for Adapters {
     type Limiter = RefusalMemo<Store>;
     type Sessions = Store;
 
+    fn trace_context(&self) -> Option<String> {
+        rekey_api::trace::current()
+    }
+
     fn users(&self) -> &Store {
         &self.store
     }
@@ -651,6 +655,10 @@ impl DeliveryPorts for Adapters {
     }
     async fn sleep(&self, duration: std::time::Duration) {
         tokio::time::sleep(duration).await;
+    }
+
+    fn join_trace(&self, span: &tracing::Span, traceparent: &str) {
+        rekey_api::trace::adopt_and_link(span, traceparent);
     }
 }
 

@@ -8,6 +8,7 @@ mod maintenance;
 mod serve;
 mod settings;
 mod telemetry;
+mod traces;
 mod worker;
 
 use std::path::PathBuf;
@@ -54,10 +55,6 @@ fn main() -> ExitCode {
     if matches!(cli.command, Some(Command::Admin(_))) {
         log.level = "off".to_owned();
     }
-    if let Err(error) = telemetry::init(&log) {
-        eprintln!("rekey: {error}");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,6 +65,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let provider = match &cli.command {
+        None | Some(Command::Serve) => traces::provider(&settings.otel, runtime.handle().clone()),
+        Some(_) => Ok(None),
+    };
+    let provider = match provider {
+        Ok(provider) => provider,
+        Err(error) => {
+            eprintln!("rekey: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = telemetry::init(&log, provider.as_ref()) {
+        eprintln!("rekey: {error}");
+        return ExitCode::from(2);
+    }
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run(settings).await,
@@ -82,6 +94,10 @@ fn main() -> ExitCode {
             Command::Admin(command) => admin::run(&settings, command).await,
         }
     });
+    // On this thread, while the runtime the exports run on still stands.
+    if let Some(provider) = &provider {
+        traces::shutdown(provider);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -123,6 +123,19 @@ pub struct Settings {
     pub instance: InstanceSettings,
     /// `[events]`.
     pub events: EventSettings,
+    /// `[otel]`.
+    pub otel: OtelSettings,
+}
+
+/// `[otel]`: traces, exported over OTLP/HTTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtelSettings {
+    /// The collector's traces URL, e.g. `http://127.0.0.1:4318/v1/traces`; empty = off.
+    pub endpoint: String,
+    /// Timeout of one export.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
 }
 
 /// `[events]`: where events go (Actions v2 style).

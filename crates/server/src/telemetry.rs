@@ -1,4 +1,5 @@
-//! Logging: tracing to stderr, pretty or JSON, filtered by `log.level`.
+//! Logging: tracing to stderr, pretty or JSON, filtered by `log.level`; traces (see
+//! [`crate::traces`]); metrics.
 
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -6,14 +7,18 @@ use tracing_subscriber::{EnvFilter, Layer as _, fmt};
 
 use crate::settings::{LogFormat, LogSettings};
 
-/// Installs the global subscriber.
+/// Installs the global subscriber: the log (filtered by `log.level`) and, with `provider`,
+/// the export of rekey's spans (every level, whatever `log.level` says).
 ///
 /// # Errors
 /// A message when the filter does not parse.
-pub fn init(settings: &LogSettings) -> Result<(), String> {
+pub fn init(
+    settings: &LogSettings,
+    provider: Option<&opentelemetry_sdk::trace::SdkTracerProvider>,
+) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.level)
         .map_err(|e| format!("log.level {:?}: {e}", settings.level))?;
-    let layer = match settings.format {
+    let log = match settings.format {
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
@@ -24,8 +29,8 @@ pub fn init(settings: &LogSettings) -> Result<(), String> {
         LogFormat::Pretty => fmt::layer().with_writer(std::io::stderr).boxed(),
     };
     tracing_subscriber::registry()
-        .with(filter)
-        .with(layer)
+        .with(log.with_filter(filter))
+        .with(provider.map(crate::traces::layer))
         .try_init()
         .map_err(|e| format!("logging: {e}"))
 }

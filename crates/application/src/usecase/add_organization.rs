@@ -43,7 +43,7 @@ pub enum Error {
 ///
 /// # Errors
 /// [`Error`].
-#[instrument(skip_all)]
+#[instrument(name = "add_organization", skip_all)]
 pub async fn execute<P: Ports>(
     ports: &P,
     caller: &Principal,

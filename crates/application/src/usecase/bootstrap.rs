@@ -33,7 +33,7 @@ pub struct Output {
 ///
 /// # Errors
 /// [`Failure`] when the store fails.
-#[instrument(skip_all)]
+#[instrument(name = "bootstrap", skip_all)]
 pub async fn execute<P: Ports>(ports: &P, input: Input) -> Result<Option<Output>, Failure> {
     if !ports.users().is_empty().await? {
         return Ok(None);

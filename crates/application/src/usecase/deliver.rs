@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rekey_domain::{NotificationType, UserId};
-use tracing::instrument;
+use tracing::{Instrument as _, instrument};
 
 use crate::ports::{
     ClaimedMessage, Clock, CurrentCode, DeliveryPorts, EmailMessage, EmailSender, Jitter, LinkData,
@@ -197,10 +197,25 @@ async fn send_leased<P: DeliveryPorts>(
     let mut sends = futures_util::stream::FuturesUnordered::new();
     for message in due {
         let id = message.id.clone();
-        let (send, handle) = abortable(async move {
-            let attempted = attempt(ports, &message).await;
-            (message, attempted)
-        });
+        // Each attempt is its own span, in the trace of the request that queued the message.
+        let span = tracing::info_span!(
+            parent: None,
+            "deliver",
+            message.id = %message.id,
+            message.kind = message.kind,
+            channel = message.channel.as_str(),
+            attempt = message.attempts,
+        );
+        if let Some(traceparent) = &message.trace_context {
+            ports.join_trace(&span, traceparent);
+        }
+        let (send, handle) = abortable(
+            async move {
+                let attempted = attempt(ports, &message).await;
+                (message, attempted)
+            }
+            .instrument(span),
+        );
         unrecorded.push((id, handle));
         sends.push(send);
     }

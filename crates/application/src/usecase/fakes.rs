@@ -1072,6 +1072,7 @@ impl OutboxStore for Fake {
                 code_sequence: message.code_sequence,
                 idempotency_key: message.idempotency_key.clone(),
                 attempts: delivery.attempts,
+                trace_context: message.trace_context.clone(),
             });
         }
         Ok(claimed)

@@ -24,7 +24,7 @@ pub enum Error {
 ///
 /// # Errors
 /// [`Error`].
-#[instrument(skip_all, fields(user.id = %user_id))]
+#[instrument(name = "get_user", skip_all, fields(user.id = %user_id))]
 pub async fn execute<P: Ports>(
     ports: &P,
     caller: &Principal,

@@ -67,7 +67,7 @@ pub enum Error {
 ///
 /// # Errors
 /// [`Error`], in the check order of CONTRACT.md §3.
-#[instrument(skip_all, fields(user.id = %input.user_id))]
+#[instrument(name = "password_reset", skip_all, fields(user.id = %input.user_id))]
 pub async fn execute<P: Ports>(
     ports: &P,
     caller: &Principal,
@@ -203,6 +203,7 @@ async fn attempt<P: Ports>(
                 idempotency_key: format!("{}.{}", user.id, sequence),
                 created_at: now,
                 next_attempt_at: now,
+                trace_context: ports.trace_context(),
             })
         }
         _ => None,

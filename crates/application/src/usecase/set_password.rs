@@ -132,7 +132,7 @@ impl Proof {
 /// [`Error`], in the check order of CONTRACT.md §4, except that with a current password the
 /// new password's policy is checked first (so an answer never confirms a guess), and a budget
 /// is consulted before any hash is computed.
-#[instrument(skip_all, fields(user.id = %input.user_id))]
+#[instrument(name = "set_password", skip_all, fields(user.id = %input.user_id))]
 pub async fn execute<P: Ports>(
     ports: &P,
     caller: &Principal,
@@ -422,6 +422,7 @@ fn changed_notice<P: Ports>(
         idempotency_key: format!("{}.{sequence}", user.id),
         created_at: now,
         next_attempt_at: now,
+        trace_context: ports.trace_context(),
     })
 }
 

@@ -27,7 +27,7 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 async fn sqlite_in(dir: tempfile::TempDir) -> (Store, tempfile::TempDir) {
     let url = format!("sqlite://{}/rekey.db", dir.path().display());
     let settings = DatabaseSettings::for_url(url);
-    assert_eq!(migrate(&settings).await.unwrap(), 4);
+    assert_eq!(migrate(&settings).await.unwrap(), 5);
     assert_eq!(
         migrate(&settings).await.unwrap(),
         0,
@@ -286,6 +286,7 @@ fn code_change(user: &str, sequence: i64, hash: &str, with_message: bool) -> Cha
         idempotency_key: format!("{user}.{sequence}"),
         created_at: now,
         next_attempt_at: now,
+        trace_context: Some(format!("00-{:032x}-{:016x}-01", 7, sequence)),
     });
     Change::AddPasswordCode {
         code,
@@ -593,6 +594,11 @@ async fn outbox_claims_lease_and_record_outcomes(store: &impl Contract) {
     assert_eq!(claimed.len(), 1);
     let m = &claimed[0];
     assert_eq!((m.id.as_str(), m.attempts, m.code_sequence), ("m2", 1, 2));
+    assert_eq!(
+        m.trace_context.as_deref(),
+        Some("00-00000000000000000000000000000007-0000000000000002-01"),
+        "the request's trace context comes back with the message"
+    );
     assert_eq!(
         m.payload.as_ref().map(|p| p.bytes.clone()),
         Some(vec![1, 2, 3])
@@ -1082,6 +1088,7 @@ async fn a_code_proves_one_change_and_the_guard_comes_first(store: &impl Contrac
         idempotency_key: key.into(),
         created_at: now,
         next_attempt_at: now,
+        trace_context: None,
     };
     let set =
         |sequence: i64, code: Option<i64>, message: Option<OutboxMessage>| Change::SetPassword {
