@@ -6,6 +6,7 @@
 //! keys in use, so that keys can rotate: the first signs and seals, all verify and open.
 
 mod codes;
+pub mod imported;
 mod jitter;
 mod keys;
 mod passwords;
