@@ -324,15 +324,20 @@ impl Rekey {
         }
     }
 
-    /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed. It must
-    /// succeed and write nothing to stderr.
-    pub fn admin(&self, args: &[&str]) -> String {
-        let output = Command::new(binary())
+    /// `rekey admin args…` as it ended, whether it succeeded or not.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
             .arg("admin")
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
-            .expect("run rekey admin");
+            .expect("run rekey admin")
+    }
+
+    /// Runs `rekey admin …` against the same data dir; returns its stdout, trimmed. It must
+    /// succeed and write nothing to stderr.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let output = self.admin_output(args);
         assert!(
             output.status.success(),
             "rekey admin {args:?} failed: {}",

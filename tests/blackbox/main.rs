@@ -15,6 +15,7 @@ mod ha;
 mod hardening;
 mod harness;
 mod hot_path;
+mod import;
 mod lifecycle;
 mod limits;
 mod operations;

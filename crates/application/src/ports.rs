@@ -101,6 +101,17 @@ pub trait PasswordHasher: Send + Sync {
         password: Password,
         hash: String,
     ) -> impl Future<Output = Result<bool, Failure>> + Send;
+
+    /// Whether `hash`, made by another system (an import), is one this hasher can verify, or
+    /// why not, in a sentence that does not repeat the hash.
+    ///
+    /// # Errors
+    /// The reason, when it cannot.
+    fn check_imported(&self, hash: &str) -> Result<(), String>;
+
+    /// Whether `hash` is in this hasher's scheme with its current parameters: a password that
+    /// matches a hash that is not is hashed again, in the same commit.
+    fn is_current(&self, hash: &str) -> bool;
 }
 
 /// Estimates how guessable a password is.
@@ -335,6 +346,9 @@ pub struct CheckedPassword {
     pub user_id: UserId,
     /// The PHC hash the password matched.
     pub hash: String,
+    /// The same password hashed anew, when `hash` is not current (an imported hash, or older
+    /// parameters): it replaces `hash` in the same commit.
+    pub rehashed: Option<String>,
 }
 
 /// A unique key of a new organization or user that is already taken.

@@ -57,6 +57,8 @@ type Job = Box<dyn FnOnce(&mut Hashing) + Send>;
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
     jobs: SyncSender<Job>,
+    /// The parameters new hashes get.
+    params: Params,
 }
 
 impl Argon2Passwords {
@@ -85,7 +87,7 @@ impl Argon2Passwords {
                 .spawn(move || serve(&queue, Hashing::new(params)))
                 .map_err(|e| format!("starting argon2 threads: {e}"))?;
         }
-        Ok(Self { jobs })
+        Ok(Self { jobs, params })
     }
 
     /// Runs `work` on a hashing thread and waits for its answer.
@@ -242,9 +244,37 @@ impl PasswordHasher for Argon2Passwords {
             .await
     }
 
+    /// An argon2 PHC string is checked with the thread's reused memory; any other hash (an
+    /// import, see [`crate::imported`]) by its own algorithm, on the same bounded threads.
     async fn verify(&self, password: Password, hash: String) -> Result<bool, Failure> {
-        self.run(move |hashing| hashing.verify(password.expose().as_bytes(), &hash))
-            .await
+        self.run(move |hashing| {
+            if hash.starts_with("$argon2") {
+                hashing.verify(password.expose().as_bytes(), &hash)
+            } else {
+                crate::imported::verify(password.expose().as_bytes(), &hash)
+                    .map_err(|e| Failure::Unexpected(format!("stored password hash: {e}")))
+            }
+        })
+        .await
+    }
+
+    fn check_imported(&self, hash: &str) -> Result<(), String> {
+        crate::imported::recognise(hash).map(drop)
+    }
+
+    fn is_current(&self, hash: &str) -> bool {
+        PasswordHash::new(hash).is_ok_and(|phc| {
+            phc.algorithm == Algorithm::Argon2id.ident()
+                && phc.version == Some(Version::V0x13.into())
+                && Params::try_from(&phc).is_ok_and(|params| {
+                    (params.m_cost(), params.t_cost(), params.p_cost())
+                        == (
+                            self.params.m_cost(),
+                            self.params.t_cost(),
+                            self.params.p_cost(),
+                        )
+                })
+        })
     }
 }
 
@@ -278,6 +308,41 @@ mod tests {
             .await
             .expect("hashed");
         assert_ne!(hash, again, "salted");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn imported_hashes_verify_and_only_its_own_are_current() {
+        let settings = Argon2Settings {
+            memory_kib: 1024,
+            max_concurrent: 1,
+            ..Argon2Settings::default()
+        };
+        let hasher = Argon2Passwords::new(settings).expect("params");
+        let own = hasher.hash(Password::new("Secr3t")).await.expect("hashed");
+        assert!(hasher.is_current(&own));
+        let other = Argon2Passwords::new(Argon2Settings {
+            memory_kib: 2048,
+            ..settings
+        })
+        .expect("params");
+        assert!(!other.is_current(&own), "older parameters are not current");
+        // passlib's bcrypt of "Imp0rted-Passw0rd!" (cost 4).
+        let bcrypt = "$2b$04$PbButVTm32Jf8yPfRA6PV.0XVJa1ezbDq7FVAGmbJD0h7r9zLcRUq";
+        assert!(!hasher.is_current(bcrypt));
+        assert_eq!(hasher.check_imported(bcrypt), Ok(()));
+        assert!(hasher.check_imported("$9$nothing").is_err());
+        assert!(
+            hasher
+                .verify(Password::new("Imp0rted-Passw0rd!"), bcrypt.into())
+                .await
+                .expect("checked")
+        );
+        assert!(
+            !hasher
+                .verify(Password::new("wrong"), bcrypt.into())
+                .await
+                .expect("checked")
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use rekey_application::Failure;
 use rekey_application::ports::{
-    Change, PasswordCode, SessionQuery, SessionStore, StoreError, TokenStore, UserStore,
+    Change, CheckedPassword, PasswordCode, SessionQuery, SessionStore, StoreError, TokenStore,
+    UserStore,
 };
 use rekey_domain::{
     NewEvent, OrgId, Organization, Principal, Session, TokenHash, User, UserId, UserState,
@@ -467,8 +468,8 @@ enum Work {
         /// The stored sequence the change was built on; 0 for a new session.
         previous: i64,
         events: Vec<EventRow>,
-        /// The user and the hash a password check matched.
-        password: Option<(String, String)>,
+        /// A password check: it matched `hash` of `user_id`, and `rehashed` replaces it.
+        password: Option<CheckedPassword>,
     },
     FailPasswordCheck {
         user_id: String,
@@ -627,7 +628,7 @@ impl TryFrom<Change> for Work {
                 previous: <[NewEvent]>::first(&events).map_or(session.sequence, |e| e.sequence - 1),
                 row: SessionRow::from_domain(&session)?,
                 events: event_rows(&events)?,
-                password: password_checked.map(|p| (p.user_id.to_string(), p.hash)),
+                password: password_checked,
             },
             Change::FailPasswordCheck {
                 user_id,
@@ -887,20 +888,24 @@ macro_rules! apply_work {
             } => {
                 // The user's row first, as SetPassword locks it before the sessions: the
                 // password checked must still be the user's, and the user may still log in.
-                if let Some((user_id, hash)) = password {
-                    let still =
-                        diesel::update(
-                            users::table
-                                .filter(users::id.eq(user_id))
-                                .filter(users::password_hash.eq(hash))
-                                .filter(users::state.eq_any([
+                if let Some(checked) = password {
+                    let still = diesel::update(
+                        users::table
+                            .filter(users::id.eq(checked.user_id.as_str()))
+                            .filter(users::password_hash.eq(&checked.hash))
+                            .filter(
+                                users::state.eq_any([
                                     UserState::Active.as_str(),
                                     UserState::Initial.as_str(),
-                                ])),
-                        )
-                        .set(users::failed_password_attempts.eq(0))
-                        .execute($tx)
-                        .await?;
+                                ]),
+                            ),
+                    )
+                    .set((
+                        users::failed_password_attempts.eq(0),
+                        users::password_hash.eq(checked.rehashed.as_ref().unwrap_or(&checked.hash)),
+                    ))
+                    .execute($tx)
+                    .await?;
                     if still != 1 {
                         return Err(TxError::Conflict);
                     }

@@ -130,6 +130,13 @@ pub enum UserCommand {
         /// The user's id.
         id: String,
     },
+    /// Import users: FILE holds one AddHumanUser body (JSON) a line, each with its `userId`,
+    /// with `password` or an existing hash in `hashedPassword`. Users that exist are left as
+    /// they are; prints each refused line's number and reason, then the counts.
+    Import {
+        /// The JSON-lines file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// `rekey admin token …`.
@@ -208,6 +215,23 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                 .map_err(|e| e.to_string())?;
             print(out.org_id.as_str())
         }
+        AdminCommand::User(UserCommand::Import { file }) => {
+            let report = crate::import::run(&adapters, &system, &file).await?;
+            for (line, why) in &report.failed {
+                print(&format!("line {line}: {why}"))?;
+            }
+            print(&format!(
+                "added {}, unchanged {}, failed {}",
+                report.added,
+                report.unchanged,
+                report.failed.len()
+            ))?;
+            if report.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} lines were not imported", report.failed.len()))
+            }
+        }
         AdminCommand::User(UserCommand::AddHuman {
             org,
             username,
@@ -237,6 +261,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> Result<(), Strin
                     .transpose()?,
                 phone_verified: false,
                 password: None,
+                hashed_password: None,
                 password_change_required: false,
                 initial,
             };

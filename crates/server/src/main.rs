@@ -4,6 +4,7 @@
 
 mod adapters;
 mod admin;
+mod import;
 mod maintenance;
 mod serve;
 mod settings;

@@ -223,6 +223,17 @@ pub struct AddHumanUserJson {
     email: Option<EmailJson>,
     phone: Option<PhoneJson>,
     password: Option<PasswordJson>,
+    #[serde(alias = "hashed_password")]
+    hashed_password: Option<HashedPasswordJson>,
+}
+
+/// `HashedPassword`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HashedPasswordJson {
+    hash: Option<String>,
+    #[serde(alias = "change_required")]
+    change_required: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,7 +302,21 @@ impl JsonRequest for user::AddHumanUserRequest {
                     .is_verified
                     .map(user::set_human_phone::Verification::IsVerified),
             }),
-            password_type: json.password.map(|p| PasswordType::Password(p.into())),
+            password_type: match (json.password, json.hashed_password) {
+                (Some(_), Some(_)) => {
+                    return Err(only_one(
+                        "AddHumanUserRequest",
+                        "password",
+                        "hashedPassword",
+                    ));
+                }
+                (Some(p), None) => Some(PasswordType::Password(p.into())),
+                (None, Some(h)) => Some(PasswordType::HashedPassword(user::HashedPassword {
+                    hash: h.hash.unwrap_or_default(),
+                    change_required: h.change_required.unwrap_or(false),
+                })),
+                (None, None) => None,
+            },
             ..user::AddHumanUserRequest::default()
         })
     }

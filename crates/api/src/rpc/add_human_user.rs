@@ -44,12 +44,23 @@ pub fn input(request: AddHumanUserRequest) -> Result<HumanInput, Status> {
                 .map_err(phone_error)
         })
         .transpose()?;
-    let password = match request.password_type {
-        Some(PasswordType::Password(p)) => Some((
-            Password::new(fields::text("Password.Password", p.password, 1, 200)?),
+    let (password, hashed_password, change_required) = match request.password_type {
+        Some(PasswordType::Password(p)) => (
+            Some(Password::new(fields::text(
+                "Password.Password",
+                p.password,
+                1,
+                200,
+            )?)),
+            None,
             p.change_required,
-        )),
-        Some(PasswordType::HashedPassword(_)) | None => None,
+        ),
+        Some(PasswordType::HashedPassword(h)) => (
+            None,
+            Some(fields::text("HashedPassword.Hash", h.hash, 1, 1024)?),
+            h.change_required,
+        ),
+        None => (None, None, false),
     };
     Ok(HumanInput {
         user_id: request
@@ -91,8 +102,9 @@ pub fn input(request: AddHumanUserRequest) -> Result<HumanInput, Status> {
         email_verified,
         phone_verified: phone.as_ref().is_some_and(|(_, verified)| *verified),
         phone: phone.map(|(phone, _)| phone),
-        password_change_required: password.as_ref().is_some_and(|(_, change)| *change),
-        password: password.map(|(password, _)| password),
+        password_change_required: change_required,
+        password,
+        hashed_password,
         initial: false,
     })
 }
@@ -126,6 +138,9 @@ pub fn error(error: Error) -> Status {
             Status::with_id(Code::NotFound, "REKEY-Org404", "Organisation not found")
         }
         Error::Password(weak) => weak_password(&weak),
+        Error::HashNotSupported(_) => {
+            Status::with_id(Code::InvalidArgument, "USER-oz74onzvqr", error.to_string())
+        }
         Error::AlreadyExists(_) => {
             Status::with_id(Code::AlreadyExists, "REKEY-UsrDup", "User already exists")
         }

@@ -40,6 +40,10 @@ pub struct HumanInput {
     pub phone_verified: bool,
     /// Initial password.
     pub password: Option<Password>,
+    /// Or the hash of one, made by another system (an import: see
+    /// [`crate::ports::PasswordHasher::check_imported`]); stored as it is, and replaced by a
+    /// current hash the first time the password is checked.
+    pub hashed_password: Option<String>,
     /// Whether that password must be changed at next login.
     pub password_change_required: bool,
     /// Start in state Initial instead of Active (admin CLI only; the API adds Active users).
@@ -78,6 +82,9 @@ pub enum Error {
     /// The initial password breaks the policy or is too weak.
     #[error(transparent)]
     Password(#[from] WeakPassword),
+    /// The imported hash is not one rekey can verify (the reason, never the hash).
+    #[error("Password hash encoding not supported: {0}")]
+    HashNotSupported(String),
     /// The username (`username`) or id (`user_id`) is taken.
     #[error("User already exists")]
     AlreadyExists(Taken),
@@ -163,9 +170,15 @@ pub async fn add_human<P: Ports>(
         ];
         check_new_password(ports, password, &words)?;
     }
-    let password_hash = match input.password {
-        Some(password) => Some(ports.passwords().hash(password).await?),
-        None => None,
+    if let Some(hash) = &input.hashed_password {
+        ports
+            .passwords()
+            .check_imported(hash)
+            .map_err(Error::HashNotSupported)?;
+    }
+    let password_hash = match (input.password, input.hashed_password) {
+        (Some(password), _) => Some(ports.passwords().hash(password).await?),
+        (None, hashed) => hashed,
     };
     let now = ports.clock().now();
     let username = input.username.map_or_else(
@@ -267,9 +280,41 @@ mod tests {
             phone: None,
             phone_verified: false,
             password: None,
+            hashed_password: None,
             password_change_required: false,
             initial: false,
         }
+    }
+
+    #[tokio::test]
+    async fn an_imported_hash_is_stored_as_it_is_and_an_unknown_one_refused() {
+        let fake = Fake::new();
+        fake.add_org("org1", "acme");
+        let caller = principal("org1", &[Role::OrgOwner]);
+        let imported = HumanInput {
+            hashed_password: Some("$old$drowssap".into()),
+            password_change_required: true,
+            ..human(None)
+        };
+        let out = add_human(&fake, &caller, imported).await.expect("added");
+        assert_eq!(
+            fake.password_hash(out.user_id.as_str()).as_deref(),
+            Some("$old$drowssap")
+        );
+        let user = fake.user(out.user_id.as_str()).expect("stored");
+        let UserKind::Human(profile) = user.kind else {
+            panic!("human")
+        };
+        assert!(profile.password_change_required);
+        let unknown = HumanInput {
+            hashed_password: Some("{CRYPT}nope".into()),
+            username: Some(Username::new("other").expect("name")),
+            ..human(None)
+        };
+        assert_eq!(
+            add_human(&fake, &caller, unknown).await.err(),
+            Some(Error::HashNotSupported("unknown hash format".into()))
+        );
     }
 
     #[tokio::test]

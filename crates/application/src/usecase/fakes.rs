@@ -605,6 +605,11 @@ impl UserStore for Fake {
                     if let Some(user) = state.users.get_mut(checked.user_id.as_str()) {
                         user.failed_password_attempts = 0;
                     }
+                    if let Some(rehashed) = checked.rehashed {
+                        state
+                            .passwords
+                            .insert(checked.user_id.to_string(), rehashed);
+                    }
                 }
                 state.events.extend(events);
                 state.sessions.insert(session.id.clone(), session);
@@ -881,8 +886,22 @@ impl PasswordHasher for Fake {
         Ok(format!("$fake${reversed}"))
     }
 
+    /// Also verifies `$old$` + the reversed password: an imported hash, never current.
     async fn verify(&self, password: Password, hash: String) -> Result<bool, Failure> {
-        Ok(PasswordHasher::hash(self, password).await? == hash)
+        let current = PasswordHasher::hash(self, password).await?;
+        Ok(current == hash || hash.strip_prefix("$old$") == current.strip_prefix("$fake$"))
+    }
+
+    fn check_imported(&self, hash: &str) -> Result<(), String> {
+        if hash.starts_with("$old$") || hash.starts_with("$fake$") {
+            Ok(())
+        } else {
+            Err("unknown hash format".into())
+        }
+    }
+
+    fn is_current(&self, hash: &str) -> bool {
+        hash.starts_with("$fake$")
     }
 }
 

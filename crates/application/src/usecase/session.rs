@@ -508,10 +508,11 @@ async fn apply<P: Ports>(
                 .ok_or(Error::UserNotFound)?,
         };
         let client = client_of(caller, &draft.session.user_agent);
-        let hash = check_password(ports, caller, &user, password, &client).await?;
+        let (hash, rehashed) = check_password(ports, caller, &user, password, &client).await?;
         password_checked = Some(CheckedPassword {
             user_id: user.id.clone(),
             hash,
+            rehashed,
         });
         draft.session.password_checked_at = Some(draft.now);
         draft.record(Event::SessionPasswordChecked {
@@ -602,14 +603,15 @@ fn client_of(caller: &Principal, user_agent: &UserAgent) -> Option<String> {
 }
 
 /// Checks `password` against `user`'s hash within the budgets, and counts a wrong one for the
-/// lockout policy. Answers the hash it matched.
+/// lockout policy. Answers the hash it matched and, when that hash is not current (imported,
+/// or older parameters), the password hashed anew to replace it.
 async fn check_password<P: Ports>(
     ports: &P,
     caller: &Principal,
     user: &User,
     password: Password,
     client: &Option<String>,
-) -> Result<String, Error> {
+) -> Result<(String, Option<String>), Error> {
     if user.state == UserState::Locked {
         return Err(Error::UserLocked {
             failed_attempts: user.failed_password_attempts,
@@ -637,6 +639,7 @@ async fn check_password<P: Ports>(
         recipient_masked: None,
     };
     limits::charge(ports, &keys, concerning).await??;
+    let again = (!ports.passwords().is_current(&hash)).then(|| password.clone());
     let matched = ports.passwords().verify(password, hash.clone()).await;
     match matched {
         Ok(true) => {
@@ -644,7 +647,11 @@ async fn check_password<P: Ports>(
             if !keys.is_empty() {
                 ports.limiter().give_back(&keys).await?;
             }
-            Ok(hash)
+            let rehashed = match again {
+                Some(password) => Some(ports.passwords().hash(password).await?),
+                None => None,
+            };
+            Ok((hash, rehashed))
         }
         Ok(false) => {
             metrics::counter!("rekey_password_checks_total", "outcome" => "wrong").increment(1);
@@ -755,6 +762,29 @@ mod tests {
             metadata: BTreeMap::new(),
         };
         create(fake, &login_client(), input).await
+    }
+
+    #[tokio::test]
+    async fn a_password_matching_an_imported_hash_replaces_it_in_the_same_commit() {
+        let fake = Fake::new();
+        let user = user_with_password(&fake);
+        fake.set_password_hash(user.as_str(), "$old$321-terceS");
+        log_in(&fake, &user, "wrong-password", "192.0.2.1")
+            .await
+            .expect_err("wrong");
+        assert_eq!(
+            fake.password_hash(user.as_str()).as_deref(),
+            Some("$old$321-terceS"),
+            "a wrong password changes nothing"
+        );
+        log_in(&fake, &user, "Secret-123", "192.0.2.1")
+            .await
+            .expect("created");
+        assert_eq!(
+            fake.password_hash(user.as_str()).as_deref(),
+            Some("$fake$321-terceS"),
+            "hashed anew, with the current scheme"
+        );
     }
 
     #[tokio::test]

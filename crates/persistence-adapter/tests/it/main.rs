@@ -1867,6 +1867,7 @@ fn checked_password(hash: &str) -> Option<CheckedPassword> {
     Some(CheckedPassword {
         user_id: "u1".parse().unwrap(),
         hash: hash.into(),
+        rehashed: None,
     })
 }
 
@@ -1913,8 +1914,24 @@ async fn sessions_are_saved_rotated_listed_and_ended(store: &impl Contract) {
         "the password checked is no longer the user's"
     );
     assert_eq!(store.session("s1").await.unwrap(), Some(s1));
-    store.commit(save(rotated.clone(), 4, None)).await.unwrap();
+    // A check that matched an imported hash replaces it in the same commit.
+    let rehashed = CheckedPassword {
+        rehashed: Some("$argon2id$v=19$new".into()),
+        ..checked_password("$argon2id$v=19$test").unwrap()
+    };
+    store
+        .commit(save(rotated.clone(), 4, Some(rehashed)))
+        .await
+        .unwrap();
     assert_eq!(store.session("s1").await.unwrap(), Some(rotated));
+    assert_eq!(
+        store
+            .password_hash(&"u1".parse().unwrap())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("$argon2id$v=19$new")
+    );
 
     for (id, creator, minutes) in [("s2", "login", 2), ("s3", "other", 3)] {
         let session = session_of_u1(id, creator, now + TimeDelta::minutes(minutes), false);
