@@ -84,7 +84,8 @@ mod sqlite {
         refusals_and_creation,
         error_details,
         sessions_and_lockout,
-        the_reset_journey_of_a_login_ui
+        the_reset_journey_of_a_login_ui,
+        life_cycle_and_service_account_tokens
     );
 }
 mod postgres {
@@ -93,7 +94,8 @@ mod postgres {
         refusals_and_creation,
         error_details,
         sessions_and_lockout,
-        the_reset_journey_of_a_login_ui
+        the_reset_journey_of_a_login_ui,
+        life_cycle_and_service_account_tokens
     );
 }
 
@@ -1040,5 +1042,141 @@ pub async fn the_reset_journey_of_a_login_ui(backend: Backend, transport: Transp
         old["rawMessage"], "Password is invalid (COMMAND-3M0fs)",
         "{t}"
     );
+    rekey.assert_logs_clean();
+}
+
+/// The user's life cycle and a service account's tokens, through ZITADEL's own client: the
+/// state rules and their error ids, a token added, used, listed (never shown again) and
+/// removed, after which it authenticates nothing; DeleteUser, then NotFound.
+pub async fn life_cycle_and_service_account_tokens(backend: Backend, transport: Transport) {
+    let rekey = Rekey::start(backend, &[("REKEY__TOKENS__CACHE_TTL", "0s")]).await;
+    let admin = Some(rekey.admin_token.as_str());
+    let t = transport.name();
+    let user = rekey.add_user(&rekey.org_id, "ada", None).await;
+    let (bot, _) = rekey.machine_with_token(&rekey.org_id, "bot", &["ORG_USER_MANAGER"]);
+    let by_id = json!({ "userId": user });
+    let calls: Vec<Value> = [
+        "deactivateUser",
+        "deactivateUser",
+        "reactivateUser",
+        "lockUser",
+        "unlockUser",
+        "unlockUser",
+    ]
+    .iter()
+    .map(|method| json!({ "service": "user", "method": method, "request": by_id }))
+    .collect();
+    let results = call(&rekey, transport, admin, &calls).await;
+    for (i, expected) in [
+        None,
+        Some("COMMAND-5gunjw0cd7"),
+        None,
+        None,
+        None,
+        Some("COMMAND-olb9vb0oca"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        match expected {
+            None => assert!(
+                results[i]["ok"]["details"]["sequence"].is_string(),
+                "{t}: call {i}: {}",
+                results[i]
+            ),
+            Some(id) => assert_eq!(
+                results[i]["error"]["details"][0]["id"], *id,
+                "{t}: call {i}: {}",
+                results[i]
+            ),
+        }
+    }
+
+    let added = one_json(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "addPersonalAccessToken",
+        json!({ "userId": bot }),
+    )
+    .await;
+    let added = ok(&added, transport, "AddPersonalAccessToken").clone();
+    let token = added["token"].as_str().expect("a token").to_owned();
+    let token_id = added["tokenId"].as_str().expect("an id").to_owned();
+    rekey.remember(&token);
+    // The new token works over the same transport, as the bot.
+    let read = one(
+        &rekey,
+        transport,
+        Some(&token),
+        "user",
+        "getUserByID",
+        by_id.clone(),
+    )
+    .await;
+    assert_eq!(
+        ok(&read, transport, "GetUserByID")["user"]["userId"],
+        user.as_str(),
+        "{t}"
+    );
+    let listed = one_json(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "listPersonalAccessTokens",
+        json!({ "filters": [{ "userIdFilter": { "id": bot } }] }),
+    )
+    .await;
+    let listed = ok(&listed, transport, "ListPersonalAccessTokens");
+    let ids: Vec<&str> = listed["result"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(ids.contains(&token_id.as_str()), "{t}: {listed}");
+    assert!(!listed.to_string().contains(&token), "{t}: never the token");
+    let removed = one_json(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "removePersonalAccessToken",
+        json!({ "userId": bot, "tokenId": token_id }),
+    )
+    .await;
+    assert!(
+        ok(&removed, transport, "RemovePersonalAccessToken")["deletionDate"].is_string(),
+        "{t}: {removed}"
+    );
+    let refused = one(
+        &rekey,
+        transport,
+        Some(&token),
+        "user",
+        "getUserByID",
+        by_id.clone(),
+    )
+    .await;
+    assert_eq!(
+        refused["error"]["codeName"], "Unauthenticated",
+        "{t}: {refused}"
+    );
+
+    let deleted = one(
+        &rekey,
+        transport,
+        admin,
+        "user",
+        "deleteUser",
+        by_id.clone(),
+    )
+    .await;
+    ok(&deleted, transport, "DeleteUser");
+    let gone = one(&rekey, transport, admin, "user", "getUserByID", by_id).await;
+    assert_eq!(gone["error"]["codeName"], "NotFound", "{t}: {gone}");
     rekey.assert_logs_clean();
 }

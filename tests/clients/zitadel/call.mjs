@@ -70,7 +70,21 @@ const SERVICES = {
   settings: { desc: SettingsService, client: createSettingsServiceClient },
 };
 const METHODS = {
-  user: ["passwordReset", "setPassword", "getUserByID", "addHumanUser", "listAuthenticationMethodTypes"],
+  user: [
+    "passwordReset",
+    "setPassword",
+    "getUserByID",
+    "addHumanUser",
+    "listAuthenticationMethodTypes",
+    "deactivateUser",
+    "reactivateUser",
+    "lockUser",
+    "unlockUser",
+    "deleteUser",
+    "addPersonalAccessToken",
+    "removePersonalAccessToken",
+    "listPersonalAccessTokens",
+  ],
   org: ["addOrganization"],
   session: ["createSession", "setSession", "getSession", "deleteSession", "listSessions"],
   settings: ["getPasswordComplexitySettings", "getLockoutSettings"],
