@@ -210,6 +210,20 @@ pub(crate) const ERRORS: &[ErrorEntry] = &[
         "the phone number is premium-rate",
     ),
     entry(
+        "LANG-lg4DP",
+        Code::InvalidArgument,
+        "AddHumanUser",
+        "`profile.preferredLanguage` is not a language tag",
+    ),
+    entry(
+        "USER-oz74onzvqr",
+        Code::InvalidArgument,
+        "AddHumanUser",
+        "`hashedPassword.hash` is in no format rekey verifies, is malformed, or its cost is \
+         outside rekey's bounds; the message (`Password hash encoding not supported: …`) says \
+         why, and never repeats the hash",
+    ),
+    entry(
         "REKEY-Org404",
         Code::NotFound,
         "AddHumanUser",
@@ -587,7 +601,8 @@ mod tests {
                         continue;
                     };
                     let prefixes = [
-                        "AUTH", "CODE", "COMMAND", "DOMAIN", "EMAIL", "PHONE", "QUERY", "SESSION",
+                        "AUTH", "CODE", "COMMAND", "DOMAIN", "EMAIL", "LANG", "PHONE", "QUERY",
+                        "SESSION", "USER",
                     ];
                     if (prefixes.contains(&prefix) || prefix == "REKEY")
                         && (4..=16).contains(&rest.len())

@@ -185,6 +185,7 @@ fn get_user() {}
     responses(
         (status = 200, description = "The user was created", body = AddHumanUserResponseDoc),
         CommonErrors,
+        (status = 400, description = "A field is invalid (code 3): a missing field or a wrong length, the email (EMAIL-599BI), the phone (PHONE-so0wa, REKEY-PhonePremium), the language (LANG-lg4DP), the password policy (DOMAIN-HuJf6, DOMAIN-co3Xw, DOMAIN-VoaRj, DOMAIN-ZBv4H, DOMAIN-ZDLwA, REKEY-PwPers, REKEY-PwWeak), or a hashedPassword.hash rekey cannot verify: an unknown format, malformed, or its cost out of bounds (USER-oz74onzvqr)", body = ErrorDoc),
         (status = 409, description = "Already exists (code 6)", body = ErrorDoc),
     ),
 )]
@@ -544,6 +545,7 @@ fn refine(document: &mut serde_json::Value) {
             ["verificationCode", "currentPassword"],
         ),
         ("CheckUser", ["userId", "loginName"]),
+        ("AddHumanUserRequest", ["password", "hashedPassword"]),
     ] {
         schemas[schema]["not"] = json!({ "required": cases });
     }
@@ -878,7 +880,25 @@ pub(crate) struct PhoneDoc {
     is_verified: Option<bool>,
 }
 
+/// `HashedPassword`: a password hash from another system, stored as it is and replaced by
+/// argon2id at the user's first successful password check. The formats and their cost bounds
+/// are in docs/API.md (AddHumanUser); any other is 400, code 3, `USER-oz74onzvqr`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = HashedPassword)]
+pub(crate) struct HashedPasswordDoc {
+    #[schema(
+        min_length = 1,
+        max_length = 1024,
+        example = "$2b$04$PbButVTm32Jf8yPfRA6PV.0XVJa1ezbDq7FVAGmbJD0h7r9zLcRUq"
+    )]
+    hash: String,
+    change_required: Option<bool>,
+}
+
 /// `AddHumanUserRequest` (the fields rekey uses; others are accepted and ignored).
+/// `password` and `hashedPassword` are a oneof: set at most one; neither makes a user without
+/// a password.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = AddHumanUserRequest, example = json!({
@@ -899,6 +919,7 @@ pub(crate) struct AddHumanUserDoc {
     email: EmailDoc,
     phone: Option<PhoneDoc>,
     password: Option<PasswordDoc>,
+    hashed_password: Option<HashedPasswordDoc>,
 }
 
 /// `AddHumanUserResponse`.

@@ -1,5 +1,5 @@
 //! `zitadel.user.v2.UserService/AddHumanUser`, for the fields rekey keeps (metadata, IdP
-//! links, hashed passwords and TOTP secrets are not stored, and ignored).
+//! links and TOTP secrets are not stored, and ignored); a hashed password is stored as it came.
 
 use rekey_application::Ports;
 use rekey_application::usecase::WeakPassword;
