@@ -213,6 +213,11 @@ impl Hashing {
                 at_least(&mut self.memory, blocks),
             )
             .map_err(|e| unusable(&e))?;
+        // A hash made with more memory than this hasher's own (an import) does not leave its
+        // larger block behind with the thread.
+        if blocks > self.params.block_count() {
+            self.release();
+        }
         // `Output`'s equality is constant-time.
         Ok(Output::new(&out).map_err(|e| unusable(&e))? == *expected)
     }
