@@ -41,12 +41,15 @@ Tasks:
   ci [ARGS]... [-- ARGS...]
         `test` as CI runs it: sets CI=true (unless set); --no-lint is refused.
   bench [--quick] [--users N] [--duration S] [--warmup S] [--concurrency 8,32]
-        [--resets-only] [--sqlite-only] [--grow N]
+        [--resets-only] [--sqlite-only] [--grow N] [--import N]
         release build, PostgreSQL- and SQLite-backed rekey, load scenarios and
         their floors (pgbench, healthz, argon2), the cost per request (CPU,
         statements, WAL); writes target/bench/report.*
         (--resets-only: PostgreSQL PasswordReset over REST and gRPC only;
         --sqlite-only: the SQLite scenarios only, with the delivery worker on;
+        --import N: only `rekey admin user import` of N users with imported
+        password hashes, on SQLite and PostgreSQL, twice (the second finds
+        every user);
         --grow N: grow the database to N users and 10 N events in SQL and run
         the resets again, default 1000000 in a full run, 0 skips;
         REKEY_BENCH_BINARY=path runs another build of rekey)

@@ -8,6 +8,7 @@
 mod bare;
 mod cost;
 mod floor;
+mod import;
 mod load;
 mod report;
 mod scale;
@@ -38,6 +39,8 @@ struct Options {
     grow: usize,
     /// Only the SQLite scenarios (PasswordReset returnCode and sendLink, shipped defaults).
     sqlite_only: bool,
+    /// Only `rekey admin user import` of this many users (0: not).
+    import: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, Failure> {
@@ -49,6 +52,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
         resets_only: false,
         grow: 1_000_000,
         sqlite_only: false,
+        import: 0,
     };
     let mut grow = None;
     let mut args = args.iter();
@@ -74,6 +78,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
             "--resets-only" => options.resets_only = true,
             "--grow" => grow = Some(number(value()?)? as usize),
             "--sqlite-only" => options.sqlite_only = true,
+            "--import" => options.import = number(value()?)? as usize,
             "--quick" => {
                 options.users = 1_000;
                 options.duration = Duration::from_secs(3);
@@ -725,6 +730,9 @@ async fn bench(
     out: &Path,
     options: &Options,
 ) -> Result<(Vec<Row>, Vec<Value>), String> {
+    if options.import > 0 {
+        return Ok((import::run(root, out, options.import).await?, Vec::new()));
+    }
     if options.sqlite_only {
         let mut rows = sqlite(root, out, options).await?;
         rows.push(shipped_defaults(root, out, options).await?);
