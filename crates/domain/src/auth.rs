@@ -174,6 +174,12 @@ impl Principal {
     pub fn is(&self, user: &UserId) -> bool {
         &self.user_id == user
     }
+
+    /// Whether the caller is the user `user` of organization `org`, or holds `permission` on
+    /// `org`: who may act on a user (ZITADEL lets a user act on itself).
+    pub fn is_or_may(&self, user: &UserId, permission: Permission, org: &OrgId) -> bool {
+        self.is(user) || self.may(permission, org)
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +207,19 @@ mod tests {
         assert!(!iam.may_everywhere(Permission::OrgCreate));
         assert!(principal("o1", &[Role::IamOwner]).may_everywhere(Permission::OrgCreate));
         assert!(!principal("o1", &[]).may(Permission::UserRead, &own));
+    }
+
+    #[test]
+    fn a_user_acts_on_itself_without_a_role() {
+        let org: OrgId = "o1".parse().expect("id");
+        let me: UserId = "me".parse().expect("id");
+        let other: UserId = "other".parse().expect("id");
+        let nobody = principal("o1", &[]);
+        assert!(nobody.is_or_may(&me, Permission::UserWrite, &org));
+        assert!(!nobody.is_or_may(&other, Permission::UserWrite, &org));
+        let manager = principal("o1", &[Role::OrgUserManager]);
+        assert!(manager.is_or_may(&other, Permission::UserWrite, &org));
+        assert!(!manager.is_or_may(&other, Permission::UserWrite, &"o2".parse().expect("id")));
     }
 
     #[test]

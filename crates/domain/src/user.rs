@@ -177,6 +177,11 @@ pub struct User {
 }
 
 impl User {
+    /// Whether the user exists: every state but deleted (a deleted user's id stays taken).
+    pub fn exists(&self) -> bool {
+        self.state != UserState::Deleted
+    }
+
     /// The human profile, if this is a human that exists (not deleted).
     pub fn live_human(&self) -> Option<&HumanProfile> {
         match (&self.kind, self.state) {

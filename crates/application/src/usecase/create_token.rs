@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rekey_domain::{
-    BearerToken, Details, Event, Permission, Principal, Role, User, UserId, UserKind, UserState,
+    BearerToken, Details, Event, Permission, Principal, Role, User, UserId, UserKind,
 };
 use tracing::instrument;
 
@@ -106,7 +106,7 @@ pub async fn add<P: Ports>(
         user_id,
         expires_at,
         move |user, now| async move {
-            if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+            if !caller.is_or_may(&user.id, Permission::UserWrite, &user.org_id) {
                 return Err(Error::PermissionDenied);
             }
             if !matches!(user.kind, UserKind::Machine { .. }) {
@@ -150,9 +150,7 @@ where
         user_id,
         First::Load,
         move |user: Option<User>| async move {
-            let user = user
-                .filter(|u| u.state != UserState::Deleted)
-                .ok_or(Error::UserNotFound)?;
+            let user = user.filter(User::exists).ok_or(Error::UserNotFound)?;
             let now = ports.clock().now();
             let roles = decide(user.clone(), now).await?;
             let token = ports.minter().mint()?;
@@ -339,7 +337,7 @@ pub async fn search<P: Ports>(ports: &P, caller: &Principal, query: Query) -> Re
         .await?
         .into_iter()
         .filter(|t| t.revoked_at.is_none())
-        .filter(|t| caller.is(&t.user_id) || caller.may(Permission::UserRead, &t.org_id))
+        .filter(|t| caller.is_or_may(&t.user_id, Permission::UserRead, &t.org_id))
         .filter(|t| query.filters.iter().all(|f| f.holds(t)))
         .collect();
     tokens.sort_by(|a, b| {
@@ -430,10 +428,8 @@ pub async fn remove<P: Ports>(
         user_id,
         First::Load,
         |user: Option<User>| async move {
-            let user = user
-                .filter(|u| u.state != UserState::Deleted)
-                .ok_or(RevokeError::NotFound)?;
-            if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+            let user = user.filter(User::exists).ok_or(RevokeError::NotFound)?;
+            if !caller.is_or_may(&user.id, Permission::UserWrite, &user.org_id) {
                 return Err(RevokeError::PermissionDenied);
             }
             // Again on every attempt: a conflict may be this token revoked meanwhile.
@@ -469,6 +465,8 @@ pub async fn remove<P: Ports>(
 
 #[cfg(test)]
 mod tests {
+    use rekey_domain::UserState;
+
     use super::*;
     use crate::usecase::authenticate;
     use crate::usecase::fakes::{Fake, principal};

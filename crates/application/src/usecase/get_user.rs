@@ -1,6 +1,6 @@
 //! GetUserByID: a user, for the user itself or a caller with `user.read` on its organization.
 
-use rekey_domain::{Permission, Principal, User, UserId, UserState};
+use rekey_domain::{Permission, Principal, User, UserId};
 use tracing::instrument;
 
 use crate::Failure;
@@ -34,9 +34,9 @@ pub async fn execute<P: Ports>(
         .users()
         .user(user_id)
         .await?
-        .filter(|u| u.state != UserState::Deleted)
+        .filter(User::exists)
         .ok_or(Error::NotFound)?;
-    if !caller.is(&user.id) && !caller.may(Permission::UserRead, &user.org_id) {
+    if !caller.is_or_may(&user.id, Permission::UserRead, &user.org_id) {
         return Err(Error::PermissionDenied);
     }
     Ok(user)
@@ -59,7 +59,7 @@ pub async fn has_password<P: Ports>(
 
 #[cfg(test)]
 mod tests {
-    use rekey_domain::Role;
+    use rekey_domain::{Role, UserState};
 
     use super::*;
     use crate::usecase::fakes::{Fake, principal};

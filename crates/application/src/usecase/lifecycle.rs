@@ -161,10 +161,8 @@ where
         user_id,
         First::Load,
         |user: Option<User>| async move {
-            let user = user
-                .filter(|u| u.state != UserState::Deleted)
-                .ok_or(Error::NotFound)?;
-            if !caller.is(&user.id) && !caller.may(permission, &user.org_id) {
+            let user = user.filter(User::exists).ok_or(Error::NotFound)?;
+            if !caller.is_or_may(&user.id, permission, &user.org_id) {
                 return Err(Error::PermissionDenied);
             }
             let (event, make) = decide(&user)?;

@@ -121,7 +121,7 @@ async fn attempt<P: Ports>(
     if user.state == UserState::Initial {
         return Err(Error::UserNotInitialized);
     }
-    if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+    if !caller.is_or_may(&user.id, Permission::UserWrite, &user.org_id) {
         return Err(Error::PermissionDenied);
     }
     let recipient = match &input.medium {

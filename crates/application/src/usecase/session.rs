@@ -403,7 +403,7 @@ fn may_see(caller: &Principal, session: &Session, permission: Permission) -> boo
         return true;
     }
     match &session.user {
-        Some(user) => caller.is(&user.id) || caller.may(permission, &user.org_id),
+        Some(user) => caller.is_or_may(&user.id, permission, &user.org_id),
         None => caller.may_everywhere(permission),
     }
 }
@@ -425,9 +425,7 @@ async fn find_user<P: Ports>(ports: &P, search: &UserSearch) -> Result<User, Err
             if found.len() == 1 { found.pop() } else { None }
         }
     };
-    let user = user
-        .filter(|u| u.state != UserState::Deleted)
-        .ok_or(Error::UserNotFound)?;
+    let user = user.filter(User::exists).ok_or(Error::UserNotFound)?;
     if !user.state.may_log_in() {
         return Err(Error::UserNotActive);
     }
@@ -504,7 +502,7 @@ async fn apply<P: Ports>(
                 .users()
                 .user(&checked.id)
                 .await?
-                .filter(|u| u.state != UserState::Deleted)
+                .filter(User::exists)
                 .ok_or(Error::UserNotFound)?,
         };
         let client = client_of(caller, &draft.session.user_agent);

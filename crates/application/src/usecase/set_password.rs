@@ -238,7 +238,7 @@ async fn run<P: Ports>(
             Proof::Code(sequence)
         }
         (Verification::CurrentPassword(current), None) => {
-            if !caller.is(&user.id) && !caller.may(Permission::UserWrite, &user.org_id) {
+            if !caller.is_or_may(&user.id, Permission::UserWrite, &user.org_id) {
                 return Err(Error::PermissionDenied);
             }
             // Before the current password: whether a guess was right must not show in how
