@@ -1,5 +1,5 @@
 //! Password hashes: argon2id PHC strings, computed on dedicated threads, never on the async
-//! workers, each thread reusing one block of argon2 memory from hash to hash.
+//! workers, reusing blocks of argon2 memory from hash to hash.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,7 @@ impl Default for Argon2Settings {
     }
 }
 
-/// A hashing thread gives its argon2 memory back after this long without work.
+/// The hasher gives its argon2 memory back after this long without work.
 const RELEASE_IDLE_MEMORY_AFTER: Duration = Duration::from_secs(5);
 
 /// Work for the hashing threads.
@@ -51,14 +51,67 @@ type Job = Box<dyn FnOnce(&mut Hashing) + Send>;
 ///
 /// Each hash needs `memory_kib` of memory while it runs. A fixed set of threads bounds how many
 /// run at once, and keeps the hashing off both the async workers and tokio's blocking pool.
-/// Each thread keeps its memory from one hash to the next and frees it when it has been idle
-/// for a few seconds: argon2's own `hash_password` allocates and frees the whole block per
-/// hash, and glibc's allocator kept those blocks (measured: 390 MB resident after 20 hashes).
+/// The threads share the blocks they have filled, keep them from one hash to the next, and
+/// free all of them once no job has come for a few seconds: argon2's own `hash_password`
+/// allocates and frees the whole block per hash, and glibc's allocator kept those blocks
+/// (measured: 390 MB resident after 20 hashes).
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
     jobs: SyncSender<Job>,
+    shared: Arc<Shared>,
     /// The parameters new hashes get.
     params: Params,
+}
+
+/// What the hashing threads share.
+struct Shared {
+    queue: Mutex<Receiver<Job>>,
+    /// Blocks of argon2 memory no job is using.
+    spare: Mutex<Vec<Vec<Block>>>,
+    /// How long the hasher may go without a job before the spare blocks are freed.
+    release_after: Duration,
+}
+
+impl Shared {
+    /// A spare block, or an empty one (the hash allocates it).
+    fn take_memory(&self) -> Vec<Block> {
+        self.spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default()
+    }
+
+    /// Keeps `memory` for the next job.
+    fn keep_memory(&self, memory: Vec<Block>) {
+        if memory.capacity() > 0
+            && let Ok(mut spare) = self.spare.lock()
+        {
+            spare.push(memory);
+        }
+    }
+
+    /// Frees every spare block.
+    fn free_memory(&self) {
+        let freed = self
+            .spare
+            .lock()
+            .map(|mut spare| std::mem::take(&mut *spare));
+        drop(freed);
+    }
+
+    #[cfg(test)]
+    fn spare_blocks(&self) -> usize {
+        self.spare.lock().map_or(0, |spare| spare.len())
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("release_after", &self.release_after)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Argon2Passwords {
@@ -67,6 +120,11 @@ impl Argon2Passwords {
     /// # Errors
     /// A message naming the parameter argon2 refused, or a thread that could not start.
     pub fn new(settings: Argon2Settings) -> Result<Self, String> {
+        Self::start(settings, RELEASE_IDLE_MEMORY_AFTER)
+    }
+
+    /// A hasher that frees its spare memory after `release_after` without a job.
+    fn start(settings: Argon2Settings, release_after: Duration) -> Result<Self, String> {
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,
@@ -79,15 +137,23 @@ impl Argon2Passwords {
             n => n,
         };
         let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(settings.max_queued);
-        let queue = Arc::new(Mutex::new(queue));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(queue),
+            spare: Mutex::new(Vec::new()),
+            release_after,
+        });
         for i in 0..threads {
-            let (queue, params) = (Arc::clone(&queue), params.clone());
+            let (shared, params) = (Arc::clone(&shared), params.clone());
             std::thread::Builder::new()
                 .name(format!("rekey-argon2-{i}"))
-                .spawn(move || serve(&queue, Hashing::new(params)))
+                .spawn(move || serve(&shared, Hashing::new(params)))
                 .map_err(|e| format!("starting argon2 threads: {e}"))?;
         }
-        Ok(Self { jobs, params })
+        Ok(Self {
+            jobs,
+            shared,
+            params,
+        })
     }
 
     /// Runs `work` on a hashing thread and waits for its answer.
@@ -130,22 +196,31 @@ impl Argon2Passwords {
     }
 }
 
-/// A hashing thread: takes jobs until every sender is gone, and frees its memory when idle.
-fn serve(queue: &Mutex<Receiver<Job>>, mut hashing: Hashing) {
+/// A hashing thread: takes jobs until every sender is gone.
+///
+/// One thread at a time holds the queue and waits for the next job; the others wait for the
+/// queue. So the holder's timeout means the whole hasher has had no job for `release_after`,
+/// and it frees every spare block, not only the one it used. (When each thread freed only its
+/// own block, the threads waiting for the queue never timed out, and kept theirs.)
+fn serve(shared: &Shared, mut hashing: Hashing) {
     loop {
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv_timeout(RELEASE_IDLE_MEMORY_AFTER),
+        let job = match shared.queue.lock() {
+            Ok(queue) => queue.recv_timeout(shared.release_after),
             Err(_) => return,
         };
         match job {
-            Ok(job) => job(&mut hashing),
-            Err(RecvTimeoutError::Timeout) => hashing.release(),
+            Ok(job) => {
+                hashing.memory = shared.take_memory();
+                job(&mut hashing);
+                shared.keep_memory(std::mem::take(&mut hashing.memory));
+            }
+            Err(RecvTimeoutError::Timeout) => shared.free_memory(),
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// One hashing thread's argon2id instance and the memory it reuses.
+/// One hashing thread's argon2id instance and the memory of the job it runs.
 struct Hashing {
     hasher: Argon2<'static>,
     params: Params,
@@ -161,6 +236,7 @@ impl Hashing {
         }
     }
 
+    /// Frees the memory instead of keeping it for the next job.
     fn release(&mut self) {
         self.memory = Vec::new();
     }
@@ -214,7 +290,7 @@ impl Hashing {
             )
             .map_err(|e| unusable(&e))?;
         // A hash made with more memory than this hasher's own (an import) does not leave its
-        // larger block behind with the thread.
+        // larger block behind with the spare ones.
         if blocks > self.params.block_count() {
             self.release();
         }
@@ -495,6 +571,75 @@ mod tests {
             ran.load(Ordering::SeqCst),
             1,
             "only the job still awaited ran"
+        );
+    }
+
+    /// Waits up to `limit` for the hasher to hold `blocks` spare blocks; false if it never did.
+    async fn spare_blocks_become(hasher: &Argon2Passwords, blocks: usize, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while hasher.shared.spare_blocks() != blocks {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_thread_frees_its_memory_once_the_hasher_is_idle() {
+        const THREADS: usize = 4;
+        let idle = Duration::from_millis(400);
+        let hasher = Argon2Passwords::start(
+            Argon2Settings {
+                memory_kib: 1024,
+                max_concurrent: THREADS,
+                ..Argon2Settings::default()
+            },
+            idle,
+        )
+        .expect("params");
+        // Every thread hashes, then waits until released: all the blocks are in use at once.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let answers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (released, started) = (Arc::clone(&released), started.clone());
+                hasher
+                    .submit(move |hashing| {
+                        hashing.hash(b"Secr3tP4ssw0rd!")?;
+                        let _ = started.send(());
+                        let _ = released.lock().map(|released| released.recv());
+                        Ok(())
+                    })
+                    .expect("queued")
+            })
+            .collect();
+        for _ in 0..THREADS {
+            running.recv().expect("a thread hashed");
+        }
+        drop(release);
+        for answer in answers {
+            answer.await.expect("answered").expect("ran");
+        }
+        assert!(
+            spare_blocks_become(&hasher, THREADS, Duration::from_secs(5)).await,
+            "every block is kept for the next jobs"
+        );
+        // The next hash reuses one of them.
+        hasher
+            .hash(Password::new("Secr3tP4ssw0rd!"))
+            .await
+            .expect("hashed");
+        assert!(spare_blocks_become(&hasher, THREADS, Duration::from_secs(5)).await);
+        // Idle: every block goes after about one idle period, not one thread's block per
+        // period (what happened when each thread freed only its own).
+        let limit = idle * 5 / 2;
+        assert!(
+            spare_blocks_become(&hasher, 0, limit).await,
+            "{} blocks kept after {limit:?} idle",
+            hasher.shared.spare_blocks(),
         );
     }
 
