@@ -58,6 +58,8 @@ type Job = Box<dyn FnOnce(&mut Hashing) + Send>;
 #[derive(Debug, Clone)]
 pub struct Argon2Passwords {
     jobs: SyncSender<Job>,
+    /// What the threads share, for the tests to look at.
+    #[cfg(test)]
     shared: Arc<Shared>,
     /// The parameters new hashes get.
     params: Params,
@@ -151,6 +153,7 @@ impl Argon2Passwords {
         }
         Ok(Self {
             jobs,
+            #[cfg(test)]
             shared,
             params,
         })
