@@ -1,6 +1,8 @@
 //! Logging: tracing to stderr, pretty or JSON, filtered by `log.level`; traces (see
 //! [`crate::traces`]); metrics.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _, fmt};
@@ -26,7 +28,11 @@ pub fn init(
             .with_span_list(false)
             .with_writer(std::io::stderr)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().with_writer(std::io::stderr).boxed(),
+        // Colours only for a terminal: a file or journald gets no escape codes.
+        LogFormat::Pretty => fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     tracing_subscriber::registry()
         .with(log.with_filter(filter))
