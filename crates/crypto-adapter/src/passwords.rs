@@ -630,11 +630,18 @@ mod tests {
             spare_blocks_become(&hasher, THREADS, Duration::from_secs(5)).await,
             "every block is kept for the next jobs"
         );
-        // The next hash reuses one of them.
-        hasher
-            .hash(Password::new("Secr3tP4ssw0rd!"))
+        // The next hash takes one of them instead of allocating its own.
+        let shared = Arc::clone(&hasher.shared);
+        let spare_while_hashing = hasher
+            .submit(move |hashing| {
+                hashing.hash(b"Secr3tP4ssw0rd!")?;
+                Ok(shared.spare_blocks())
+            })
+            .expect("queued")
             .await
+            .expect("answered")
             .expect("hashed");
+        assert_eq!(spare_while_hashing, THREADS - 1);
         assert!(spare_blocks_become(&hasher, THREADS, Duration::from_secs(5)).await);
         // Idle: every block goes after about one idle period, not one thread's block per
         // period (what happened when each thread freed only its own).
