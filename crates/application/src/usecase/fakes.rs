@@ -52,6 +52,8 @@ struct State {
     renewals_fail: bool,
     /// Token buckets: theoretical arrival time and refusals since the last take.
     buckets: HashMap<String, (DateTime<Utc>, u32)>,
+    /// How many passwords the strength estimator scored.
+    strength_estimates: usize,
 }
 
 /// The delivery state of one outbox message.
@@ -144,6 +146,18 @@ impl Fake {
             max_password_attempts,
         };
         fake
+    }
+
+    /// An empty world whose new passwords must score `min_strength` (0: no estimate).
+    pub fn with_min_strength(min_strength: u8) -> Self {
+        let mut fake = Self::new();
+        fake.policies.min_strength = min_strength;
+        fake
+    }
+
+    /// How many passwords the strength estimator has scored.
+    pub fn strength_estimates(&self) -> usize {
+        self.state.lock().unwrap().strength_estimates
     }
 
     /// Queues a delivery of `event` to `target`, due now.
@@ -908,6 +922,7 @@ impl PasswordHasher for Fake {
 impl PasswordStrength for Fake {
     /// Scores by length: 12+ characters is 4, 10+ is 3, else 1.
     fn estimate(&self, password: &Password, _: &[&str]) -> (u8, Option<String>) {
+        self.state.lock().unwrap().strength_estimates += 1;
         match password.expose().chars().count() {
             12.. => (4, None),
             10..=11 => (3, None),

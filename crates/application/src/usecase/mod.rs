@@ -188,6 +188,11 @@ pub(crate) fn check_new_password<P: Ports>(
     let policies = ports.policies();
     policies.password.check(password)?;
     policies.password.check_personal(password, words)?;
+    if policies.min_strength == 0 {
+        // Off: the estimator is not even run (zxcvbn builds its dictionaries, about 5 MB,
+        // on its first call).
+        return Ok(());
+    }
     let (score, warning) = ports.strength().estimate(password, words);
     if score < policies.min_strength {
         return Err(WeakPassword::TooWeak { score, warning });

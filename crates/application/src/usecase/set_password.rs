@@ -790,6 +790,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn min_strength_zero_runs_no_estimate() {
+        for (min_strength, estimates) in [(0, 0), (3, 1)] {
+            let fake = Fake::with_min_strength(min_strength);
+            let admin = principal("org1", &[Role::OrgUserManager]);
+            let user = fake.add_human("org1", UserState::Active, None);
+            let input = Input {
+                user_id: user.parse().expect("id"),
+                new_password: Password::new("Kq7#vX2!mRt9"),
+                change_required: false,
+                verification: Verification::None,
+            };
+            assert!(execute(&fake, &admin, input).await.is_ok());
+            assert_eq!(
+                fake.strength_estimates(),
+                estimates,
+                "min_strength {min_strength}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_second_reset_invalidates_the_first_code() {
         let fake = Fake::new();
         let anyone = principal("x", &[]);
