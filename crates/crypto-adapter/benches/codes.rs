@@ -1,14 +1,15 @@
 //! Micro-benchmarks of the code path of a PasswordReset: drawing a code from the OS CSPRNG
-//! and its keyed hash (and the constant-time check SetPassword makes).
+//! and its keyed hash (and the constant-time check SetPassword makes); and the strength
+//! estimate every new password takes.
 //!
 //! Run with `cargo xtask bench --micro` (or `cargo bench -p rekey-crypto-adapter`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rekey_application::ports::{CodeGenerator as _, CodeHasher as _};
-use rekey_crypto_adapter::{HmacCodeHasher, MasterKey, OsRngCodes};
-use rekey_domain::{CodePolicy, PlainCode};
+use rekey_application::ports::{CodeGenerator as _, CodeHasher as _, PasswordStrength as _};
+use rekey_crypto_adapter::{HmacCodeHasher, MasterKey, OsRngCodes, ZxcvbnStrength};
+use rekey_domain::{CodePolicy, Password, PlainCode};
 
 fn codes(c: &mut Criterion) {
     let default = CodePolicy::default();
@@ -32,5 +33,20 @@ fn codes(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, codes);
+fn strength(c: &mut Criterion) {
+    let short = Password::new("Kq7#vX2!mRt9");
+    c.bench_function("ZxcvbnStrength::estimate (12 characters)", |b| {
+        b.iter(|| ZxcvbnStrength.estimate(black_box(&short), &[]));
+    });
+    let passphrase = Password::new("Lovelace-Analytical-Engine-1843");
+    let words = ["ada", "lovelace", "alovelace"];
+    c.bench_function(
+        "ZxcvbnStrength::estimate (31 characters, 3 user words)",
+        |b| {
+            b.iter(|| ZxcvbnStrength.estimate(black_box(&passphrase), &words));
+        },
+    );
+}
+
+criterion_group!(benches, codes, strength);
 criterion_main!(benches);
