@@ -189,8 +189,8 @@ pub(crate) fn check_new_password<P: Ports>(
     policies.password.check(password)?;
     policies.password.check_personal(password, words)?;
     if policies.min_strength == 0 {
-        // Off: the estimator is not even run (zxcvbn builds its dictionaries, about 5 MB,
-        // on its first call).
+        // Off: the estimator is not even run (zxcvbn builds its word lists, about 1 MB, on
+        // its first call).
         return Ok(());
     }
     let (score, warning) = ports.strength().estimate(password, words);
