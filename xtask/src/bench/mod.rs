@@ -928,7 +928,7 @@ async fn bench(
     // sendLink: queue (delivery off), then drain to the file transport.
     let drain = drain(root, out, &server, &url).await?;
     rows.extend(drain);
-    rows.push(idle_after_load(&server, idle_rss).await);
+    rows.push(idle_after_load("postgres", &server, idle_rss).await);
     server.stop();
 
     // SQLite, the embedded default.
@@ -945,6 +945,7 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
     let lite_data = out.join("sqlite");
     let _ = std::fs::remove_dir_all(&lite_data);
     let lite = Server::start(root, &lite_data, &[])?;
+    let (at_start, _) = lite.rss_mb();
     println!("==> SQLite: seeding {users} users");
     seed(&lite, users).await?;
     let client = client();
@@ -968,11 +969,9 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
             rows.push(row("sqlite", scenario, c, &measured, &lite, &since));
         }
     }
-    let (idle, _) = lite.rss_mb();
-    println!(
-        "    sqlite idle RSS after load {idle:.1} MB (anonymous {:.1} MB)",
-        lite.anon_mb()
-    );
+    // Its delivery worker is on: idle means after the links queued by sendLink went out.
+    outbox_drained(&lite, &client).await?;
+    rows.push(idle_after_load("sqlite", &lite, at_start).await);
     lite.stop();
     Ok(rows)
 }
@@ -1184,17 +1183,48 @@ async fn shipped_defaults(root: &Path, out: &Path, options: &Options) -> Result<
     Ok(row)
 }
 
+/// Waits until `server`'s delivery worker has sent every queued message (its
+/// `rekey_outbox_pending` gauge reads 0), for at most two minutes.
+async fn outbox_drained(server: &Server, client: &reqwest::Client) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let pending = async {
+            let text = client
+                .get(format!("{}/debug/metrics", server.base))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.lines()
+                .find_map(|l| l.strip_prefix("rekey_outbox_pending "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        }
+        .await;
+        match pending {
+            Some(left) if left <= 0.0 => return Ok(()),
+            _ if started.elapsed() > Duration::from_secs(120) => {
+                return Err(format!(
+                    "the outbox still held {pending:?} messages after 2 min"
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
 /// The server's memory after every load, once it has been idle for longer than the argon2
 /// threads keep their memory (5 s); its start-up RSS is the row's "floor" for comparison.
-async fn idle_after_load(server: &Server, at_start: f64) -> Row {
+async fn idle_after_load(backend: &str, server: &Server, at_start: f64) -> Row {
     tokio::time::sleep(Duration::from_secs(7)).await;
     let (rss, peak) = server.rss_mb();
     let anon = server.anon_mb();
     println!(
-        "    postgres idle RSS 7 s after load {rss:.1} MB, anonymous {anon:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
+        "    {backend} idle RSS 7 s after load {rss:.1} MB, anonymous {anon:.1} MB (at start {at_start:.1} MB, peak {peak:.1} MB)"
     );
     Row {
-        backend: "postgres".into(),
+        backend: backend.into(),
         scenario: "idle, 7 s after load".into(),
         concurrency: 0,
         throughput: 0.0,
