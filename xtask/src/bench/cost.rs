@@ -58,27 +58,27 @@ pub fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// rekey's Prometheus text at `base`, or `None` when it does not answer.
+pub async fn metrics(client: &reqwest::Client, base: &str) -> Option<String> {
+    client
+        .get(format!("{base}/debug/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
+}
+
 impl Meter {
     /// Reads everything now.
     pub async fn read(&self, client: &reqwest::Client) -> Reading {
-        let statements = async {
-            let text = client
-                .get(format!("{}/debug/metrics", self.base))
-                .send()
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            Some(
-                text.lines()
-                    .filter(|l| l.starts_with("rekey_db_statements_total"))
-                    .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-                    .sum::<f64>(),
-            )
-        }
-        .await
-        .unwrap_or(0.0);
+        let statements = metrics(client, &self.base).await.map_or(0.0, |text| {
+            text.lines()
+                .filter(|l| l.starts_with("rekey_db_statements_total"))
+                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+                .sum::<f64>()
+        });
         let (backends, wal) = match &self.database {
             Some(url) => {
                 let pids = super::psql(

@@ -1188,26 +1188,16 @@ async fn shipped_defaults(root: &Path, out: &Path, options: &Options) -> Result<
 async fn outbox_drained(server: &Server, client: &reqwest::Client) -> Result<(), String> {
     let started = Instant::now();
     loop {
-        let pending = async {
-            let text = client
-                .get(format!("{}/debug/metrics", server.base))
-                .send()
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+        let pending = cost::metrics(client, &server.base).await.and_then(|text| {
             text.lines()
                 .find_map(|l| l.strip_prefix("rekey_outbox_pending "))
                 .and_then(|v| v.trim().parse::<f64>().ok())
-        }
-        .await;
+        });
         match pending {
             Some(left) if left <= 0.0 => return Ok(()),
             _ if started.elapsed() > Duration::from_secs(120) => {
-                return Err(format!(
-                    "the outbox still held {pending:?} messages after 2 min"
-                ));
+                let left = pending.map_or_else(|| "an unknown number of".into(), |n| n.to_string());
+                return Err(format!("the outbox still held {left} messages after 2 min"));
             }
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
