@@ -1,6 +1,7 @@
 //! What one request costs, read from outside before and after a scenario: rekey's CPU, the CPU
 //! of the PostgreSQL backends serving the bench database, the SQL statements rekey sent (its
-//! `rekey_db_statements_total`), and the WAL PostgreSQL wrote.
+//! `rekey_db_statements_total`), the WAL PostgreSQL wrote, and the bench's own CPU (the load
+//! generator shares the machine's cores with the server it loads).
 
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ pub struct Meter {
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
     rekey_ticks: u64,
+    /// This process's: the load generator's.
+    bench_ticks: u64,
     /// CPU ticks of each PostgreSQL backend connected to the bench database.
     backends: HashMap<u32, u64>,
     statements: f64,
@@ -38,6 +41,8 @@ pub struct Cost {
     pub wal_bytes: Option<f64>,
     /// pgbench's own CPU per transaction, µs, replaying the same SQL (reset rows only).
     pub client_cpu_us: Option<f64>,
+    /// The bench's own CPU, µs: its load generator's (absent from reports written before it).
+    pub load_cpu_us: Option<f64>,
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -102,6 +107,7 @@ impl Meter {
         };
         Reading {
             rekey_ticks: ticks(self.pid).unwrap_or(0),
+            bench_ticks: ticks(std::process::id()).unwrap_or(0),
             backends,
             statements,
             wal,
@@ -125,6 +131,7 @@ impl Meter {
             statements: (after.statements - before.statements) / n,
             wal_bytes: postgres.then(|| (after.wal - before.wal) / n),
             client_cpu_us: None,
+            load_cpu_us: Some(us(after.bench_ticks.saturating_sub(before.bench_ticks))),
         }
     }
 }

@@ -8,6 +8,7 @@
 mod bare;
 mod cost;
 mod floor;
+mod http1;
 mod import;
 mod load;
 mod report;
@@ -514,7 +515,7 @@ fn pick(worker: usize, n: u64, users: usize) -> usize {
 
 /// [`resets`] on PostgreSQL as a report row, with what each request cost.
 async fn metered_resets(
-    (server, client, meter): (&Server, &reqwest::Client, &cost::Meter),
+    (server, meter): (&Server, &cost::Meter),
     concurrency: usize,
     window: (Duration, Duration),
     users: usize,
@@ -523,26 +524,34 @@ async fn metered_resets(
     let since = probe(server);
     let (measured, cost) = metered(
         meter,
-        resets(server, client, concurrency, window, users, (label, body)),
+        resets(
+            (&server.base, &server.token),
+            concurrency,
+            window,
+            users,
+            (label, body),
+        ),
     )
     .await;
     row("postgres", label, concurrency, &measured, server, &since).with_cost(cost)
 }
 
-/// PasswordReset with `body` for random seeded users from `concurrency` workers.
+/// PasswordReset with `body` for random seeded users `bench-N` of the server at `base`, from
+/// `concurrency` workers, each on a keep-alive connection of its own.
 async fn resets(
-    server: &Server,
-    client: &reqwest::Client,
+    (base, token): (&str, &str),
     concurrency: usize,
     (warmup, duration): (Duration, Duration),
     users: usize,
     (label, body): (&str, &'static str),
 ) -> load::Measured {
-    let (client, base, token) = (client.clone(), server.base.clone(), server.token.clone());
+    let connections = Arc::new(http1::Connections::new(base, concurrency));
+    let token = token.to_owned();
     load::run(label, concurrency, warmup, duration, move |w, n| {
-        let (client, token) = (client.clone(), token.clone());
-        let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-        async move { post(&client, url, &token, body.into()).await.is_some() }
+        let connections = connections.clone();
+        let path = format!("/v2/users/bench-{}/password_reset", pick(w, n, users));
+        let request = http1::post(&connections.host, &path, &token, body);
+        async move { connections.exchange(w, &request).await }
     })
     .await
 }
@@ -664,18 +673,15 @@ async fn bare_resets(
     };
     let since = probe(server);
     let label = "actix-web + tokio-postgres alone (returnCode)";
-    let client = client();
     let (measured, cost) = metered(
         &meter,
-        load::run(label, concurrency, warmup, duration, move |w, n| {
-            let client = client.clone();
-            let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-            async move {
-                post(&client, url, "bare", r#"{"returnCode":{}}"#.into())
-                    .await
-                    .is_some()
-            }
-        }),
+        resets(
+            (&base, "bare"),
+            concurrency,
+            (warmup, duration),
+            users,
+            (label, r#"{"returnCode":{}}"#),
+        ),
     )
     .await;
     let _ = child.kill();
@@ -769,19 +775,14 @@ async fn bench(
         let base = server.base.clone();
         let meter = server.meter(Some(&url));
         let healthz = {
-            let (client, base) = (client.clone(), base.clone());
+            let connections = Arc::new(http1::Connections::new(&base, c));
+            let request = Arc::new(http1::get(&connections.host, "/debug/healthz", None));
             let since = probe(&server);
             let (measured, cost) = metered(
                 &meter,
-                load::run("healthz", c, warmup, duration, move |_, _| {
-                    let (client, url) = (client.clone(), format!("{base}/debug/healthz"));
-                    async move {
-                        client
-                            .get(url)
-                            .send()
-                            .await
-                            .is_ok_and(|r| r.status().is_success())
-                    }
+                load::run("healthz", c, warmup, duration, move |w, _| {
+                    let (connections, request) = (connections.clone(), request.clone());
+                    async move { connections.exchange(w, &request).await }
                 }),
             )
             .await;
@@ -796,7 +797,7 @@ async fn bench(
             .with_cost(cost)
         };
         let reset = metered_resets(
-            (&server, &client, &meter),
+            (&server, &meter),
             c,
             (warmup, duration),
             users,
@@ -821,7 +822,7 @@ async fn bench(
         // sendLink queues a message per request (delivery is off here); the drain below
         // delivers them all and measures what delivery costs per message.
         let send_link = metered_resets(
-            (&server, &client, &meter),
+            (&server, &meter),
             c,
             (warmup, duration),
             users,
@@ -860,19 +861,14 @@ async fn bench(
         };
         let bare = bare_resets(&url, &server, c, (warmup, duration), users, &meter).await?;
         let get = {
-            let (client, base, token) = (client.clone(), base.clone(), server.token.clone());
+            let connections = Arc::new(http1::Connections::new(&base, c));
+            let token = server.token.clone();
             let since = probe(&server);
             let measured = load::run("GetUserByID", c, warmup, duration, move |w, n| {
-                let (client, token) = (client.clone(), token.clone());
-                let url = format!("{base}/v2/users/bench-{}", pick(w, n, users));
-                async move {
-                    client
-                        .get(url)
-                        .bearer_auth(token)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                }
+                let connections = connections.clone();
+                let path = format!("/v2/users/bench-{}", pick(w, n, users));
+                let request = http1::get(&connections.host, &path, Some(&token));
+                async move { connections.exchange(w, &request).await }
             })
             .await;
             row("postgres", "GetUserByID", c, &measured, &server, &since)
@@ -954,19 +950,22 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
         ("PasswordReset returnCode", r#"{"returnCode":{}}"#),
         ("PasswordReset sendLink", "{}"),
     ];
+    let meter = lite.meter(None);
     for (scenario, body) in scenarios {
         for &c in &options.concurrency {
             let since = probe(&lite);
-            let measured = resets(
-                &lite,
-                &client,
-                c,
-                (warmup, duration),
-                users,
-                (scenario, body),
+            let (measured, cost) = metered(
+                &meter,
+                resets(
+                    (&lite.base, &lite.token),
+                    c,
+                    (warmup, duration),
+                    users,
+                    (scenario, body),
+                ),
             )
             .await;
-            rows.push(row("sqlite", scenario, c, &measured, &lite, &since));
+            rows.push(row("sqlite", scenario, c, &measured, &lite, &since).with_cost(cost));
         }
     }
     // Its delivery worker is on: idle means after the links queued by sendLink went out.
@@ -997,7 +996,8 @@ async fn refusals(
         ],
     )?;
     let c = served.concurrency;
-    let (client, base, token) = (client(), spent.base.clone(), spent.token.clone());
+    let connections = Arc::new(http1::Connections::new(&spent.base, c));
+    let token = spent.token.clone();
     let users = options.users;
     let since = probe(&spent);
     let (measured, cost) = metered(
@@ -1008,18 +1008,10 @@ async fn refusals(
             options.warmup,
             options.duration,
             move |w, n| {
-                let (client, token) = (client.clone(), token.clone());
-                let url = format!("{base}/v2/users/bench-{}/password_reset", pick(w, n, users));
-                async move {
-                    client
-                        .post(url)
-                        .bearer_auth(token)
-                        .header("content-type", "application/json")
-                        .body(r#"{"returnCode":{}}"#)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS)
-                }
+                let connections = connections.clone();
+                let path = format!("/v2/users/bench-{}/password_reset", pick(w, n, users));
+                let request = http1::post(&connections.host, &path, &token, r#"{"returnCode":{}}"#);
+                async move { connections.status(w, &request).await == Some(429) }
             },
         ),
     )
@@ -1054,7 +1046,6 @@ async fn grow(
     );
     scale::grow(url, options.users, options.grow, 10)?;
     sizes.extend(scale::sizes(url, "grown")?);
-    let client = client();
     let meter = server.meter(Some(url));
     let label = format!("({}k users)", options.grow / 1000);
     let mut rows = Vec::new();
@@ -1067,8 +1058,7 @@ async fn grow(
             let (measured, cost) = metered(
                 &meter,
                 resets(
-                    server,
-                    &client,
+                    (&server.base, &server.token),
                     c,
                     (options.warmup, options.duration),
                     options.grow,
@@ -1163,8 +1153,7 @@ async fn shipped_defaults(root: &Path, out: &Path, options: &Options) -> Result<
     let c = *options.concurrency.first().unwrap_or(&8);
     let since = probe(&server);
     let measured = resets(
-        &server,
-        &client(),
+        (&server.base, &server.token),
         c,
         (options.warmup, options.duration),
         users,
