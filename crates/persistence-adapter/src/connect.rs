@@ -176,9 +176,15 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                 .build(sqlite_manager!(SqliteConn, path, "PRAGMA query_only = ON;"))
                 .await
                 .map_err(unavailable)?;
+            // Checkpoints, on a connection of their own on the blocking pool.
+            let checkpointer = pool_builder!(settings, 1)
+                .build(sqlite_manager!(SqliteConn, path, ""))
+                .await
+                .map_err(unavailable)?;
             Ok(Store::new(Pool::Sqlite(SqlitePools {
                 read,
                 write,
+                checkpointer,
                 turn: std::sync::Arc::new(tokio::sync::Mutex::new(())),
                 patience: settings.connect_timeout,
                 writes: std::sync::Arc::default(),

@@ -51,7 +51,8 @@ pub type SqliteWriterConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnecti
 /// and back per statement (two thread wake-ups, and on a busy machine a wait for a core each)
 /// cost more than the statements and stretched the time the write lock was held (measured
 /// in `cargo xtask bench`, docs/PERFORMANCE.md). Its commits never checkpoint (that would
-/// be an fsync on the task); checkpoints run on the blocking pool ([`SqlitePools::writer`]).
+/// be an fsync on the task); checkpoints run on the blocking pool, on a connection of their
+/// own ([`SqlitePools::writer`]).
 #[derive(Debug, Clone, Copy)]
 pub struct InPlace;
 
@@ -110,6 +111,9 @@ pub(crate) struct SqlitePools {
     pub(crate) read: SqlitePool,
     /// One connection for every write of this process.
     pub(crate) write: SqlitePool<SqliteWriterConn>,
+    /// One connection for the checkpoints, whose fsyncs run on the blocking pool: on the
+    /// writer they stalled the HTTP worker that held it (docs/PERFORMANCE.md, run 17).
+    pub(crate) checkpointer: SqlitePool,
     /// Writers take turns here, in the order they came: bb8 gives a freed connection to
     /// whoever asks next, not to the longest waiter, and a fair queue keeps the tail short.
     pub(crate) turn: Arc<tokio::sync::Mutex<()>>,
@@ -136,6 +140,18 @@ struct Checkpoint {
 pub(crate) struct Writer<'a> {
     pub(crate) conn: bb8::PooledConnection<'a, AsyncDieselConnectionManager<SqliteWriterConn>>,
     _turn: tokio::sync::MutexGuard<'a, ()>,
+    /// When the turn came.
+    since: std::time::Instant,
+}
+
+impl Drop for Writer<'_> {
+    /// Records how long the turn was held (`rekey_db_writer_held_seconds`): its sum over a
+    /// second is the share of that second in which the writer was busy, the bound on
+    /// SQLite's write rate.
+    fn drop(&mut self) {
+        metrics::histogram!("rekey_db_writer_held_seconds")
+            .record(self.since.elapsed().as_secs_f64());
+    }
 }
 
 impl SqlitePools {
@@ -152,49 +168,71 @@ impl SqlitePools {
                     "database connection: timed out waiting for the SQLite writer".into(),
                 )
             })?;
-        let mut conn = self.write.get().await.map_err(crate::error::pool_failure)?;
+        let since = std::time::Instant::now();
         if self.catch_up.swap(false, Ordering::AcqRel) {
-            // SQLite starts the WAL over only when a write begins with every frame copied to
-            // the database and no reader still on an older snapshot. The background
-            // checkpoint never gets there under load: writes go on while it copies. So the
-            // writer copies the few frames written since, in its turn (nothing is appended
-            // meanwhile), and RESTART waits for the readers still on older snapshots (reads
-            // are short) so that the next transaction starts the WAL over instead of growing
-            // it.
-            // When it gives up (a reader outlasted the busy timeout), the next writer tries
-            // again: a missed restart is a WAL that grows until the next one.
-            use diesel_async::RunQueryDsl as _;
-            match diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
-                .get_result::<Checkpoint>(&mut *conn)
-                .await
-            {
-                Ok(Checkpoint { busy: 0 }) => {}
-                Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
-                Err(error) => {
-                    self.catch_up.store(true, Ordering::Release);
-                    tracing::warn!(%error, "SQLite checkpoint failed");
-                }
-            }
+            self.catch_up().await;
         }
+        let conn = self.write.get().await.map_err(crate::error::pool_failure)?;
         let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
         if writes.is_multiple_of(CHECKPOINT_EVERY) {
             self.checkpoint();
         }
-        Ok(Writer { conn, _turn: turn })
+        Ok(Writer {
+            conn,
+            _turn: turn,
+            since,
+        })
     }
 
-    /// Copies the WAL into the database file in the background, on a reader connection (so on
-    /// the blocking pool), unless a checkpoint is running. `PASSIVE`: it waits for no one, and
-    /// no reader or writer waits for it. When it is done, the next writer catches up (see
-    /// [`SqlitePools::writer`]), so the WAL starts over rather than growing.
+    /// Finishes what the last background checkpoint left, in the writer's turn (nothing is
+    /// appended meanwhile), on the checkpointer's connection (the fsyncs on the blocking pool,
+    /// while the HTTP worker serves other requests).
+    ///
+    /// SQLite starts the WAL over only when a write begins with every frame copied to the
+    /// database and no reader still on an older snapshot. The background checkpoint never
+    /// gets there under load: writes go on while it copies. So the writer's turn copies the
+    /// few frames written since, and RESTART waits for the readers still on older snapshots
+    /// (reads are short) so that the next transaction starts the WAL over instead of growing
+    /// it. When it gives up (a reader outlasted the busy timeout), the next writer tries
+    /// again: a missed restart is a WAL that grows until the next one.
+    async fn catch_up(&self) {
+        use diesel_async::RunQueryDsl as _;
+        if self.checkpointing.load(Ordering::Acquire) {
+            // A background checkpoint holds the connection: the turn would wait for it. The
+            // next writer tries again.
+            self.catch_up.store(true, Ordering::Release);
+            return;
+        }
+        let done = match self.checkpointer.get().await {
+            Ok(mut conn) => diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
+                .get_result::<Checkpoint>(&mut *conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match done {
+            Ok(Checkpoint { busy: 0 }) => {}
+            Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
+            Err(error) => {
+                self.catch_up.store(true, Ordering::Release);
+                tracing::warn!(%error, "SQLite checkpoint failed");
+            }
+        }
+    }
+
+    /// Copies the WAL into the database file in the background, on the checkpointer's
+    /// connection (so on the blocking pool), unless a checkpoint is running. `PASSIVE`: it
+    /// waits for no one, and no reader or writer waits for it. When it is done, the next
+    /// writer catches up ([`SqlitePools::catch_up`]), so the WAL starts over rather than
+    /// growing.
     fn checkpoint(&self) {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (read, running) = (self.read.clone(), Arc::clone(&self.checkpointing));
+        let (pool, running) = (self.checkpointer.clone(), Arc::clone(&self.checkpointing));
         let catch_up = Arc::clone(&self.catch_up);
         tokio::spawn(async move {
-            let done = match read.get().await {
+            let done = match pool.get().await {
                 Ok(mut conn) => {
                     use diesel_async::SimpleAsyncConnection as _;
                     conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -314,10 +352,15 @@ pub struct OutboxDepth {
 }
 
 impl Store {
-    /// The pool's connections right now (on SQLite, the readers' and the writer's).
+    /// The pool's connections right now (on SQLite, the readers', the writer's and the
+    /// checkpointer's).
     pub fn pool_state(&self) -> PoolState {
         let states = match &self.pool {
-            Pool::Sqlite(pools) => vec![pools.read.state(), pools.write.state()],
+            Pool::Sqlite(pools) => vec![
+                pools.read.state(),
+                pools.write.state(),
+                pools.checkpointer.state(),
+            ],
             Pool::Postgres(pools) => pools.states(),
         };
         PoolState {

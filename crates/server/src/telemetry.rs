@@ -83,6 +83,11 @@ fn describe_metrics() {
         Unit::Seconds,
         "Time spent waiting for a database connection, by backend"
     );
+    describe_histogram!(
+        "rekey_db_writer_held_seconds",
+        Unit::Seconds,
+        "Time each write held SQLite's one writer connection (its sum per second: how busy the writer is)"
+    );
     describe_counter!(
         "rekey_db_statements_total",
         "SQL statements sent to the database (transaction control included), by backend"

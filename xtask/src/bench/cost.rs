@@ -1,7 +1,8 @@
 //! What one request costs, read from outside before and after a scenario: rekey's CPU, the CPU
 //! of the PostgreSQL backends serving the bench database, the SQL statements rekey sent (its
-//! `rekey_db_statements_total`), the WAL PostgreSQL wrote, and the bench's own CPU (the load
-//! generator shares the machine's cores with the server it loads).
+//! `rekey_db_statements_total`), the WAL PostgreSQL wrote, how long SQLite's one writer was
+//! held (`rekey_db_writer_held_seconds`), and the bench's own CPU (the load generator shares
+//! the machine's cores with the server it loads).
 
 use std::collections::HashMap;
 
@@ -25,6 +26,8 @@ pub struct Reading {
     /// CPU ticks of each PostgreSQL backend connected to the bench database.
     backends: HashMap<u32, u64>,
     statements: f64,
+    /// Seconds SQLite's writer was held, in all.
+    writer_held: f64,
     wal: f64,
 }
 
@@ -43,6 +46,8 @@ pub struct Cost {
     pub client_cpu_us: Option<f64>,
     /// The bench's own CPU, µs: its load generator's (absent from reports written before it).
     pub load_cpu_us: Option<f64>,
+    /// How long SQLite's one writer connection was held, µs (SQLite only).
+    pub writer_us: Option<f64>,
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -78,12 +83,17 @@ pub async fn metrics(client: &reqwest::Client, base: &str) -> Option<String> {
 impl Meter {
     /// Reads everything now.
     pub async fn read(&self, client: &reqwest::Client) -> Reading {
-        let statements = metrics(client, &self.base).await.map_or(0.0, |text| {
+        let text = metrics(client, &self.base).await.unwrap_or_default();
+        let sum = |metric: &str| {
             text.lines()
-                .filter(|l| l.starts_with("rekey_db_statements_total"))
+                .filter(|l| l.starts_with(metric))
                 .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
                 .sum::<f64>()
-        });
+        };
+        let (statements, writer_held) = (
+            sum("rekey_db_statements_total"),
+            sum("rekey_db_writer_held_seconds_sum"),
+        );
         let (backends, wal) = match &self.database {
             Some(url) => {
                 let pids = super::psql(
@@ -110,6 +120,7 @@ impl Meter {
             bench_ticks: ticks(std::process::id()).unwrap_or(0),
             backends,
             statements,
+            writer_held,
             wal,
         }
     }
@@ -132,6 +143,7 @@ impl Meter {
             wal_bytes: postgres.then(|| (after.wal - before.wal) / n),
             client_cpu_us: None,
             load_cpu_us: Some(us(after.bench_ticks.saturating_sub(before.bench_ticks))),
+            writer_us: (!postgres).then(|| (after.writer_held - before.writer_held) * 1e6 / n),
         }
     }
 }
