@@ -9,7 +9,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rekey_application::Failure;
 
 use crate::pg_pools::PgPools;
-use crate::{Pool, SqliteConn, SqlitePools, SqliteWriterConn, Store, tls};
+use crate::{Pool, SqliteConn, SqlitePools, Store, tls};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -20,7 +20,7 @@ pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
     pub url: String,
     /// Pool size. On SQLite: the reader connections; writes go through one more connection,
-    /// one at a time.
+    /// one at a time (those queued together share a commit), and checkpoints through another.
     pub max_connections: u32,
     /// PostgreSQL: how many single-threaded runtimes (the HTTP workers) will query the store.
     /// Each gets a pool of its own, driven on its thread, of `max_connections / local_pools`
@@ -101,23 +101,19 @@ macro_rules! pool_builder {
     };
 }
 
-/// The connections of one SQLite pool of `$conn`s: WAL mode, a busy timeout (for other
-/// processes on the file, e.g. `rekey admin`), foreign keys, and `$pragmas`. (A macro: the
-/// reader and the writer are different types, and the bounds of a generic function would
-/// restate diesel-async's.)
+/// The connections of one SQLite pool of `$conn`s: [`crate::sqlite_writer::SETUP`] (WAL
+/// mode, a busy timeout, foreign keys), then `$pragmas`. (A macro: the bounds of a generic
+/// function would restate diesel-async's.)
 macro_rules! sqlite_manager {
     ($conn:ty, $path:expr, $pragmas:expr) => {{
         let mut config = ManagerConfig::<$conn>::default();
         config.custom_setup = Box::new(|path| {
             Box::pin(async move {
                 let mut conn = <$conn>::establish(path).await?;
-                conn.batch_execute(concat!(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; ",
-                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; ",
-                    $pragmas
-                ))
-                .await
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                conn.batch_execute(crate::sqlite_writer::SETUP)
+                    .await
+                    .and(conn.batch_execute($pragmas).await)
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 conn.set_instrumentation(crate::CountStatements::new("sqlite"));
                 Ok(conn)
             })
@@ -128,7 +124,8 @@ macro_rules! sqlite_manager {
 
 /// Opens a pool for `settings.url`. For SQLite the file and its folder are created if missing,
 /// and every connection gets WAL mode, a busy timeout and foreign keys; SQLite gets
-/// `max_connections` reader connections (`query_only`) and one writer connection.
+/// `max_connections` reader connections (`query_only`), one writer connection and one for the
+/// checkpoints.
 ///
 /// # Errors
 /// [`Failure::Unavailable`] with the driver's cause when no connection can be made within
@@ -161,15 +158,7 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                 })?;
             }
             // The writer first: it puts the file in WAL mode, which a reader cannot.
-            // The writer's commits never checkpoint: that is done in the background.
-            let write = pool_builder!(settings, 1)
-                .build(sqlite_manager!(
-                    SqliteWriterConn,
-                    path,
-                    "PRAGMA wal_autocheckpoint = 0;"
-                ))
-                .await
-                .map_err(unavailable)?;
+            let writer = crate::sqlite_writer::open_writer(path).await?;
             // Readers refuse to write, so a write sent to them by mistake fails loudly
             // instead of contending for the lock.
             let read = pool_builder!(settings, settings.max_connections.max(1))
@@ -181,16 +170,13 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                 .build(sqlite_manager!(SqliteConn, path, ""))
                 .await
                 .map_err(unavailable)?;
-            Ok(Store::new(Pool::Sqlite(SqlitePools {
+            Ok(Store::new(Pool::Sqlite(SqlitePools::new(
                 read,
-                write,
                 checkpointer,
-                turn: std::sync::Arc::new(tokio::sync::Mutex::new(())),
-                patience: settings.connect_timeout,
-                writes: std::sync::Arc::default(),
-                checkpointing: std::sync::Arc::default(),
-                catch_up: std::sync::Arc::default(),
-            })))
+                writer,
+                path,
+                settings.connect_timeout,
+            ))))
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;

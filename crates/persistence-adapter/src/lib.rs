@@ -26,14 +26,16 @@ mod prepared;
 mod retention;
 mod rows;
 mod schema;
+mod sqlite_writer;
 mod stores;
 mod tls;
 
 pub use connect::{DatabaseSettings, connect, connect_held, migrate};
 pub use stores::RowCounts;
 
+pub(crate) use sqlite_writer::SqlitePools;
+
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
@@ -52,7 +54,7 @@ pub type SqliteWriterConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnecti
 /// cost more than the statements and stretched the time the write lock was held (measured
 /// in `cargo xtask bench`, docs/PERFORMANCE.md). Its commits never checkpoint (that would
 /// be an fsync on the task); checkpoints run on the blocking pool, on a connection of their
-/// own ([`SqlitePools::writer`]).
+/// own (see [`SqlitePools`]).
 #[derive(Debug, Clone, Copy)]
 pub struct InPlace;
 
@@ -91,10 +93,6 @@ pub struct Store {
 /// A pool of SQLite connections.
 pub(crate) type SqlitePool<C = SqliteConn> = bb8::Pool<AsyncDieselConnectionManager<C>>;
 
-/// Writes between two checkpoints of the WAL (the writer's own are off): about SQLite's
-/// default of 1000 pages, at a few pages per write.
-const CHECKPOINT_EVERY: u64 = 256;
-
 /// The connection pool(s) of one backend.
 #[derive(Clone)]
 pub(crate) enum Pool {
@@ -104,152 +102,6 @@ pub(crate) enum Pool {
     Postgres(pg_pools::PgPools),
 }
 
-/// SQLite's connections: readers, and the one writer.
-#[derive(Clone)]
-pub(crate) struct SqlitePools {
-    /// `database.max_connections` readers (`PRAGMA query_only`, so a write sent to one fails).
-    pub(crate) read: SqlitePool,
-    /// One connection for every write of this process.
-    pub(crate) write: SqlitePool<SqliteWriterConn>,
-    /// One connection for the checkpoints, whose fsyncs run on the blocking pool: on the
-    /// writer they stalled the HTTP worker that held it (docs/PERFORMANCE.md, run 17).
-    pub(crate) checkpointer: SqlitePool,
-    /// Writers take turns here, in the order they came: bb8 gives a freed connection to
-    /// whoever asks next, not to the longest waiter, and a fair queue keeps the tail short.
-    pub(crate) turn: Arc<tokio::sync::Mutex<()>>,
-    /// How long a write waits for its turn (`database.connect_timeout`).
-    pub(crate) patience: std::time::Duration,
-    /// Writes so far, for the checkpoints.
-    pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
-    /// A checkpoint is running.
-    pub(crate) checkpointing: Arc<std::sync::atomic::AtomicBool>,
-    /// A background checkpoint has finished: the next writer checkpoints what was written
-    /// meanwhile, so that its own transaction finds the WAL fully copied and starts it over.
-    pub(crate) catch_up: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// What `PRAGMA wal_checkpoint` answers (of its three columns, the one we act on).
-#[derive(diesel::QueryableByName)]
-struct Checkpoint {
-    /// 1 when the checkpoint could not finish: a reader or writer was in the way.
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    busy: i32,
-}
-
-/// The writer connection, held for one write and its turn with it.
-pub(crate) struct Writer<'a> {
-    pub(crate) conn: bb8::PooledConnection<'a, AsyncDieselConnectionManager<SqliteWriterConn>>,
-    _turn: tokio::sync::MutexGuard<'a, ()>,
-    /// When the turn came.
-    since: std::time::Instant,
-}
-
-impl Drop for Writer<'_> {
-    /// Records how long the turn was held (`rekey_db_writer_held_seconds`): its sum over a
-    /// second is the share of that second in which the writer was busy, the bound on
-    /// SQLite's write rate.
-    fn drop(&mut self) {
-        metrics::histogram!("rekey_db_writer_held_seconds")
-            .record(self.since.elapsed().as_secs_f64());
-    }
-}
-
-impl SqlitePools {
-    /// Waits for the writer's turn, then takes the writer connection.
-    ///
-    /// # Errors
-    /// [`rekey_application::Failure::Unavailable`] when the turn does not come within
-    /// `patience`, or the connection cannot be (re)opened.
-    pub(crate) async fn writer(&self) -> Result<Writer<'_>, rekey_application::Failure> {
-        let turn = tokio::time::timeout(self.patience, self.turn.lock())
-            .await
-            .map_err(|_| {
-                rekey_application::Failure::Unavailable(
-                    "database connection: timed out waiting for the SQLite writer".into(),
-                )
-            })?;
-        let since = std::time::Instant::now();
-        if self.catch_up.swap(false, Ordering::AcqRel) {
-            self.catch_up().await;
-        }
-        let conn = self.write.get().await.map_err(crate::error::pool_failure)?;
-        let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
-        if writes.is_multiple_of(CHECKPOINT_EVERY) {
-            self.checkpoint();
-        }
-        Ok(Writer {
-            conn,
-            _turn: turn,
-            since,
-        })
-    }
-
-    /// Finishes what the last background checkpoint left, in the writer's turn (nothing is
-    /// appended meanwhile), on the checkpointer's connection (the fsyncs on the blocking pool,
-    /// while the HTTP worker serves other requests).
-    ///
-    /// SQLite starts the WAL over only when a write begins with every frame copied to the
-    /// database and no reader still on an older snapshot. The background checkpoint never
-    /// gets there under load: writes go on while it copies. So the writer's turn copies the
-    /// few frames written since, and RESTART waits for the readers still on older snapshots
-    /// (reads are short) so that the next transaction starts the WAL over instead of growing
-    /// it. When it gives up (a reader outlasted the busy timeout), the next writer tries
-    /// again: a missed restart is a WAL that grows until the next one.
-    async fn catch_up(&self) {
-        use diesel_async::RunQueryDsl as _;
-        if self.checkpointing.load(Ordering::Acquire) {
-            // A background checkpoint holds the connection: the turn would wait for it. The
-            // next writer tries again.
-            self.catch_up.store(true, Ordering::Release);
-            return;
-        }
-        let done = match self.checkpointer.get().await {
-            Ok(mut conn) => diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
-                .get_result::<Checkpoint>(&mut *conn)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match done {
-            Ok(Checkpoint { busy: 0 }) => {}
-            Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
-            Err(error) => {
-                self.catch_up.store(true, Ordering::Release);
-                tracing::warn!(%error, "SQLite checkpoint failed");
-            }
-        }
-    }
-
-    /// Copies the WAL into the database file in the background, on the checkpointer's
-    /// connection (so on the blocking pool), unless a checkpoint is running. `PASSIVE`: it
-    /// waits for no one, and no reader or writer waits for it. When it is done, the next
-    /// writer catches up ([`SqlitePools::catch_up`]), so the WAL starts over rather than
-    /// growing.
-    fn checkpoint(&self) {
-        if self.checkpointing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (pool, running) = (self.checkpointer.clone(), Arc::clone(&self.checkpointing));
-        let catch_up = Arc::clone(&self.catch_up);
-        tokio::spawn(async move {
-            let done = match pool.get().await {
-                Ok(mut conn) => {
-                    use diesel_async::SimpleAsyncConnection as _;
-                    conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match done {
-                Ok(()) => catch_up.store(true, Ordering::Release),
-                Err(error) => tracing::warn!(%error, "SQLite checkpoint failed"),
-            }
-            running.store(false, Ordering::Release);
-        });
-    }
-}
-
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.pool {
@@ -257,7 +109,7 @@ impl std::fmt::Debug for Store {
                 f,
                 "Store::Sqlite {{ read: {:?}, write: {:?} }}",
                 pools.read.state(),
-                pools.write.state()
+                pools.writer_state()
             ),
             Pool::Postgres(pools) => write!(f, "Store::Postgres({:?})", pools.states()),
         }
@@ -355,17 +207,16 @@ impl Store {
     /// The pool's connections right now (on SQLite, the readers', the writer's and the
     /// checkpointer's).
     pub fn pool_state(&self) -> PoolState {
-        let states = match &self.pool {
-            Pool::Sqlite(pools) => vec![
-                pools.read.state(),
-                pools.write.state(),
-                pools.checkpointer.state(),
-            ],
-            Pool::Postgres(pools) => pools.states(),
+        let (states, writer) = match &self.pool {
+            Pool::Sqlite(pools) => (
+                vec![pools.read.state(), pools.checkpointer.state()],
+                pools.writer_state(),
+            ),
+            Pool::Postgres(pools) => (pools.states(), (0, 0)),
         };
         PoolState {
-            connections: states.iter().map(|s| s.connections).sum(),
-            idle: states.iter().map(|s| s.idle_connections).sum(),
+            connections: writer.0 + states.iter().map(|s| s.connections).sum::<u32>(),
+            idle: writer.1 + states.iter().map(|s| s.idle_connections).sum::<u32>(),
         }
     }
 }
@@ -411,8 +262,10 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
-/// [`with_conn!`] for anything that writes: on SQLite the one writer connection, in turn;
-/// on PostgreSQL the same pool as reads.
+/// [`with_conn!`] for anything that writes: on SQLite the one writer connection, in turn
+/// (writes queued together share a commit, see [`SqlitePools`]: the macro evaluates to the
+/// body's value once the commit that holds it is done, and to `Failure::Unavailable`,
+/// converted with `From`, when that commit failed); on PostgreSQL the same pool as reads.
 macro_rules! with_writer {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
@@ -421,8 +274,12 @@ macro_rules! with_writer {
                 let waiting = std::time::Instant::now();
                 let mut writer = pools.writer().await?;
                 $crate::pool_waited("sqlite", waiting);
-                let $conn: &mut $crate::SqliteWriterConn = &mut *writer.conn;
-                $body
+                let value = {
+                    let $conn: &mut $crate::SqliteWriterConn = writer.conn();
+                    $body
+                };
+                writer.finish().wait().await?;
+                value
             }
             $crate::Pool::Postgres(pool) => {
                 let _span = $crate::db_span("postgresql");

@@ -126,13 +126,15 @@ impl OutboxStore for Store {
             Pool::Sqlite(pools) => {
                 let _span = crate::db_span("sqlite");
                 let mut writer = pools.writer().await?;
-                diesel::sql_query(CLAIM_SQLITE)
+                let rows = diesel::sql_query(CLAIM_SQLITE)
                     .bind::<Timestamp, _>(until)
                     .bind::<Timestamp, _>(now_naive)
                     .bind::<BigInt, _>(limit)
-                    .load(&mut *writer.conn)
+                    .load(writer.conn())
                     .await
-                    .map_err(query_failure)?
+                    .map_err(query_failure)?;
+                writer.finish().wait().await?;
+                rows
             }
         };
         rows.into_iter().map(claimed).collect()
