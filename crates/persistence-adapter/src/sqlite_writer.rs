@@ -480,6 +480,16 @@ mod tests {
         writer.finish().wait().await
     }
 
+    /// The writer, holding the turn, after running `sql` (not yet finished).
+    async fn holding<'a>(pools: &'a SqlitePools, sql: &str) -> Writer<'a> {
+        let mut writer = pools.writer().await.expect("writer");
+        diesel::sql_query(sql)
+            .execute(writer.conn())
+            .await
+            .expect("the first write");
+        writer
+    }
+
     /// What `t` holds, read on a reader connection (so only what was committed).
     async fn committed(pools: &SqlitePools) -> Vec<i32> {
         #[derive(diesel::QueryableByName)]
@@ -536,11 +546,7 @@ mod tests {
     async fn writes_queued_together_share_one_commit() {
         let (pools, _dir) = pools().await;
         let before = batches(&pools);
-        let mut first = pools.writer().await.expect("writer");
-        diesel::sql_query("INSERT INTO t (x) VALUES (0)")
-            .execute(first.conn())
-            .await
-            .expect("insert");
+        let first = holding(&pools, "INSERT INTO t (x) VALUES (0)").await;
         let queued = queue(&pools, "t", 1..6).await;
         let pending = first.finish();
         assert!(matches!(pending, Commit::Pending { .. }), "others queued");
@@ -562,11 +568,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_did_not_finish_is_undone_alone() {
         let (pools, _dir) = pools().await;
-        let mut first = pools.writer().await.expect("writer");
-        diesel::sql_query("INSERT INTO t (x) VALUES (1)")
-            .execute(first.conn())
-            .await
-            .expect("insert");
+        let first = holding(&pools, "INSERT INTO t (x) VALUES (1)").await;
         let queued = queue(&pools, "t", 2..3).await;
         drop(first);
         for task in queued {
@@ -580,11 +582,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_in_it() {
         let (pools, _dir) = pools().await;
-        let mut first = pools.writer().await.expect("writer");
-        diesel::sql_query("INSERT INTO d (x) VALUES (42)")
-            .execute(first.conn())
-            .await
-            .expect("insert: the key is checked at commit");
+        let first = holding(&pools, "INSERT INTO d (x) VALUES (42)").await;
         let queued = queue(&pools, "t", 1..3).await;
         let pending = first.finish();
         assert!(matches!(pending.wait().await, Err(Failure::Unavailable(_))));
@@ -606,11 +604,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_left_waiting_commits_itself() {
         let (pools, _dir) = pools().await;
-        let mut first = pools.writer().await.expect("writer");
-        diesel::sql_query("INSERT INTO t (x) VALUES (1)")
-            .execute(first.conn())
-            .await
-            .expect("insert");
+        let first = holding(&pools, "INSERT INTO t (x) VALUES (1)").await;
         let queued = queue(&pools, "t", 2..3).await;
         let pending = first.finish();
         assert!(matches!(pending, Commit::Pending { .. }));
