@@ -183,11 +183,14 @@ impl SqlitePools {
             slot.conn = open_writer(&self.path).await?;
             slot.broken = false;
         }
-        if slot.batch.is_none() {
+        if slot.batch.is_none() && self.catch_up.swap(false, Ordering::AcqRel) {
             // Between transactions: where a checkpoint can restart the WAL.
-            if self.catch_up.swap(false, Ordering::AcqRel) {
-                self.catch_up().await;
-            }
+            self.catch_up().await;
+        }
+        // Nobody queued behind it and no transaction open: the write runs as it is, its
+        // statements committing as they run (no savepoint, no shared transaction).
+        let alone = slot.batch.is_none() && self.queued.load(Ordering::Acquire) == 0;
+        if !alone && slot.batch.is_none() {
             at_once(Manager::begin_transaction(&mut slot.conn)).map_err(|error| {
                 slot.broken = true;
                 Failure::Unavailable(format!("database: {error}"))
@@ -201,7 +204,7 @@ impl SqlitePools {
             });
         }
         // The write's own savepoint.
-        if let Err(error) = at_once(Manager::begin_transaction(&mut slot.conn)) {
+        if !alone && let Err(error) = at_once(Manager::begin_transaction(&mut slot.conn)) {
             Self::end_batch(&mut slot, false);
             return Err(Failure::Unavailable(format!("database: {error}")));
         }
@@ -213,6 +216,7 @@ impl SqlitePools {
             pools: self,
             slot,
             since,
+            alone,
             done: false,
         })
     }
@@ -232,21 +236,25 @@ impl SqlitePools {
                 }
             };
         if !committed {
-            // Back to no transaction, however deep it was; on failure, a new connection
-            // (closing this one rolls back what it held).
-            while matches!(
-                Manager::transaction_manager_status_mut(&mut slot.conn).transaction_depth(),
-                Ok(Some(_))
-            ) {
-                if at_once(Manager::rollback_transaction(&mut slot.conn)).is_err() {
-                    slot.broken = true;
-                    break;
-                }
-            }
-            slot.broken |= Manager::is_broken_transaction_manager(&mut slot.conn);
+            Self::roll_back(slot);
         }
         batch.outcome.send_replace(Some(committed));
         committed
+    }
+
+    /// Back to no transaction, however deep it was; on failure, a new connection (closing
+    /// this one rolls back what it held).
+    fn roll_back(slot: &mut Slot) {
+        while matches!(
+            Manager::transaction_manager_status_mut(&mut slot.conn).transaction_depth(),
+            Ok(Some(_))
+        ) {
+            if at_once(Manager::rollback_transaction(&mut slot.conn)).is_err() {
+                slot.broken = true;
+                break;
+            }
+        }
+        slot.broken |= Manager::is_broken_transaction_manager(&mut slot.conn);
     }
 
     /// Finishes what the last background checkpoint left, in the writer's turn and between
@@ -321,6 +329,8 @@ pub(crate) struct Writer<'a> {
     slot: tokio::sync::MutexGuard<'a, Slot>,
     /// When the turn came.
     since: Instant,
+    /// Nobody was queued: no savepoint, no shared transaction.
+    alone: bool,
     /// [`Writer::finish`] ran.
     done: bool,
 }
@@ -397,6 +407,12 @@ impl<'a> Writer<'a> {
     fn end(&mut self, keep: bool) -> Commit<'a> {
         self.done = true;
         let slot = &mut *self.slot;
+        if self.alone {
+            // Its statements committed as they ran, as before group commit. A transaction
+            // its body left open (it was dropped inside one) is rolled back.
+            SqlitePools::roll_back(slot);
+            return Commit::Ended(true);
+        }
         let step = match keep {
             true => at_once(Manager::commit_transaction(&mut slot.conn)),
             false => at_once(Manager::rollback_transaction(&mut slot.conn)),
@@ -480,14 +496,31 @@ mod tests {
         writer.finish().wait().await
     }
 
-    /// The writer, holding the turn, after running `sql` (not yet finished).
-    async fn holding<'a>(pools: &'a SqlitePools, sql: &str) -> Writer<'a> {
-        let mut writer = pools.writer().await.expect("writer");
+    /// The writer, its turn come while the writes of `xs` into `table` queued behind it,
+    /// after running `sql` (not yet finished); and the queued writes.
+    async fn holding<'a>(
+        pools: &'a SqlitePools,
+        sql: &str,
+        table: &'static str,
+        xs: std::ops::Range<i32>,
+    ) -> (
+        Writer<'a>,
+        Vec<tokio::task::JoinHandle<Result<(), Failure>>>,
+    ) {
+        let gate = pools.turn.lock().await;
+        let mut first = Box::pin(pools.writer());
+        assert!(
+            futures_util::poll!(&mut first).is_pending(),
+            "first in line"
+        );
+        let queued = queue(pools, table, xs).await;
+        drop(gate);
+        let mut writer = first.await.expect("writer");
         diesel::sql_query(sql)
             .execute(writer.conn())
             .await
             .expect("the first write");
-        writer
+        (writer, queued)
     }
 
     /// What `t` holds, read on a reader connection (so only what was committed).
@@ -530,6 +563,8 @@ mod tests {
         pools.turn.try_lock().expect("the writer is free").batches
     }
 
+    /// With nobody queued, a write runs as it is: committed when it returns, in no shared
+    /// transaction.
     #[tokio::test]
     async fn a_write_alone_commits_at_once() {
         let (pools, _dir) = pools().await;
@@ -537,7 +572,11 @@ mod tests {
         insert(&pools, "t", 1).await.expect("committed");
         insert(&pools, "t", 2).await.expect("committed");
         assert_eq!(committed(&pools).await, [1, 2]);
-        assert_eq!(batches(&pools) - before, 2, "one transaction each");
+        assert_eq!(
+            batches(&pools),
+            before,
+            "no transaction shared, none opened"
+        );
     }
 
     /// Five writes queue behind one that holds the writer: the six share one transaction,
@@ -546,8 +585,7 @@ mod tests {
     async fn writes_queued_together_share_one_commit() {
         let (pools, _dir) = pools().await;
         let before = batches(&pools);
-        let first = holding(&pools, "INSERT INTO t (x) VALUES (0)").await;
-        let queued = queue(&pools, "t", 1..6).await;
+        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (0)", "t", 1..6).await;
         let pending = first.finish();
         assert!(matches!(pending, Commit::Pending { .. }), "others queued");
         assert!(committed(&pools).await.is_empty(), "not committed yet");
@@ -568,8 +606,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_did_not_finish_is_undone_alone() {
         let (pools, _dir) = pools().await;
-        let first = holding(&pools, "INSERT INTO t (x) VALUES (1)").await;
-        let queued = queue(&pools, "t", 2..3).await;
+        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
         drop(first);
         for task in queued {
             task.await.expect("task").expect("committed");
@@ -582,8 +619,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_in_it() {
         let (pools, _dir) = pools().await;
-        let first = holding(&pools, "INSERT INTO d (x) VALUES (42)").await;
-        let queued = queue(&pools, "t", 1..3).await;
+        let (first, queued) = holding(&pools, "INSERT INTO d (x) VALUES (42)", "t", 1..3).await;
         let pending = first.finish();
         assert!(matches!(pending.wait().await, Err(Failure::Unavailable(_))));
         for task in queued {
@@ -604,8 +640,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_left_waiting_commits_itself() {
         let (pools, _dir) = pools().await;
-        let first = holding(&pools, "INSERT INTO t (x) VALUES (1)").await;
-        let queued = queue(&pools, "t", 2..3).await;
+        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
         let pending = first.finish();
         assert!(matches!(pending, Commit::Pending { .. }));
         for task in &queued {
