@@ -34,10 +34,11 @@ const BATCH_WRITES: u32 = 32;
 /// The longest a commit is put off for the writes queued behind the first.
 const BATCH_AGE: Duration = Duration::from_millis(2);
 
-/// How long a write that handed the turn on waits for the commit before it takes the turn
-/// again to commit itself: the writes that were queued behind it may have given up (their
-/// request was dropped) and left the transaction open.
-const STRAGGLER: Duration = Duration::from_millis(50);
+/// When a transaction is still open this long after it began, a task of its own takes the
+/// turn and commits it: the writes that were to commit it may have gone away (their requests
+/// were dropped while queued, or their bodies returned early) and left it open, holding the
+/// file's write lock and its writes unseen.
+const SWEEP: Duration = Duration::from_millis(50);
 
 /// The statement each connection of the file runs first (the writer's, the readers' and the
 /// checkpointer's): WAL mode, a busy timeout (for other processes on the file, e.g. `rekey
@@ -170,9 +171,11 @@ impl SqlitePools {
     /// [`Failure::Unavailable`] when the turn does not come within `patience`, or the
     /// connection cannot be (re)opened or begin.
     pub(crate) async fn writer(&self) -> Result<Writer<'_>, Failure> {
-        self.queued.fetch_add(1, Ordering::AcqRel);
-        let turn = tokio::time::timeout(self.patience, self.turn.lock()).await;
-        self.queued.fetch_sub(1, Ordering::AcqRel);
+        let turn = {
+            // Counted while waiting, however the wait ends (a dropped request included).
+            let _queued = Queued::new(&self.queued);
+            tokio::time::timeout(self.patience, self.turn.lock()).await
+        };
         let mut slot = turn.map_err(|_| {
             Failure::Unavailable(
                 "database connection: timed out waiting for the SQLite writer".into(),
@@ -182,6 +185,15 @@ impl SqlitePools {
         if slot.broken {
             slot.conn = open_writer(&self.path).await?;
             slot.broken = false;
+        }
+        if slot.batch.is_none() && depth(&mut slot) != Some(0) {
+            // Between transactions, no transaction may be open: one left by a body that was
+            // dropped inside it (or a failure) is rolled back.
+            Self::roll_back(&mut slot);
+            if slot.broken {
+                slot.conn = open_writer(&self.path).await?;
+                slot.broken = false;
+            }
         }
         if slot.batch.is_none() && self.catch_up.swap(false, Ordering::AcqRel) {
             // Between transactions: where a checkpoint can restart the WAL.
@@ -196,11 +208,13 @@ impl SqlitePools {
                 Failure::Unavailable(format!("database: {error}"))
             })?;
             slot.batches += 1;
+            let outcome = watch::Sender::new(None);
+            self.sweep(slot.batches, outcome.subscribe());
             slot.batch = Some(Batch {
                 id: slot.batches,
                 began: since,
                 writes: 0,
-                outcome: watch::Sender::new(None),
+                outcome,
             });
         }
         // The write's own savepoint.
@@ -227,7 +241,10 @@ impl SqlitePools {
         let Some(batch) = slot.batch.take() else {
             return false;
         };
+        // Only the transaction itself: a savepoint left open below it would make this
+        // `COMMIT` a `RELEASE`.
         let committed = commit
+            && depth(slot) == Some(1)
             && match at_once(Manager::commit_transaction(&mut slot.conn)) {
                 Ok(()) => true,
                 Err(error) => {
@@ -257,6 +274,21 @@ impl SqlitePools {
         slot.broken |= Manager::is_broken_transaction_manager(&mut slot.conn);
     }
 
+    /// After [`SWEEP`], commits batch `id` if it is still open (see [`SWEEP`]).
+    fn sweep(&self, id: u64, outcome: watch::Receiver<Option<bool>>) {
+        let turn = Arc::clone(&self.turn);
+        tokio::spawn(async move {
+            tokio::time::sleep(SWEEP).await;
+            if outcome.borrow().is_some() {
+                return;
+            }
+            let mut slot = turn.lock().await;
+            if slot.batch.as_ref().is_some_and(|open| open.id == id) {
+                Self::end_batch(&mut slot, true);
+            }
+        });
+    }
+
     /// Finishes what the last background checkpoint left, in the writer's turn and between
     /// transactions (nothing is appended meanwhile), on the checkpointer's connection (the
     /// fsyncs on the blocking pool, while the HTTP worker serves other requests).
@@ -275,23 +307,32 @@ impl SqlitePools {
             self.catch_up.store(true, Ordering::Release);
             return;
         }
-        let done = match self.checkpointer.get().await {
-            Ok(mut conn) => {
-                use diesel_async::RunQueryDsl as _;
-                diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
-                    .get_result::<Checkpoint>(&mut *conn)
-                    .await
-                    .map_err(|e| e.to_string())
+        // A task of its own, awaited: a dropped request must neither cancel the statement
+        // midway nor lose the request for the next catch-up.
+        let (pool, catch_up) = (self.checkpointer.clone(), Arc::clone(&self.catch_up));
+        let restart = tokio::spawn(async move {
+            let done = match pool.get().await {
+                Ok(mut conn) => {
+                    use diesel_async::RunQueryDsl as _;
+                    diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
+                        .get_result::<Checkpoint>(&mut *conn)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match done {
+                Ok(Checkpoint { busy: 0 }) => {}
+                Ok(Checkpoint { .. }) => catch_up.store(true, Ordering::Release),
+                Err(error) => {
+                    catch_up.store(true, Ordering::Release);
+                    tracing::warn!(%error, "SQLite checkpoint failed");
+                }
             }
-            Err(e) => Err(e.to_string()),
-        };
-        match done {
-            Ok(Checkpoint { busy: 0 }) => {}
-            Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
-            Err(error) => {
-                self.catch_up.store(true, Ordering::Release);
-                tracing::warn!(%error, "SQLite checkpoint failed");
-            }
+        });
+        if let Err(error) = restart.await {
+            self.catch_up.store(true, Ordering::Release);
+            tracing::warn!(%error, "SQLite checkpoint failed");
         }
     }
 
@@ -336,19 +377,15 @@ pub(crate) struct Writer<'a> {
 }
 
 /// A finished write's wait for the commit that holds it.
-pub(crate) enum Commit<'a> {
+pub(crate) enum Commit {
     /// Committed, or it failed.
     Ended(bool),
-    /// A later write of the same transaction commits it.
-    Pending {
-        pools: &'a SqlitePools,
-        /// The transaction's number.
-        batch: u64,
-        outcome: watch::Receiver<Option<bool>>,
-    },
+    /// A later write of the same transaction commits it (or, after [`SWEEP`], a task of its
+    /// own).
+    Pending(watch::Receiver<Option<bool>>),
 }
 
-impl Commit<'_> {
+impl Commit {
     /// Waits for the commit.
     ///
     /// # Errors
@@ -356,38 +393,40 @@ impl Commit<'_> {
     pub(crate) async fn wait(self) -> Result<(), Failure> {
         let committed = match self {
             Self::Ended(committed) => committed,
-            Self::Pending {
-                pools,
-                batch,
-                mut outcome,
-            } => {
-                let told = tokio::time::timeout(STRAGGLER, outcome.wait_for(Option::is_some))
-                    .await
-                    .map(|told| told.is_ok_and(|outcome| *outcome == Some(true)));
-                match told {
-                    Ok(committed) => committed,
-                    Err(_) => {
-                        // Nobody committed it: the writes queued behind this one went away.
-                        let mut slot = tokio::time::timeout(pools.patience, pools.turn.lock())
-                            .await
-                            .map_err(|_| {
-                                Failure::Unavailable(
-                                    "database connection: timed out waiting for the SQLite writer"
-                                        .into(),
-                                )
-                            })?;
-                        match slot.batch.as_ref().is_some_and(|open| open.id == batch) {
-                            true => SqlitePools::end_batch(&mut slot, true),
-                            false => *outcome.borrow() == Some(true),
-                        }
-                    }
-                }
-            }
+            Self::Pending(mut outcome) => outcome
+                .wait_for(Option::is_some)
+                .await
+                .is_ok_and(|outcome| *outcome == Some(true)),
         };
         committed
             .then_some(())
             .ok_or_else(|| Failure::Unavailable("database: the write did not commit".into()))
     }
+}
+
+/// Counts a writer waiting for its turn until it is dropped.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(queued: &'a AtomicUsize) -> Self {
+        queued.fetch_add(1, Ordering::AcqRel);
+        Self(queued)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The writer connection's transaction depth as diesel counts it (0: none), `None` when its
+/// transaction manager is in error.
+fn depth(slot: &mut Slot) -> Option<u32> {
+    Manager::transaction_manager_status_mut(&mut slot.conn)
+        .transaction_depth()
+        .ok()
+        .map(|depth| depth.map_or(0, std::num::NonZeroU32::get))
 }
 
 impl<'a> Writer<'a> {
@@ -400,22 +439,33 @@ impl<'a> Writer<'a> {
     /// transaction unless writes are queued behind it (and it is neither full nor old), and
     /// hands the turn on. What the body did is kept; a body that failed has already undone
     /// its own work (a failed statement changes nothing; `transaction` rolls back).
-    pub(crate) fn finish(mut self) -> Commit<'a> {
+    pub(crate) fn finish(mut self) -> Commit {
         self.end(true)
     }
 
-    fn end(&mut self, keep: bool) -> Commit<'a> {
+    fn end(&mut self, keep: bool) -> Commit {
         self.done = true;
         let slot = &mut *self.slot;
         if self.alone {
             // Its statements committed as they ran, as before group commit. A transaction
             // its body left open (it was dropped inside one) is rolled back.
+            let clean = depth(slot) == Some(0);
             SqlitePools::roll_back(slot);
-            return Commit::Ended(true);
+            return Commit::Ended(clean);
         }
-        let step = match keep {
-            true => at_once(Manager::commit_transaction(&mut slot.conn)),
-            false => at_once(Manager::rollback_transaction(&mut slot.conn)),
+        // A transaction the body left open inside its savepoint (it was dropped or panicked
+        // inside one) is rolled back, and the write with it.
+        let (mut keep, mut undone) = (keep, false);
+        while depth(slot).is_some_and(|depth| depth > 2) {
+            (keep, undone) = (false, true);
+            if at_once(Manager::rollback_transaction(&mut slot.conn)).is_err() {
+                break;
+            }
+        }
+        let step = match (keep, depth(slot)) {
+            (_, depth) if depth != Some(2) => Err("the write's savepoint is gone".to_owned()),
+            (true, _) => at_once(Manager::commit_transaction(&mut slot.conn)),
+            (false, _) => at_once(Manager::rollback_transaction(&mut slot.conn)),
         };
         if let Err(error) = step {
             tracing::warn!(%error, "SQLite savepoint failed");
@@ -428,13 +478,13 @@ impl<'a> Writer<'a> {
         let more = self.pools.queued.load(Ordering::Acquire) > 0
             && batch.writes < BATCH_WRITES
             && batch.began.elapsed() < self.pools.batch_age;
-        match more {
-            true => Commit::Pending {
-                pools: self.pools,
-                batch: batch.id,
-                outcome: batch.outcome.subscribe(),
-            },
+        let commit = match more {
+            true => Commit::Pending(batch.outcome.subscribe()),
             false => Commit::Ended(SqlitePools::end_batch(slot, true)),
+        };
+        match undone {
+            true => Commit::Ended(false),
+            false => commit,
         }
     }
 }
@@ -636,7 +686,8 @@ mod tests {
     }
 
     /// The write queued behind the first goes away before its turn (its request was
-    /// dropped): the first, left waiting for a commit nobody makes, makes it itself.
+    /// dropped): the transaction it was to commit is committed by its sweep, and the wait
+    /// that went away is no longer counted (the next write runs alone).
     #[tokio::test]
     async fn a_write_left_waiting_commits_itself() {
         let (pools, _dir) = pools().await;
@@ -646,7 +697,39 @@ mod tests {
         for task in &queued {
             task.abort();
         }
-        pending.wait().await.expect("committed by itself");
+        for task in queued {
+            assert!(task.await.is_err_and(|e| e.is_cancelled()));
+        }
+        assert_eq!(
+            AtomicUsize::load(&pools.queued, Ordering::Acquire),
+            0,
+            "a dropped wait is no longer counted"
+        );
+        pending.wait().await.expect("committed by its sweep");
         assert_eq!(committed(&pools).await, [1]);
+        insert(&pools, "t", 2).await.expect("alone");
+        assert_eq!(committed(&pools).await, [1, 2]);
+    }
+
+    /// A write whose body left a transaction of its own open (as a body dropped or
+    /// panicking inside `transaction` does) is undone and told so; the write queued behind
+    /// it, in the same transaction, commits.
+    #[tokio::test]
+    async fn a_write_that_left_a_transaction_open_is_undone_and_told_so() {
+        let (pools, _dir) = pools().await;
+        let (mut first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
+        at_once(Manager::begin_transaction(first.conn())).expect("a savepoint left open");
+        diesel::sql_query("INSERT INTO t (x) VALUES (10)")
+            .execute(first.conn())
+            .await
+            .expect("insert");
+        assert!(matches!(
+            first.finish().wait().await,
+            Err(Failure::Unavailable(_))
+        ));
+        for task in queued {
+            task.await.expect("task").expect("committed");
+        }
+        assert_eq!(committed(&pools).await, [2]);
     }
 }
