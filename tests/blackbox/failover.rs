@@ -341,6 +341,20 @@ async fn a_commit_held_for_a_lost_synchronous_standby_is_503_not_a_hang() {
     assert_eq!(reset(json!({ "returnCode": {} })).await.status, 200);
 
     pair.standby.kill();
+    // SIGKILL ends the standby's postmaster; its WAL receiver may still confirm a commit
+    // until it notices (seen once in CI: the next reset answered 200). Wait until the
+    // primary has no standby left.
+    let primary = rekey_test_db::connect(&pair.primary.url()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !primary
+        .query("SELECT 1 FROM pg_stat_replication", &[])
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the standby is still streaming");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for fields in [json!({ "returnCode": {} }), json!({ "sendLink": {} })] {
         let started = Instant::now();
         let answer = tokio::time::timeout(Duration::from_secs(10), reset(fields))
@@ -359,7 +373,6 @@ async fn a_commit_held_for_a_lost_synchronous_standby_is_503_not_a_hang() {
         );
     }
 
-    let primary = rekey_test_db::connect(&pair.primary.url()).await;
     alter_system(&primary, &["synchronous_standby_names = ''"]).await;
     let answer = reset(json!({ "returnCode": {} })).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
