@@ -182,18 +182,14 @@ impl SqlitePools {
             )
         })?;
         let since = Instant::now();
-        if slot.broken {
-            slot.conn = open_writer(&self.path).await?;
-            slot.broken = false;
-        }
         if slot.batch.is_none() && depth(&mut slot) != Some(0) {
             // Between transactions, no transaction may be open: one left by a body that was
             // dropped inside it (or a failure) is rolled back.
             Self::roll_back(&mut slot);
-            if slot.broken {
-                slot.conn = open_writer(&self.path).await?;
-                slot.broken = false;
-            }
+        }
+        if slot.broken {
+            slot.conn = open_writer(&self.path).await?;
+            slot.broken = false;
         }
         if slot.batch.is_none() && self.catch_up.swap(false, Ordering::AcqRel) {
             // Between transactions: where a checkpoint can restart the WAL.
