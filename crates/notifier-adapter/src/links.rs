@@ -5,6 +5,8 @@ use handlebars::{
     Context, Handlebars, Path, PathSeg, RenderContext, RenderError, RenderErrorReason, Renderable,
     StringOutput, Template,
 };
+use std::sync::{Arc, Mutex, PoisonError};
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rekey_application::ports::{LinkData, LinkRenderer, TemplateError};
 use rekey_domain::UrlTemplate;
@@ -21,6 +23,10 @@ const HELPERS: [&str; 7] = ["if", "unless", "eq", "ne", "and", "or", "not"];
 const REMOVED_HELPERS: [&str; 10] = [
     "each", "with", "lookup", "raw", "log", "gt", "gte", "lt", "lte", "len",
 ];
+
+/// Compiled templates kept for the next render: most links come from one configured template
+/// (or a few a login UI sends), and compiling one cost about as much as rendering it.
+const COMPILED: usize = 16;
 
 /// Bytes a value keeps as they are in a link: RFC 3986's unreserved characters.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -49,6 +55,9 @@ const SAMPLE: LinkData<'static> = LinkData {
 /// length.
 pub struct HandlebarsLinks {
     registry: Handlebars<'static>,
+    /// The last [`COMPILED`] templates that compiled and passed the checks, by their text,
+    /// most recent last.
+    compiled: Mutex<Vec<(Box<str>, Arc<Template>)>>,
 }
 
 impl HandlebarsLinks {
@@ -61,20 +70,47 @@ impl HandlebarsLinks {
         for helper in REMOVED_HELPERS {
             registry.unregister_helper(helper);
         }
-        Self { registry }
+        Self {
+            registry,
+            compiled: Mutex::default(),
+        }
+    }
+
+    /// `template` compiled and checked, from the cache when it was lately.
+    fn compiled(&self, template: &str) -> Result<Arc<Template>, TemplateError> {
+        let cached = |cache: &[(Box<str>, Arc<Template>)]| {
+            cache
+                .iter()
+                .find(|(text, _)| **text == *template)
+                .map(|(_, compiled)| Arc::clone(compiled))
+        };
+        if let Some(compiled) =
+            cached(&self.compiled.lock().unwrap_or_else(PoisonError::into_inner))
+        {
+            return Ok(compiled);
+        }
+        let compiled = Template::compile(&normalize(template))
+            .map_err(|e| TemplateError::Parse(e.reason().to_string()))?;
+        check_elements(&compiled.elements).map_err(TemplateError::Render)?;
+        let compiled = Arc::new(compiled);
+        let mut cache = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached(&cache).is_none() {
+            if cache.len() == COMPILED {
+                cache.remove(0);
+            }
+            cache.push((template.into(), Arc::clone(&compiled)));
+        }
+        Ok(compiled)
     }
 
     fn render_checked(&self, template: &str, data: &LinkData<'_>) -> Result<String, TemplateError> {
-        let source = normalize(template);
-        let compiled =
-            Template::compile(&source).map_err(|e| TemplateError::Parse(e.reason().to_string()))?;
-        check_elements(&compiled.elements).map_err(TemplateError::Render)?;
+        let compiled = self.compiled(template)?;
 
         let mut values = Map::new();
         values.insert("UserID".to_owned(), Value::from(data.user_id));
         values.insert("Code".to_owned(), Value::from(data.code));
         values.insert("OrgID".to_owned(), Value::from(data.org_id));
-        // Render the template compiled above (render_template would compile it again).
+        // Render the compiled template (render_template would compile it again).
         let context = Context::from(Value::Object(values));
         let mut output = StringOutput::new();
         compiled
@@ -345,6 +381,46 @@ mod tests {
 
     fn is_render(result: Result<(), TemplateError>) -> bool {
         matches!(result, Err(TemplateError::Render(_)))
+    }
+
+    #[test]
+    fn a_compiled_template_is_kept_and_renders_each_request_its_own_values() {
+        let links = HandlebarsLinks::new();
+        let first = links.render(ZITADEL, &data("FIRST1")).unwrap();
+        let second = links.render(ZITADEL, &data("SECOND")).unwrap();
+        assert_eq!(
+            (first.as_str(), second.as_str()),
+            (
+                "https://example.com/pw?userID=u1&code=FIRST1&orgID=o1",
+                "https://example.com/pw?userID=u1&code=SECOND&orgID=o1"
+            )
+        );
+        let other = links
+            .render("https://example.com/{{Code}}", &data("THIRD3"))
+            .unwrap();
+        assert_eq!(other, "https://example.com/THIRD3");
+        assert_eq!(links.compiled.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_cache_of_compiled_templates_is_bounded_and_keeps_no_rejected_one() {
+        let links = HandlebarsLinks::new();
+        for n in 0..COMPILED + 5 {
+            let template = format!("https://example.com/{n}/{{{{Code}}}}");
+            assert_eq!(
+                links.render(&template, &data("C")).unwrap(),
+                format!("https://example.com/{n}/C")
+            );
+        }
+        assert!(
+            links
+                .render("https://example.com/{{Secret}}", &data("C"))
+                .is_err()
+        );
+        let cache = links.compiled.lock().unwrap();
+        assert_eq!(cache.len(), COMPILED);
+        assert_eq!(&*cache[0].0, "https://example.com/5/{{Code}}");
+        assert!(cache.iter().all(|(text, _)| !text.contains("Secret")));
     }
 
     fn is_not_http(result: Result<(), TemplateError>) -> Option<String> {
