@@ -28,6 +28,8 @@ pub struct Reading {
     statements: f64,
     /// Seconds SQLite's writer was held, in all.
     writer_held: f64,
+    /// Times SQLite's writer was taken (its turns), in all.
+    writer_turns: f64,
     wal: f64,
 }
 
@@ -48,6 +50,8 @@ pub struct Cost {
     pub load_cpu_us: Option<f64>,
     /// How long SQLite's one writer connection was held, µs (SQLite only).
     pub writer_us: Option<f64>,
+    /// How many times it was taken (SQLite only; absent from reports written before it).
+    pub writer_turns: Option<f64>,
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -90,9 +94,10 @@ impl Meter {
                 .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
                 .sum::<f64>()
         };
-        let (statements, writer_held) = (
+        let (statements, writer_held, writer_turns) = (
             sum("rekey_db_statements_total"),
             sum("rekey_db_writer_held_seconds_sum"),
+            sum("rekey_db_writer_held_seconds_count"),
         );
         let (backends, wal) = match &self.database {
             Some(url) => {
@@ -121,6 +126,7 @@ impl Meter {
             backends,
             statements,
             writer_held,
+            writer_turns,
             wal,
         }
     }
@@ -144,6 +150,7 @@ impl Meter {
             client_cpu_us: None,
             load_cpu_us: Some(us(after.bench_ticks.saturating_sub(before.bench_ticks))),
             writer_us: (!postgres).then(|| (after.writer_held - before.writer_held) * 1e6 / n),
+            writer_turns: (!postgres).then(|| (after.writer_turns - before.writer_turns) / n),
         }
     }
 }
