@@ -55,9 +55,9 @@ const SAMPLE: LinkData<'static> = LinkData {
 /// length.
 pub struct HandlebarsLinks {
     registry: Handlebars<'static>,
-    /// The last [`COMPILED`] templates that compiled and passed the checks, by their text,
-    /// most recent last.
-    compiled: Mutex<Vec<(Box<str>, Arc<Template>)>>,
+    /// The last [`COMPILED`] templates that compiled, rendered and were accepted (see
+    /// [`HandlebarsLinks::render_checked`]), by their text, the newest last.
+    cache: Mutex<Vec<(Box<str>, Arc<Template>)>>,
 }
 
 impl HandlebarsLinks {
@@ -72,40 +72,59 @@ impl HandlebarsLinks {
         }
         Self {
             registry,
-            compiled: Mutex::default(),
+            cache: Mutex::default(),
         }
     }
 
-    /// `template` compiled and checked, from the cache when it was lately.
-    fn compiled(&self, template: &str) -> Result<Arc<Template>, TemplateError> {
-        let cached = |cache: &[(Box<str>, Arc<Template>)]| {
-            cache
-                .iter()
-                .find(|(text, _)| **text == *template)
-                .map(|(_, compiled)| Arc::clone(compiled))
+    /// `template` rendered with `data`, then accepted (or not) by `accept`, which is given
+    /// the template's text and the link. A template that compiled, passed the element checks,
+    /// rendered and was accepted is kept compiled for the next time; `accept` runs every time.
+    fn render_checked(
+        &self,
+        template: &str,
+        data: &LinkData<'_>,
+        accept: fn(&str, &str) -> Result<(), TemplateError>,
+    ) -> Result<String, TemplateError> {
+        let kept = self.kept(template);
+        let compiled = match &kept {
+            Some(compiled) => Arc::clone(compiled),
+            None => Arc::new(compile(template)?),
         };
-        if let Some(compiled) =
-            cached(&self.compiled.lock().unwrap_or_else(PoisonError::into_inner))
-        {
-            return Ok(compiled);
+        let link = self.render_compiled(&compiled, data)?;
+        accept(template, &link)?;
+        if kept.is_none() {
+            self.keep(template, compiled);
         }
-        let compiled = Template::compile(&normalize(template))
-            .map_err(|e| TemplateError::Parse(e.reason().to_string()))?;
-        check_elements(&compiled.elements).map_err(TemplateError::Render)?;
-        let compiled = Arc::new(compiled);
-        let mut cache = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
-        if cached(&cache).is_none() {
-            if cache.len() == COMPILED {
-                cache.remove(0);
-            }
-            cache.push((template.into(), Arc::clone(&compiled)));
-        }
-        Ok(compiled)
+        Ok(link)
     }
 
-    fn render_checked(&self, template: &str, data: &LinkData<'_>) -> Result<String, TemplateError> {
-        let compiled = self.compiled(template)?;
+    /// The compiled `template`, when it is kept.
+    fn kept(&self, template: &str) -> Option<Arc<Template>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(text, _)| **text == *template)
+            .map(|(_, compiled)| Arc::clone(compiled))
+    }
 
+    /// Keeps `compiled` as `template`'s, in place of the oldest when [`COMPILED`] are kept.
+    fn keep(&self, template: &str, compiled: Arc<Template>) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.iter().any(|(text, _)| **text == *template) {
+            return;
+        }
+        if cache.len() == COMPILED {
+            cache.remove(0);
+        }
+        cache.push((template.into(), compiled));
+    }
+
+    fn render_compiled(
+        &self,
+        compiled: &Template,
+        data: &LinkData<'_>,
+    ) -> Result<String, TemplateError> {
         let mut values = Map::new();
         values.insert("UserID".to_owned(), Value::from(data.user_id));
         values.insert("Code".to_owned(), Value::from(data.code));
@@ -127,6 +146,14 @@ impl HandlebarsLinks {
     }
 }
 
+/// `template` compiled, with only the allowed variables, helpers and elements.
+fn compile(template: &str) -> Result<Template, TemplateError> {
+    let compiled = Template::compile(&normalize(template))
+        .map_err(|e| TemplateError::Parse(e.reason().to_string()))?;
+    check_elements(&compiled.elements).map_err(TemplateError::Render)?;
+    Ok(compiled)
+}
+
 impl Default for HandlebarsLinks {
     fn default() -> Self {
         Self::new()
@@ -143,13 +170,13 @@ impl std::fmt::Debug for HandlebarsLinks {
 
 impl LinkRenderer for HandlebarsLinks {
     fn validate(&self, template: &UrlTemplate) -> Result<(), TemplateError> {
-        self.render_checked(template.as_str(), &SAMPLE)
-            .and_then(|link| http_link(template.as_str(), &link))
+        self.render_checked(template.as_str(), &SAMPLE, http_link)
+            .map(drop)
             .inspect_err(|e| tracing::debug!(error = %e, "url template rejected"))
     }
 
     fn render(&self, template: &str, data: &LinkData<'_>) -> Result<String, TemplateError> {
-        self.render_checked(template, data)
+        self.render_checked(template, data, |_, _| Ok(()))
     }
 }
 
@@ -399,7 +426,40 @@ mod tests {
             .render("https://example.com/{{Code}}", &data("THIRD3"))
             .unwrap();
         assert_eq!(other, "https://example.com/THIRD3");
-        assert_eq!(links.compiled.lock().unwrap().len(), 2);
+        assert_eq!(links.cache.lock().unwrap().len(), 2);
+        // Taken from the cache, not compiled again.
+        let (kept, again) = (links.kept(ZITADEL).unwrap(), links.kept(ZITADEL).unwrap());
+        assert!(Arc::ptr_eq(&kept, &again));
+    }
+
+    #[test]
+    fn a_warm_cache_validates_as_a_cold_one() {
+        let links = HandlebarsLinks::new();
+        // Rendering does not check the scheme (validation did, when the request came): a
+        // template rendered once is kept, and still fails validation every time after.
+        let javascript = "javascript:alert(1)//{{.Code}}";
+        links.render(javascript, &data("C")).unwrap();
+        let template = UrlTemplate::try_from(javascript.to_owned()).unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                links.validate(&template),
+                Err(TemplateError::NotHttp(_))
+            ));
+        }
+        let secret = UrlTemplate::try_from("https://x/{{Secret}}".to_owned()).unwrap();
+        for _ in 0..2 {
+            assert!(is_render(links.validate(&secret)));
+        }
+        let before = links.cache.lock().unwrap().len();
+        assert!(matches!(
+            links.render("https://x/{{", &data("C")),
+            Err(TemplateError::Parse(_))
+        ));
+        assert_eq!(links.cache.lock().unwrap().len(), before);
+        // A template that failed validation is not kept by it.
+        let fresh = HandlebarsLinks::new();
+        assert!(fresh.validate(&template).is_err());
+        assert!(fresh.cache.lock().unwrap().is_empty());
     }
 
     #[test]
@@ -417,7 +477,7 @@ mod tests {
                 .render("https://example.com/{{Secret}}", &data("C"))
                 .is_err()
         );
-        let cache = links.compiled.lock().unwrap();
+        let cache = links.cache.lock().unwrap();
         assert_eq!(cache.len(), COMPILED);
         assert_eq!(&*cache[0].0, "https://example.com/5/{{Code}}");
         assert!(cache.iter().all(|(text, _)| !text.contains("Secret")));
