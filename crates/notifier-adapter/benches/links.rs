@@ -26,6 +26,13 @@ fn links(c: &mut Criterion) {
     c.bench_function("HandlebarsLinks::render (if helper)", |b| {
         b.iter(|| links.render(black_box(conditional), black_box(&data)));
     });
+    // The renders above reuse the compiled template; a fresh renderer compiles it first.
+    c.bench_function(
+        "HandlebarsLinks::render (Go style, not yet compiled)",
+        |b| {
+            b.iter(|| HandlebarsLinks::new().render(black_box(go), black_box(&data)));
+        },
+    );
     let template = UrlTemplate::try_from(go.to_owned()).expect("template");
     c.bench_function("HandlebarsLinks::validate", |b| {
         b.iter(|| links.validate(black_box(&template)));

@@ -1,12 +1,12 @@
 //! Url templates: checking and rendering them with handlebars.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
     Context, Handlebars, Path, PathSeg, RenderContext, RenderError, RenderErrorReason, Renderable,
     StringOutput, Template,
 };
-use std::sync::{Arc, Mutex, PoisonError};
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rekey_application::ports::{LinkData, LinkRenderer, TemplateError};
 use rekey_domain::UrlTemplate;
@@ -427,9 +427,19 @@ mod tests {
             .unwrap();
         assert_eq!(other, "https://example.com/THIRD3");
         assert_eq!(links.cache.lock().unwrap().len(), 2);
-        // Taken from the cache, not compiled again.
-        let (kept, again) = (links.kept(ZITADEL).unwrap(), links.kept(ZITADEL).unwrap());
-        assert!(Arc::ptr_eq(&kept, &again));
+    }
+
+    #[test]
+    fn a_kept_template_is_rendered_without_compiling_its_text_again() {
+        let links = HandlebarsLinks::new();
+        let (text, kept) = ("https://a.example/{{Code}}", "https://b.example/{{Code}}");
+        links.keep(text, Arc::new(compile(kept).unwrap()));
+        // Only a render that took the kept template gives b's link for a's text.
+        assert_eq!(
+            links.render(text, &data("C")).unwrap(),
+            "https://b.example/C"
+        );
+        assert_eq!(links.cache.lock().unwrap().len(), 1);
     }
 
     #[test]
