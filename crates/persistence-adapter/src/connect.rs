@@ -165,7 +165,7 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                 .build(sqlite_manager!(SqliteConn, path, "PRAGMA query_only = ON;"))
                 .await
                 .map_err(unavailable)?;
-            // Checkpoints, on a connection of their own on the blocking pool.
+            // Background checkpoints, on a connection of their own on the blocking pool.
             let checkpointer = pool_builder!(settings, 1)
                 .build(sqlite_manager!(SqliteConn, path, ""))
                 .await
@@ -176,7 +176,7 @@ async fn open(settings: &DatabaseSettings, held: bool) -> Result<Store, Failure>
                 writer,
                 path,
                 settings.connect_timeout,
-            ))))
+            )?)))
         }
         Backend::Postgres(url) => {
             let target = tls::target(url, settings.tls_ca_file.as_deref())?;

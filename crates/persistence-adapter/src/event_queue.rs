@@ -58,7 +58,7 @@ impl EventOutbox for Store {
             .bind::<BigInt, _>(limit)
             .load(conn)
             .await
-            .map_err(query_failure)?);
+            .map_err(query_failure))?;
         let mut deliveries = Vec::with_capacity(claimed.len());
         for delivery in claimed {
             let key = (delivery.aggregate_id.as_str(), delivery.sequence);
@@ -87,6 +87,7 @@ impl EventOutbox for Store {
     }
 
     async fn event_sent(&self, id: &str, at: DateTime<Utc>) -> Result<(), Failure> {
+        let id = id.to_owned();
         with_writer!(self, |conn| diesel::update(
             event_deliveries::table.find(id)
         )
@@ -108,7 +109,7 @@ impl EventOutbox for Store {
         error: &str,
     ) -> Result<(), Failure> {
         let error: String = error.chars().take(500).collect();
-        let row = event_deliveries::table.find(id);
+        let row = event_deliveries::table.find(id.to_owned());
         with_writer!(self, |conn| match next {
             Some(at) =>
                 diesel::update(row)

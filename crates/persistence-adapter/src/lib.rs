@@ -44,17 +44,18 @@ use tokio::sync::Notify;
 /// A pooled SQLite reader connection (each query runs on tokio's blocking pool).
 pub type SqliteConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
 
-/// SQLite's writer connection: its statements run on the calling task ([`InPlace`]).
+/// SQLite's writer connection: its statements run on the thread that polls them, the writer
+/// thread ([`InPlace`]).
 pub type SqliteWriterConn = SyncConnectionWrapper<diesel::sqlite::SqliteConnection, InPlace>;
 
-/// Runs a SQLite connection's statements on the task that awaits them, not on tokio's
-/// blocking pool. For the writer only: it is one connection that every write waits for, and
-/// a write transaction is six to eight statements of microseconds each, so a hop to the pool
-/// and back per statement (two thread wake-ups, and on a busy machine a wait for a core each)
-/// cost more than the statements and stretched the time the write lock was held (measured
-/// in `cargo xtask bench`, docs/PERFORMANCE.md). Its commits never checkpoint (that would
-/// be an fsync on the task); checkpoints run on the blocking pool, on a connection of their
-/// own (see [`SqlitePools`]).
+/// Runs a SQLite connection's statements on the thread that polls them, not on tokio's
+/// blocking pool. For the writer only: its thread does nothing but run writes, and a write
+/// transaction is six to eight statements of microseconds each, so a hop to the pool and back
+/// per statement (two thread wake-ups, and on a busy machine a wait for a core each) would
+/// cost more than the statements and stretch the time the write lock is held (measured in
+/// `cargo xtask bench`, docs/PERFORMANCE.md). Its commits never checkpoint: the background
+/// checkpoints run on a connection of their own, and the writer thread catches up between
+/// transactions (see [`SqlitePools`]).
 #[derive(Debug, Clone, Copy)]
 pub struct InPlace;
 
@@ -107,9 +108,10 @@ impl std::fmt::Debug for Store {
         match &self.pool {
             Pool::Sqlite(pools) => write!(
                 f,
-                "Store::Sqlite {{ read: {:?}, write: {:?} }}",
+                "Store::Sqlite {{ read: {:?}, write: {:?}, transactions: {} }}",
                 pools.read.state(),
-                pools.writer_state()
+                pools.writer_state(),
+                pools.transactions()
             ),
             Pool::Postgres(pools) => write!(f, "Store::Postgres({:?})", pools.states()),
         }
@@ -262,24 +264,27 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
-/// [`with_conn!`] for anything that writes: on SQLite the one writer connection, in turn
-/// (writes queued together share a commit, see [`SqlitePools`]: the macro evaluates to the
-/// body's value once the commit that holds it is done, and to `Failure::Unavailable`,
-/// converted with `From`, when that commit failed); on PostgreSQL the same pool as reads.
+/// [`with_conn!`] for anything that writes: on SQLite the writer thread (writes queued
+/// together share a commit, see [`SqlitePools`]), on PostgreSQL the same pool as reads. The
+/// body must evaluate to a `Result`, and so does the macro: on SQLite, the body's once the
+/// commit that holds it is done, or `Failure::Unavailable`, converted with `From` and
+/// returned, when the write did not commit.
+///
+/// On SQLite the body runs on another thread, in a `move` closure: it must own what it
+/// uses (what it names is moved into it). On both backends it is an `async` block: a `?` in
+/// it returns from the body, not from the function around the macro.
 macro_rules! with_writer {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
             $crate::Pool::Sqlite(pools) => {
                 let _span = $crate::db_span("sqlite");
-                let waiting = std::time::Instant::now();
-                let mut writer = pools.writer().await?;
-                $crate::pool_waited("sqlite", waiting);
-                let value = {
-                    let $conn: &mut $crate::SqliteWriterConn = writer.conn();
-                    $body
-                };
-                writer.finish().wait().await?;
-                value
+                pools
+                    .write(move |$conn: &mut $crate::SqliteWriterConn| {
+                        let body: $crate::sqlite_writer::Body<'_, _, _> =
+                            Box::pin(async move { $body });
+                        body
+                    })
+                    .await?
             }
             $crate::Pool::Postgres(pool) => {
                 let _span = $crate::db_span("postgresql");
@@ -287,7 +292,7 @@ macro_rules! with_writer {
                 let mut pooled = pool.get().await.map_err($crate::error::pool_failure)?;
                 $crate::pool_waited("postgres", waiting);
                 let $conn: &mut diesel_async::AsyncPgConnection = &mut *pooled;
-                $body
+                async { $body }.await
             }
         }
     };

@@ -103,12 +103,15 @@ impl Store {
         budget: Budget,
         now: DateTime<Utc>,
     ) -> Result<Verdict, Failure> {
+        let key = key.to_owned();
         let bucket: Option<Bucket> =
-            with_writer!(self, |conn| Prepared::<Refuse>::new(vec![Value::Text(key)])
-                .get_result(conn)
-                .await
-                .optional()
-                .map_err(query_failure)?);
+            with_writer!(self, |conn| Prepared::<Refuse>::new(vec![Value::Text(
+                &key
+            )])
+            .get_result(conn)
+            .await
+            .optional()
+            .map_err(query_failure))?;
         let (tat, refused) = bucket.map_or((now, 1), |b| (instant(b.tat), b.refused));
         let retry_after = budget
             .take(Some(tat), now)
@@ -183,22 +186,27 @@ impl RateLimiter for Store {
     async fn take(&self, keys: &[BudgetKey], now: DateTime<Utc>) -> Result<Verdict, Failure> {
         let digests: Vec<String> = keys.iter().map(digest).collect();
         let budgets: Vec<Budget> = keys.iter().map(|k| k.budget).collect();
-        let (digests, budgets) = (&digests, &budgets);
         let now_us = micros(now);
         // One bucket: its statement is atomic by itself, so no transaction (one round trip).
         // Several: all or none, in one transaction rolled back when a bucket has no room.
         let outcome: Result<(), TakeError> =
             if let ([key], [budget]) = (digests.as_slice(), budgets.as_slice()) {
-                let taken: Option<Bucket> = with_writer!(self, |conn| take(key, budget, now_us)
+                let (key, budget) = (key.clone(), *budget);
+                let taken: Option<Bucket> = with_writer!(self, |conn| take(&key, &budget, now_us)
                     .get_result(conn)
                     .await
                     .optional()
-                    .map_err(query_failure)?);
+                    .map_err(query_failure))?;
                 taken.map(drop).ok_or(TakeError::Refused(0))
             } else {
+                let buckets: Vec<(String, Budget)> = digests
+                    .iter()
+                    .cloned()
+                    .zip(budgets.iter().copied())
+                    .collect();
                 with_writer!(self, |conn| conn
                     .transaction::<_, TakeError, _>(async |tx| {
-                        for (index, (key, budget)) in digests.iter().zip(budgets).enumerate() {
+                        for (index, (key, budget)) in buckets.iter().enumerate() {
                             let taken: Option<Bucket> =
                                 take(key, budget, now_us).get_result(tx).await.optional()?;
                             if taken.is_none() {
@@ -248,7 +256,7 @@ impl RateLimiter for Store {
             ])
             .execute(conn)
             .await
-            .map_err(query_failure)?);
+            .map_err(query_failure))?;
         }
         Ok(())
     }

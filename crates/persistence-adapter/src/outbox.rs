@@ -111,32 +111,17 @@ impl OutboxStore for Store {
         const CLAIM_SQLITE: &str = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? \
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
              ORDER BY next_attempt_at LIMIT ?) RETURNING *";
-        let rows: Vec<OutboxRow> = match &self.pool {
-            Pool::Postgres(pool) => {
-                let _span = crate::db_span("postgresql");
-                let mut conn = pool.get().await.map_err(crate::error::pool_failure)?;
-                diesel::sql_query(CLAIM_POSTGRES)
-                    .bind::<Timestamp, _>(until)
-                    .bind::<Timestamp, _>(now_naive)
-                    .bind::<BigInt, _>(limit)
-                    .load(&mut *conn)
-                    .await
-                    .map_err(query_failure)?
-            }
-            Pool::Sqlite(pools) => {
-                let _span = crate::db_span("sqlite");
-                let mut writer = pools.writer().await?;
-                let rows = diesel::sql_query(CLAIM_SQLITE)
-                    .bind::<Timestamp, _>(until)
-                    .bind::<Timestamp, _>(now_naive)
-                    .bind::<BigInt, _>(limit)
-                    .load(writer.conn())
-                    .await
-                    .map_err(query_failure)?;
-                writer.finish().wait().await?;
-                rows
-            }
+        let claim = match &self.pool {
+            Pool::Postgres(_) => CLAIM_POSTGRES,
+            Pool::Sqlite(_) => CLAIM_SQLITE,
         };
+        let rows: Vec<OutboxRow> = with_writer!(self, |conn| diesel::sql_query(claim)
+            .bind::<Timestamp, _>(until)
+            .bind::<Timestamp, _>(now_naive)
+            .bind::<BigInt, _>(limit)
+            .load(conn)
+            .await
+            .map_err(query_failure))?;
         rows.into_iter().map(claimed).collect()
     }
 
@@ -150,6 +135,7 @@ impl OutboxStore for Store {
             return Ok(Vec::new());
         }
         let (leased_until, until) = (leased_until.naive_utc(), until.naive_utc());
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
         with_writer!(self, |conn| diesel::update(
             outbox::table
                 .filter(outbox::id.eq_any(ids))
@@ -197,18 +183,21 @@ impl OutboxStore for Store {
             return Ok(());
         };
         let at = at.naive_utc();
-        let ids: Vec<&str> = sent.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<String> = sent.iter().map(|(id, _)| (*id).to_owned()).collect();
+        let sent: Vec<(String, SentEvent)> = sent
+            .iter()
+            .map(|(id, event)| ((*id).to_owned(), event.clone()))
+            .collect();
         let system =
             rekey_domain::UserId::try_from(rekey_application::usecase::SYSTEM_USER.to_owned())
                 .map_err(|e| Failure::Unexpected(e.to_string()))?;
-        let (ids, system) = (&ids, &system);
         let result: Result<(), TxError> = with_writer!(self, |conn| conn
             .transaction::<_, TxError, _>(async |tx| {
                 // Only messages still pending: another worker may have finished one after
                 // this one's lease ran out, and then it gets no second event.
                 let marked: Vec<String> = diesel::update(
                     outbox::table
-                        .filter(outbox::id.eq_any(ids))
+                        .filter(outbox::id.eq_any(&ids))
                         .filter(outbox::status.eq("pending")),
                 )
                 .set((
@@ -224,8 +213,8 @@ impl OutboxStore for Store {
                 let marked: std::collections::HashSet<&str> =
                     marked.iter().map(String::as_str).collect();
                 let mut per_user: Vec<(&UserId, Vec<&SentEvent>)> = Vec::new();
-                for (id, event) in sent {
-                    if !marked.contains(id) {
+                for (id, event) in &sent {
+                    if !marked.contains(id.as_str()) {
                         continue;
                     }
                     match per_user
@@ -279,6 +268,7 @@ impl OutboxStore for Store {
 
     async fn mark_retry(&self, id: &str, at: DateTime<Utc>, error: &str) -> Result<(), Failure> {
         let at = at.naive_utc();
+        let (id, error) = (id.to_owned(), error.to_owned());
         with_writer!(self, |conn| diesel::update(pending!(id))
             .set((
                 outbox::next_attempt_at.eq(at),
@@ -291,6 +281,7 @@ impl OutboxStore for Store {
     }
 
     async fn mark_dead(&self, id: &str, error: &str) -> Result<(), Failure> {
+        let (id, error) = (id.to_owned(), error.to_owned());
         with_writer!(self, |conn| diesel::update(pending!(id))
             .set((
                 outbox::status.eq("dead"),
@@ -304,10 +295,10 @@ impl OutboxStore for Store {
 
     async fn mark_skipped(&self, skipped: &[(&str, SkipReason)]) -> Result<(), Failure> {
         for reason in [SkipReason::Superseded, SkipReason::Expired] {
-            let ids: Vec<&str> = skipped
+            let ids: Vec<String> = skipped
                 .iter()
                 .filter(|(_, r)| *r == reason)
-                .map(|(id, _)| *id)
+                .map(|(id, _)| (*id).to_owned())
                 .collect();
             if ids.is_empty() {
                 continue;
@@ -361,6 +352,7 @@ impl OutboxStore for Store {
 
     async fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<bool, Failure> {
         let now = now.naive_utc();
+        let id = id.to_owned();
         with_writer!(self, |conn| diesel::update(
             outbox::table
                 .filter(outbox::id.eq(id))

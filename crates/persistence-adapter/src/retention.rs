@@ -110,7 +110,7 @@ impl Retention for Store {
                 .bind::<BigInt, _>(limit)
                 .execute(conn)
                 .await
-                .map_err(query_failure)?)
+                .map_err(query_failure))?
         } else {
             let before = before.naive_utc();
             with_writer!(self, |conn| diesel::sql_query(sql)
@@ -118,7 +118,7 @@ impl Retention for Store {
                 .bind::<BigInt, _>(limit)
                 .execute(conn)
                 .await
-                .map_err(query_failure)?)
+                .map_err(query_failure))?
         };
         Ok(deleted as u64)
     }

@@ -1,26 +1,36 @@
-//! SQLite's connections: a pool of readers, one writer that every write of the process takes
-//! in turn, and a connection for the checkpoints.
+//! SQLite's connections: a pool of readers, one writer connection owned by a thread of its
+//! own, and a connection for the checkpoints.
+//!
+//! **The writer thread.** SQLite lets one connection write at a time, so every write of the
+//! process goes to one connection, and a thread of its own runs them back to back: a write
+//! is a closure that owns what it writes ([`SqlitePools::write`]), sent through a bounded
+//! queue, and its caller awaits the answer. Before, the writes' own tasks took the
+//! connection in turn on the HTTP workers, and each hand-off waited for the next writer's
+//! worker to get round to polling it: about 100 µs a turn at 32 connections, a third of a
+//! sendLink's cycle (docs/PERFORMANCE.md, runs 18 and 19).
 //!
 //! **Group commit.** A commit is the costly part of a small write: its WAL frames are written
 //! and the transaction's bookkeeping done once per commit, and writes that touch the same
 //! pages (an index's last leaf, the `events` table's end) write them again in every commit.
-//! So writes that queue for the writer share one transaction: the first opens it (`BEGIN`),
-//! each runs in a savepoint of its own (released when its body is done, rolled back when the
-//! body did not finish), and the last one in the queue commits for all of them, at most
-//! [`BATCH_WRITES`] writes or [`BATCH_AGE`] after the first. A write whose turn came while
-//! others waited hands the turn on and awaits the commit: no write is acknowledged before the
-//! commit that holds it, and when that commit fails every write in it fails
-//! ([`Failure::Unavailable`]). Without a queue (light load) every write commits alone, as
-//! before.
+//! So the writes that are queued share one transaction: the thread opens it (`BEGIN`), runs
+//! each in a savepoint of its own (released when its body returned `Ok`, rolled back
+//! otherwise), takes the next queued write until the queue is empty, [`BATCH_WRITES`] ran or
+//! [`BATCH_AGE`] passed, and commits. It waits for nobody: under light load every transaction
+//! holds one write. No write is answered before the commit that holds it, and when that
+//! commit fails every write in it fails ([`Failure::Unavailable`]). A body that panics fails
+//! its transaction, and the connection is opened again.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection as _, SimpleAsyncConnection as _, TransactionManager as _};
 use futures_util::FutureExt as _;
 use rekey_application::Failure;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{SqlitePool, SqliteWriterConn};
 
@@ -29,16 +39,15 @@ use crate::{SqlitePool, SqliteWriterConn};
 const CHECKPOINT_EVERY: u64 = 256;
 
 /// The most writes one commit holds: bounds how long the first of them waits for it.
-const BATCH_WRITES: u32 = 32;
+const BATCH_WRITES: usize = 32;
 
-/// The longest a commit is put off for the writes queued behind the first.
+/// No write joins a transaction this long after it began: bounds the first write's wait for
+/// the commit when writes are slow (one waiting out another process's write lock, say).
 const BATCH_AGE: Duration = Duration::from_millis(2);
 
-/// When a transaction is still open this long after it began, a task of its own takes the
-/// turn and commits it: the writes that were to commit it may have gone away (their requests
-/// were dropped while queued, or their bodies returned early) and left it open, holding the
-/// file's write lock and its writes unseen.
-const SWEEP: Duration = Duration::from_millis(50);
+/// The most writes waiting for the writer thread; a write beyond them waits for room, up to
+/// `database.connect_timeout`. A few batches' worth: more would only wait longer.
+const QUEUE: usize = 256;
 
 /// The statement each connection of the file runs first (the writer's, the readers' and the
 /// checkpointer's): WAL mode, a busy timeout (for other processes on the file, e.g. `rekey
@@ -46,55 +55,76 @@ const SWEEP: Duration = Duration::from_millis(50);
 pub(crate) const SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
-/// SQLite's connections: readers, the one writer, and the checkpointer.
+/// A write's body as the writer thread runs it: a future over the writer connection that
+/// completes when first polled (its statements run in place, [`crate::InPlace`]).
+pub(crate) type Body<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + 'c>>;
+
+/// SQLite's connections: readers, the writer thread's queue, and the checkpointer.
 #[derive(Clone)]
 pub(crate) struct SqlitePools {
     /// `database.max_connections` readers (`PRAGMA query_only`, so a write sent to one fails).
     pub(crate) read: SqlitePool,
-    /// One connection for the checkpoints, whose fsyncs run on the blocking pool: on the
-    /// writer they stalled the HTTP worker that held it (docs/PERFORMANCE.md, run 17).
+    /// One connection for the background checkpoints, whose fsyncs run on the blocking pool.
     pub(crate) checkpointer: SqlitePool,
-    /// The writer connection, which writers take in turn, in the order they came (a fair
-    /// queue keeps the tail short).
-    turn: Arc<tokio::sync::Mutex<Slot>>,
-    /// The file, to open the writer again when its connection broke.
-    path: Arc<str>,
-    /// Writers waiting for their turn: while there are some, a commit waits for them.
-    queued: Arc<AtomicUsize>,
-    /// [`BATCH_AGE`] (longer in tests, whose tasks may be slow to queue).
-    batch_age: Duration,
-    /// How long a write waits for its turn (`database.connect_timeout`).
+    /// Writes for the writer thread, in the order they came. The thread stops when every
+    /// sender is gone.
+    queue: mpsc::Sender<Box<dyn Job>>,
+    /// The writer thread is running writes.
+    busy: Arc<AtomicBool>,
+    /// Transactions the writer thread began.
+    batches: Arc<AtomicU64>,
+    /// How long a write may wait for its turn (`database.connect_timeout`).
     patience: Duration,
-    /// Writes so far, for the checkpoints.
-    writes: Arc<AtomicU64>,
-    /// A checkpoint is running.
-    checkpointing: Arc<AtomicBool>,
-    /// A background checkpoint has finished: the next writer checkpoints what was written
-    /// meanwhile, so that its own transaction finds the WAL fully copied and starts it over.
-    catch_up: Arc<AtomicBool>,
 }
 
-/// The writer connection and the transaction its writes share.
-struct Slot {
-    conn: SqliteWriterConn,
-    /// The connection must be opened again (a statement of the batch's bookkeeping failed).
-    broken: bool,
-    /// The open transaction, if any.
-    batch: Option<Batch>,
-    /// Transactions begun so far (each one's number).
-    batches: u64,
+/// One write as the writer thread sees it, whatever its body returns.
+trait Job: Send {
+    /// When it was queued.
+    fn queued(&self) -> Instant;
+    /// Runs the body on `conn`: whether it returned `Ok` (its savepoint is kept).
+    fn run(&mut self, conn: &mut SqliteWriterConn) -> bool;
+    /// Answers the caller: the body's result once it committed, or why not.
+    fn answer(self: Box<Self>, outcome: Result<(), Failure>);
 }
 
-/// One transaction that several writes share.
-struct Batch {
-    /// Its number.
-    id: u64,
-    /// When it began.
-    began: Instant,
-    /// Writes done in it.
-    writes: u32,
-    /// Told `Some(true)` when it committed, `Some(false)` when it did not.
-    outcome: watch::Sender<Option<bool>>,
+/// A write and where its answer goes.
+struct Write<F, T, E> {
+    queued: Instant,
+    body: Option<F>,
+    /// The body's result; `None` until it ran, or when it did not complete in place.
+    done: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<Result<T, E>, Failure>>,
+}
+
+impl<F, T, E> Job for Write<F, T, E>
+where
+    F: for<'c> FnOnce(&'c mut SqliteWriterConn) -> Body<'c, T, E> + Send,
+    T: Send,
+    E: Send,
+{
+    fn queued(&self) -> Instant {
+        self.queued
+    }
+
+    fn run(&mut self, conn: &mut SqliteWriterConn) -> bool {
+        let Some(body) = self.body.take() else {
+            return false;
+        };
+        self.done = body(conn).now_or_never();
+        matches!(self.done, Some(Ok(_)))
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), Failure>) {
+        let Self { done, reply, .. } = *self;
+        let answer = outcome
+            .and_then(|()| done.ok_or_else(|| unavailable("the write did not complete in place")));
+        // The caller may have gone away (its request was dropped): the write stands.
+        let _unheard = reply.send(answer);
+    }
+}
+
+fn unavailable(why: &str) -> Failure {
+    Failure::Unavailable(format!("database: {why}"))
 }
 
 /// What `PRAGMA wal_checkpoint` answers (of its three columns, the one we act on).
@@ -106,7 +136,7 @@ struct Checkpoint {
 }
 
 /// Opens the writer connection: [`SETUP`], and no checkpoints in its commits (they are done
-/// on the checkpointer, see [`SqlitePools::checkpoint`]).
+/// in the background on the checkpointer, see [`Checkpoints`]).
 pub(crate) async fn open_writer(path: &str) -> Result<SqliteWriterConn, Failure> {
     let mut conn = SqliteWriterConn::establish(path)
         .await
@@ -119,8 +149,8 @@ pub(crate) async fn open_writer(path: &str) -> Result<SqliteWriterConn, Failure>
     Ok(conn)
 }
 
-/// Runs one of the writer's bookkeeping statements. They run in place ([`crate::InPlace`]),
-/// so the future is ready when first polled; one that is not counts as failed.
+/// Runs one of the writer's own statements. They run in place ([`crate::InPlace`]), so the
+/// future is ready when first polled; one that is not counts as failed.
 fn at_once<T>(
     step: impl std::future::Future<Output = diesel::QueryResult<T>>,
 ) -> Result<T, String> {
@@ -133,217 +163,331 @@ fn at_once<T>(
 type Manager = <SqliteWriterConn as diesel_async::AsyncConnection>::TransactionManager;
 
 impl SqlitePools {
+    /// The pools, and the writer thread, which owns `writer` and opens `path` again when
+    /// that connection breaks. Called on the runtime that runs the background checkpoints.
     pub(crate) fn new(
         read: SqlitePool,
         checkpointer: SqlitePool,
         writer: SqliteWriterConn,
         path: &str,
         patience: Duration,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Failure> {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        let (busy, batches) = (Arc::<AtomicBool>::default(), Arc::<AtomicU64>::default());
+        let thread = WriterThread {
+            conn: Some(writer),
+            path: path.into(),
+            jobs,
+            patience,
+            busy: Arc::clone(&busy),
+            batches: Arc::clone(&batches),
+            writes: 0,
+            checkpoints: Checkpoints {
+                pool: checkpointer.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                running: Arc::default(),
+                catch_up: Arc::default(),
+            },
+        };
+        std::thread::Builder::new()
+            .name("rekey-sqlite-writer".into())
+            .spawn(move || thread.run())
+            .map_err(|e| Failure::Unavailable(format!("the SQLite writer thread: {e}")))?;
+        Ok(Self {
             read,
             checkpointer,
-            turn: Arc::new(tokio::sync::Mutex::new(Slot {
-                conn: writer,
-                broken: false,
-                batch: None,
-                batches: 0,
-            })),
-            path: path.into(),
-            queued: Arc::default(),
-            batch_age: BATCH_AGE,
+            queue,
+            busy,
+            batches,
             patience,
-            writes: Arc::default(),
-            checkpointing: Arc::default(),
-            catch_up: Arc::default(),
-        }
-    }
-
-    /// The writer's connections (1) and how many of them are idle (0 while a write holds it).
-    pub(crate) fn writer_state(&self) -> (u32, u32) {
-        (1, u32::from(self.turn.try_lock().is_ok()))
-    }
-
-    /// Waits for the writer's turn, then opens the write's savepoint (and the transaction,
-    /// when none is open).
-    ///
-    /// # Errors
-    /// [`Failure::Unavailable`] when the turn does not come within `patience`, or the
-    /// connection cannot be (re)opened or begin.
-    pub(crate) async fn writer(&self) -> Result<Writer<'_>, Failure> {
-        let turn = {
-            // Counted while waiting, however the wait ends (a dropped request included).
-            let _queued = Queued::new(&self.queued);
-            tokio::time::timeout(self.patience, self.turn.lock()).await
-        };
-        let mut slot = turn.map_err(|_| {
-            Failure::Unavailable(
-                "database connection: timed out waiting for the SQLite writer".into(),
-            )
-        })?;
-        let since = Instant::now();
-        if slot.batch.is_none() && depth(&mut slot) != Some(0) {
-            // Between transactions, no transaction may be open: one left by a body that was
-            // dropped inside it (or a failure) is rolled back.
-            Self::roll_back(&mut slot);
-        }
-        if slot.broken {
-            slot.conn = open_writer(&self.path).await?;
-            slot.broken = false;
-        }
-        if slot.batch.is_none() && self.catch_up.swap(false, Ordering::AcqRel) {
-            // Between transactions: where a checkpoint can restart the WAL.
-            self.catch_up().await;
-        }
-        // Nobody queued behind it and no transaction open: the write runs as it is, its
-        // statements committing as they run (no savepoint, no shared transaction).
-        let alone = slot.batch.is_none() && self.queued.load(Ordering::Acquire) == 0;
-        if !alone && slot.batch.is_none() {
-            at_once(Manager::begin_transaction(&mut slot.conn)).map_err(|error| {
-                slot.broken = true;
-                Failure::Unavailable(format!("database: {error}"))
-            })?;
-            slot.batches += 1;
-            let outcome = watch::Sender::new(None);
-            self.sweep(slot.batches, outcome.subscribe());
-            slot.batch = Some(Batch {
-                id: slot.batches,
-                began: since,
-                writes: 0,
-                outcome,
-            });
-        }
-        // The write's own savepoint.
-        if !alone && let Err(error) = at_once(Manager::begin_transaction(&mut slot.conn)) {
-            Self::end_batch(&mut slot, false);
-            return Err(Failure::Unavailable(format!("database: {error}")));
-        }
-        let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
-        if writes.is_multiple_of(CHECKPOINT_EVERY) {
-            self.checkpoint();
-        }
-        Ok(Writer {
-            pools: self,
-            slot,
-            since,
-            alone,
-            done: false,
         })
     }
 
-    /// Commits (or, `commit` false, rolls back) the open transaction and tells its writes.
-    /// A failure leaves the connection to be opened again: its transaction state is unknown.
-    fn end_batch(slot: &mut Slot, commit: bool) -> bool {
-        let Some(batch) = slot.batch.take() else {
-            return false;
+    /// The writer thread has stopped: no write can be done (readiness fails).
+    pub(crate) fn stopped(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    /// Transactions the writer thread began so far.
+    pub(crate) fn transactions(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    /// The writer's connections (1) and how many of them are idle (0 while it runs writes).
+    pub(crate) fn writer_state(&self) -> (u32, u32) {
+        (1, u32::from(!self.busy.load(Ordering::Relaxed)))
+    }
+
+    /// Runs `body` on the writer thread, in a savepoint of the transaction it shares with the
+    /// writes queued with it (see the module's doc), and answers its result once that
+    /// transaction committed. A body that returns `Err` is rolled back to its savepoint and
+    /// answered its error.
+    ///
+    /// The body's future must complete when first polled: it may only run statements on the
+    /// connection (which run in place), never wait for anything else.
+    ///
+    /// A write whose caller goes away is still done: once queued it runs.
+    ///
+    /// # Errors
+    /// [`Failure::Unavailable`] when the write waited longer than `database.connect_timeout`
+    /// for its turn (it was not run), did not commit, left a transaction of its own open or
+    /// panicked (it was undone), or the writer thread has stopped.
+    pub(crate) async fn write<F, T, E>(&self, body: F) -> Result<Result<T, E>, Failure>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteWriterConn) -> Body<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let write = Box::new(Write {
+            queued: Instant::now(),
+            body: Some(body),
+            done: None,
+            reply,
+        });
+        match tokio::time::timeout(self.patience, self.queue.send(write)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(unavailable("the SQLite writer has stopped")),
+            Err(_) => return Err(timed_out()),
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(unavailable("the SQLite writer has stopped")))
+    }
+}
+
+fn timed_out() -> Failure {
+    Failure::Unavailable("database connection: timed out waiting for the SQLite writer".into())
+}
+
+/// The writer thread: the connection, and the writes queued for it.
+struct WriterThread {
+    /// `None` when it broke (closing it rolled back what it held): opened again before the
+    /// next transaction.
+    conn: Option<SqliteWriterConn>,
+    path: Arc<str>,
+    jobs: mpsc::Receiver<Box<dyn Job>>,
+    patience: Duration,
+    busy: Arc<AtomicBool>,
+    batches: Arc<AtomicU64>,
+    /// Writes so far, for the checkpoints.
+    writes: u64,
+    checkpoints: Checkpoints,
+}
+
+/// A write run in a transaction, waiting for its commit.
+struct Ran {
+    job: Box<dyn Job>,
+    /// Its failure whatever the commit does (it was undone).
+    failed: Option<Failure>,
+    /// How long it held the writer.
+    held: Duration,
+}
+
+/// How a write's savepoint ended when the transaction cannot go on.
+enum Broken {
+    /// Its body panicked: the connection's state is unknown (a panic inside a statement
+    /// leaves it unusable), so it is closed, unused.
+    Panicked,
+    /// A statement of the savepoint's own failed.
+    Savepoint(String),
+}
+
+impl WriterThread {
+    /// Runs transactions of the queued writes until every sender is gone. A panic outside
+    /// a write's body (none is expected) closes the connection and fails that transaction's
+    /// writes (their answers are dropped); the thread goes on.
+    fn run(mut self) {
+        while let Some(first) = self.jobs.blocking_recv() {
+            self.busy.store(true, Ordering::Relaxed);
+            if std::panic::catch_unwind(AssertUnwindSafe(|| self.batch(first))).is_err() {
+                tracing::error!("the SQLite writer panicked: its connection is opened again");
+                self.conn = None;
+            }
+            self.busy.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// One transaction: `first`, then the writes queued meanwhile, until the queue is empty,
+    /// [`BATCH_WRITES`] ran or [`BATCH_AGE`] passed.
+    fn batch(&mut self, first: Box<dyn Job>) {
+        let conn = match ready(&mut self.conn, &self.path, &self.checkpoints) {
+            Ok(conn) => conn,
+            Err(failure) => return first.answer(Err(failure)),
         };
-        // Only the transaction itself: a savepoint left open below it would make this
-        // `COMMIT` a `RELEASE`.
-        let committed = commit
-            && depth(slot) == Some(1)
-            && match at_once(Manager::commit_transaction(&mut slot.conn)) {
+        if let Err(error) = at_once(Manager::begin_transaction(conn)) {
+            tracing::warn!(%error, "SQLite begin failed");
+            self.conn = None;
+            return first.answer(Err(unavailable("the transaction did not begin")));
+        }
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        let began = Instant::now();
+        let mut ran: Vec<Ran> = Vec::new();
+        let mut next = Some(first);
+        let mut broken = None;
+        while let Some(mut job) = next.take() {
+            if job.queued().elapsed() > self.patience {
+                job.answer(Err(timed_out()));
+            } else {
+                crate::pool_waited("sqlite", job.queued());
+                let since = Instant::now();
+                let step = one(conn, &mut *job);
+                let held = since.elapsed();
+                let (failed, broke) = match step {
+                    Ok(failed) => (failed, None),
+                    Err(why) => (None, Some(why)),
+                };
+                ran.push(Ran { job, failed, held });
+                if broke.is_some() {
+                    broken = broke;
+                    break;
+                }
+            }
+            if ran.len() < BATCH_WRITES && began.elapsed() < BATCH_AGE {
+                next = self.jobs.try_recv().ok();
+            }
+        }
+        let committing = Instant::now();
+        let committed = match broken {
+            Some(Broken::Panicked) => {
+                tracing::error!("a SQLite write panicked: its connection is opened again");
+                self.conn = None;
+                false
+            }
+            Some(Broken::Savepoint(error)) => {
+                tracing::warn!(%error, "SQLite savepoint failed");
+                false
+            }
+            None if depth(conn) == Some(1) => match at_once(Manager::commit_transaction(conn)) {
                 Ok(()) => true,
                 Err(error) => {
                     tracing::warn!(%error, "SQLite commit failed");
                     false
                 }
+            },
+            None => false,
+        };
+        if !committed
+            && let Some(conn) = self.conn.as_mut()
+            && !roll_back(conn)
+        {
+            self.conn = None;
+        }
+        let commit = committing.elapsed();
+        let count = ran.len() as u64;
+        for (k, Ran { job, failed, held }) in ran.into_iter().enumerate() {
+            // Each write's own time, the last one's with the commit: their sum over a second
+            // is the share of it the writer was busy, the bound on SQLite's write rate.
+            let held = if k as u64 + 1 == count {
+                held + commit
+            } else {
+                held
             };
-        if !committed {
-            Self::roll_back(slot);
+            metrics::histogram!("rekey_db_writer_held_seconds").record(held.as_secs_f64());
+            job.answer(match (failed, committed) {
+                (Some(failure), _) => Err(failure),
+                (None, true) => Ok(()),
+                (None, false) => Err(unavailable("the write did not commit")),
+            });
         }
-        batch.outcome.send_replace(Some(committed));
-        committed
-    }
-
-    /// Back to no transaction, however deep it was; on failure, a new connection (closing
-    /// this one rolls back what it held).
-    fn roll_back(slot: &mut Slot) {
-        while matches!(
-            Manager::transaction_manager_status_mut(&mut slot.conn).transaction_depth(),
-            Ok(Some(_))
-        ) {
-            if at_once(Manager::rollback_transaction(&mut slot.conn)).is_err() {
-                slot.broken = true;
-                break;
-            }
+        let before = self.writes;
+        self.writes += count;
+        if before / CHECKPOINT_EVERY != self.writes / CHECKPOINT_EVERY {
+            self.checkpoints.start();
         }
-        slot.broken |= Manager::is_broken_transaction_manager(&mut slot.conn);
     }
+}
 
-    /// After [`SWEEP`], commits batch `id` if it is still open (see [`SWEEP`]).
-    fn sweep(&self, id: u64, outcome: watch::Receiver<Option<bool>>) {
-        let turn = Arc::clone(&self.turn);
-        tokio::spawn(async move {
-            tokio::time::sleep(SWEEP).await;
-            if outcome.borrow().is_some() {
-                return;
-            }
-            let mut slot = turn.lock().await;
-            if slot.batch.as_ref().is_some_and(|open| open.id == id) {
-                Self::end_batch(&mut slot, true);
-            }
-        });
+/// The writer's connection, ready for a transaction: opened again if it broke, none open (one
+/// a failure left is rolled back), and the last background checkpoint caught up.
+fn ready<'a>(
+    conn: &'a mut Option<SqliteWriterConn>,
+    path: &str,
+    checkpoints: &Checkpoints,
+) -> Result<&'a mut SqliteWriterConn, Failure> {
+    if conn
+        .as_mut()
+        .is_some_and(|open| depth(open) != Some(0) && !roll_back(open))
+    {
+        *conn = None;
     }
+    let conn = match conn {
+        Some(conn) => conn,
+        empty => empty.insert(
+            open_writer(path)
+                .now_or_never()
+                .unwrap_or_else(|| Err(unavailable("opening the writer did not complete")))?,
+        ),
+    };
+    checkpoints.catch_up(conn);
+    Ok(conn)
+}
 
-    /// Finishes what the last background checkpoint left, in the writer's turn and between
-    /// transactions (nothing is appended meanwhile), on the checkpointer's connection (the
-    /// fsyncs on the blocking pool, while the HTTP worker serves other requests).
-    ///
-    /// SQLite starts the WAL over only when a write begins with every frame copied to the
-    /// database and no reader still on an older snapshot. The background checkpoint never
-    /// gets there under load: writes go on while it copies. So the writer's turn copies the
-    /// few frames written since, and RESTART waits for the readers still on older snapshots
-    /// (reads are short) so that the next transaction starts the WAL over instead of growing
-    /// it. When it gives up (a reader outlasted the busy timeout), the next writer tries
-    /// again: a missed restart is a WAL that grows until the next one.
-    async fn catch_up(&self) {
-        if self.checkpointing.load(Ordering::Acquire) {
-            // A background checkpoint holds the connection: the turn would wait for it. The
-            // next writer tries again.
-            self.catch_up.store(true, Ordering::Release);
+/// Runs one write in its savepoint: `Ok` with the failure it is answered whatever the commit
+/// does (`None`: the commit's outcome), `Err` when the transaction cannot go on.
+fn one(conn: &mut SqliteWriterConn, job: &mut dyn Job) -> Result<Option<Failure>, Broken> {
+    at_once(Manager::begin_transaction(&mut *conn)).map_err(Broken::Savepoint)?;
+    let Ok(mut keep) = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(&mut *conn))) else {
+        return Err(Broken::Panicked);
+    };
+    // A transaction the body left open inside its savepoint (it was dropped inside one) is
+    // rolled back, and the write with it.
+    let mut failed = None;
+    while depth(conn).is_some_and(|depth| depth > 2) {
+        keep = false;
+        failed = Some(unavailable("the write left a transaction open"));
+        at_once(Manager::rollback_transaction(&mut *conn)).map_err(Broken::Savepoint)?;
+    }
+    if depth(conn) != Some(2) {
+        return Err(Broken::Savepoint("the write's savepoint is gone".into()));
+    }
+    match keep {
+        true => at_once(Manager::commit_transaction(&mut *conn)),
+        false => at_once(Manager::rollback_transaction(&mut *conn)),
+    }
+    .map_err(Broken::Savepoint)?;
+    Ok(failed)
+}
+
+/// Back to no transaction, however deep it was: `false` when that failed (the connection
+/// must then be closed, which rolls back what it held).
+fn roll_back(conn: &mut SqliteWriterConn) -> bool {
+    while matches!(
+        Manager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    ) {
+        if at_once(Manager::rollback_transaction(&mut *conn)).is_err() {
+            return false;
+        }
+    }
+    !Manager::is_broken_transaction_manager(conn)
+}
+
+/// The WAL's checkpoints: in the background on the checkpointer's connection (on the
+/// blocking pool), and caught up by the writer thread between transactions.
+struct Checkpoints {
+    pool: SqlitePool,
+    /// The runtime the background checkpoints run on.
+    runtime: tokio::runtime::Handle,
+    /// A background checkpoint is running.
+    running: Arc<AtomicBool>,
+    /// A background checkpoint has finished: the writer thread checkpoints what was written
+    /// meanwhile, so that its next transaction finds the WAL fully copied and starts it over.
+    catch_up: Arc<AtomicBool>,
+}
+
+impl Checkpoints {
+    /// Copies the WAL into the database file in the background, unless a checkpoint is
+    /// running. `PASSIVE`: it waits for no one, and no reader or writer waits for it. When it
+    /// is done, the writer thread catches up ([`Checkpoints::catch_up`]), so the WAL starts
+    /// over rather than growing.
+    fn start(&self) {
+        if self.running.swap(true, Ordering::AcqRel) {
             return;
         }
-        // A task of its own, awaited: a dropped request must neither cancel the statement
-        // midway nor lose the request for the next catch-up.
-        let (pool, catch_up) = (self.checkpointer.clone(), Arc::clone(&self.catch_up));
-        let restart = tokio::spawn(async move {
-            let done = match pool.get().await {
-                Ok(mut conn) => {
-                    use diesel_async::RunQueryDsl as _;
-                    diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
-                        .get_result::<Checkpoint>(&mut *conn)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match done {
-                Ok(Checkpoint { busy: 0 }) => {}
-                Ok(Checkpoint { .. }) => catch_up.store(true, Ordering::Release),
-                Err(error) => {
-                    catch_up.store(true, Ordering::Release);
-                    tracing::warn!(%error, "SQLite checkpoint failed");
-                }
-            }
-        });
-        if let Err(error) = restart.await {
-            self.catch_up.store(true, Ordering::Release);
-            tracing::warn!(%error, "SQLite checkpoint failed");
-        }
-    }
-
-    /// Copies the WAL into the database file in the background, on the checkpointer's
-    /// connection (so on the blocking pool), unless a checkpoint is running. `PASSIVE`: it
-    /// waits for no one, and no reader or writer waits for it. When it is done, the next
-    /// writer catches up ([`SqlitePools::catch_up`]), so the WAL starts over rather than
-    /// growing.
-    fn checkpoint(&self) {
-        if self.checkpointing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (pool, running) = (self.checkpointer.clone(), Arc::clone(&self.checkpointing));
+        let (pool, running) = (self.pool.clone(), Arc::clone(&self.running));
         let catch_up = Arc::clone(&self.catch_up);
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let done = match pool.get().await {
                 Ok(mut conn) => conn
                     .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -358,146 +502,45 @@ impl SqlitePools {
             running.store(false, Ordering::Release);
         });
     }
-}
 
-/// The writer connection, held for one write (its turn), inside that write's savepoint.
-pub(crate) struct Writer<'a> {
-    pools: &'a SqlitePools,
-    slot: tokio::sync::MutexGuard<'a, Slot>,
-    /// When the turn came.
-    since: Instant,
-    /// Nobody was queued: no savepoint, no shared transaction.
-    alone: bool,
-    /// [`Writer::finish`] ran.
-    done: bool,
-}
-
-/// A finished write's wait for the commit that holds it.
-pub(crate) enum Commit {
-    /// Committed, or it failed.
-    Ended(bool),
-    /// A later write of the same transaction commits it (or, after [`SWEEP`], a task of its
-    /// own).
-    Pending(watch::Receiver<Option<bool>>),
-}
-
-impl Commit {
-    /// Waits for the commit.
+    /// Finishes what the last background checkpoint left, on the writer's connection
+    /// between transactions (nothing is appended meanwhile).
     ///
-    /// # Errors
-    /// [`Failure::Unavailable`] when the transaction that held the write did not commit.
-    pub(crate) async fn wait(self) -> Result<(), Failure> {
-        let committed = match self {
-            Self::Ended(committed) => committed,
-            Self::Pending(mut outcome) => outcome
-                .wait_for(Option::is_some)
-                .await
-                .is_ok_and(|outcome| *outcome == Some(true)),
+    /// SQLite starts the WAL over only when a write begins with every frame copied to the
+    /// database and no reader still on an older snapshot. The background checkpoint never
+    /// gets there under load: writes go on while it copies. So the writer thread copies the
+    /// few frames written since, and RESTART waits for the readers still on older snapshots
+    /// (reads are short) so that the next transaction starts the WAL over instead of growing
+    /// it. When it gives up (a reader outlasted the busy timeout), the next transaction tries
+    /// again: a missed restart is a WAL that grows until the next one.
+    fn catch_up(&self, conn: &mut SqliteWriterConn) {
+        // While a background checkpoint runs, the two would wait for each other: the next
+        // transaction tries again.
+        if self.running.load(Ordering::Acquire) || !self.catch_up.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let restart = {
+            use diesel_async::RunQueryDsl as _;
+            at_once(diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(conn))
         };
-        committed
-            .then_some(())
-            .ok_or_else(|| Failure::Unavailable("database: the write did not commit".into()))
-    }
-}
-
-/// Counts a writer waiting for its turn until it is dropped.
-struct Queued<'a>(&'a AtomicUsize);
-
-impl<'a> Queued<'a> {
-    fn new(queued: &'a AtomicUsize) -> Self {
-        queued.fetch_add(1, Ordering::AcqRel);
-        Self(queued)
-    }
-}
-
-impl Drop for Queued<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        match restart {
+            Ok(Checkpoint { busy: 0 }) => {}
+            Ok(Checkpoint { .. }) => self.catch_up.store(true, Ordering::Release),
+            Err(error) => {
+                self.catch_up.store(true, Ordering::Release);
+                tracing::warn!(%error, "SQLite checkpoint failed");
+            }
+        }
     }
 }
 
 /// The writer connection's transaction depth as diesel counts it (0: none), `None` when its
 /// transaction manager is in error.
-fn depth(slot: &mut Slot) -> Option<u32> {
-    Manager::transaction_manager_status_mut(&mut slot.conn)
+fn depth(conn: &mut SqliteWriterConn) -> Option<u32> {
+    Manager::transaction_manager_status_mut(conn)
         .transaction_depth()
         .ok()
         .map(|depth| depth.map_or(0, std::num::NonZeroU32::get))
-}
-
-impl<'a> Writer<'a> {
-    /// The connection, inside this write's savepoint.
-    pub(crate) fn conn(&mut self) -> &mut SqliteWriterConn {
-        &mut self.slot.conn
-    }
-
-    /// Ends the write, whose body ran to its end: releases its savepoint, then commits the
-    /// transaction unless writes are queued behind it (and it is neither full nor old), and
-    /// hands the turn on. What the body did is kept; a body that failed has already undone
-    /// its own work (a failed statement changes nothing; `transaction` rolls back).
-    pub(crate) fn finish(mut self) -> Commit {
-        self.end(true)
-    }
-
-    fn end(&mut self, keep: bool) -> Commit {
-        self.done = true;
-        let slot = &mut *self.slot;
-        if self.alone {
-            // Its statements committed as they ran, as before group commit. A transaction
-            // its body left open (it was dropped inside one) is rolled back.
-            let clean = depth(slot) == Some(0);
-            SqlitePools::roll_back(slot);
-            return Commit::Ended(clean);
-        }
-        // A transaction the body left open inside its savepoint (it was dropped or panicked
-        // inside one) is rolled back, and the write with it.
-        let (mut keep, mut undone) = (keep, false);
-        while depth(slot).is_some_and(|depth| depth > 2) {
-            (keep, undone) = (false, true);
-            if at_once(Manager::rollback_transaction(&mut slot.conn)).is_err() {
-                break;
-            }
-        }
-        let step = match (keep, depth(slot)) {
-            (_, depth) if depth != Some(2) => Err("the write's savepoint is gone".to_owned()),
-            (true, _) => at_once(Manager::commit_transaction(&mut slot.conn)),
-            (false, _) => at_once(Manager::rollback_transaction(&mut slot.conn)),
-        };
-        if let Err(error) = step {
-            tracing::warn!(%error, "SQLite savepoint failed");
-            return Commit::Ended(SqlitePools::end_batch(slot, false));
-        }
-        let Some(batch) = slot.batch.as_mut() else {
-            return Commit::Ended(false);
-        };
-        batch.writes += 1;
-        let more = self.pools.queued.load(Ordering::Acquire) > 0
-            && batch.writes < BATCH_WRITES
-            && batch.began.elapsed() < self.pools.batch_age;
-        let commit = match more {
-            true => Commit::Pending(batch.outcome.subscribe()),
-            false => Commit::Ended(SqlitePools::end_batch(slot, true)),
-        };
-        match undone {
-            true => Commit::Ended(false),
-            false => commit,
-        }
-    }
-}
-
-impl Drop for Writer<'_> {
-    /// A write that did not reach [`Writer::finish`] (its body returned early or was dropped)
-    /// is rolled back to its savepoint; the others in the transaction are not touched.
-    /// Records how long the turn was held (`rekey_db_writer_held_seconds`): its sum over a
-    /// second is the share of that second in which the writer was busy, the bound on
-    /// SQLite's write rate.
-    fn drop(&mut self) {
-        if !self.done {
-            drop(self.end(false));
-        }
-        metrics::histogram!("rekey_db_writer_held_seconds")
-            .record(self.since.elapsed().as_secs_f64());
-    }
 }
 
 #[cfg(test)]
@@ -506,67 +549,170 @@ mod tests {
 
     use super::*;
 
-    /// The SQLite pools of a new file with one table `t (x INTEGER)`, with a foreign key
-    /// checked at commit time (`d.x` must be in `t`), and writes batched however slowly the
-    /// test's tasks queue.
-    async fn pools() -> (SqlitePools, tempfile::TempDir) {
+    /// The SQLite pools of a new file with one table `t (x INTEGER)` and a table `d` whose
+    /// foreign key to `t` is checked at commit time; a write waits at most `patience`.
+    async fn pools(patience: Duration) -> (SqlitePools, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = crate::connect(&crate::DatabaseSettings::for_url(url))
-            .await
-            .expect("connect");
-        let crate::Pool::Sqlite(mut pools) = store.pool else {
+        let mut settings = crate::DatabaseSettings::for_url(url);
+        settings.connect_timeout = patience;
+        let store = crate::connect(&settings).await.expect("connect");
+        let crate::Pool::Sqlite(pools) = store.pool else {
             unreachable!("a SQLite URL")
         };
-        pools.batch_age = Duration::from_secs(60);
-        let mut writer = pools.writer().await.expect("writer");
-        writer
-            .conn()
-            .batch_execute(
-                "CREATE TABLE t (x INTEGER PRIMARY KEY); CREATE TABLE d (x INTEGER \
-                 REFERENCES t (x) DEFERRABLE INITIALLY DEFERRED);",
-            )
-            .await
-            .expect("tables");
-        writer.finish().wait().await.expect("committed");
+        run(
+            &pools,
+            "CREATE TABLE t (x INTEGER PRIMARY KEY); CREATE TABLE d (x INTEGER \
+             REFERENCES t (x) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .await
+        .expect("tables");
         (pools, dir)
+    }
+
+    /// Runs `sql` in a write of its own, and waits for its commit.
+    async fn run(pools: &SqlitePools, sql: &'static str) -> Result<(), Failure> {
+        pools
+            .write(move |conn: &mut SqliteWriterConn| {
+                let body: Body<'_, (), Failure> = Box::pin(async move {
+                    conn.batch_execute(sql)
+                        .await
+                        .map_err(|e| Failure::Unexpected(e.to_string()))
+                });
+                body
+            })
+            .await?
     }
 
     /// Inserts `x` into `table` in a write of its own, and waits for its commit.
     async fn insert(pools: &SqlitePools, table: &str, x: i32) -> Result<(), Failure> {
-        let mut writer = pools.writer().await?;
-        diesel::sql_query(format!("INSERT INTO {table} (x) VALUES ({x})"))
-            .execute(writer.conn())
-            .await
-            .map_err(|e| Failure::Unexpected(e.to_string()))?;
-        writer.finish().wait().await
+        let sql = format!("INSERT INTO {table} (x) VALUES ({x})");
+        pools
+            .write(move |conn: &mut SqliteWriterConn| {
+                let body: Body<'_, (), Failure> = Box::pin(async move {
+                    diesel::sql_query(sql)
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                        .map_err(|e| Failure::Unexpected(e.to_string()))
+                });
+                body
+            })
+            .await?
     }
 
-    /// The writer, its turn come while the writes of `xs` into `table` queued behind it,
-    /// after running `sql` (not yet finished); and the queued writes.
-    async fn holding<'a>(
-        pools: &'a SqlitePools,
-        sql: &str,
+    /// What a test write does after its statement.
+    enum Then {
+        /// Answers this.
+        Answer(Result<(), Failure>),
+        /// Tells `entered` it holds the writer thread, waits until `gate`'s sender is
+        /// dropped, then answers `answer`.
+        Hold {
+            entered: oneshot::Sender<()>,
+            gate: std::sync::mpsc::Receiver<()>,
+            answer: Result<(), Failure>,
+        },
+        /// Opens a transaction of its own and inserts 10 into `t` in it, and returns `Ok`.
+        LeaveOpen,
+        /// Panics.
+        Panic,
+    }
+
+    /// Spawns a write that runs `sql`, then does `then`.
+    fn spawn_write(
+        pools: &SqlitePools,
+        sql: &'static str,
+        then: Then,
+    ) -> tokio::task::JoinHandle<Result<(), Failure>> {
+        let pools = pools.clone();
+        tokio::spawn(async move {
+            pools
+                .write(move |conn: &mut SqliteWriterConn| {
+                    let body: Body<'_, (), Failure> = Box::pin(async move {
+                        let failed = |e: diesel::result::Error| Failure::Unexpected(e.to_string());
+                        conn.batch_execute(sql).await.map_err(failed)?;
+                        match then {
+                            Then::Answer(answer) => answer,
+                            Then::Hold {
+                                entered,
+                                gate,
+                                answer,
+                            } => {
+                                let _ = entered.send(());
+                                let _ = gate.recv();
+                                answer
+                            }
+                            Then::LeaveOpen => {
+                                at_once(Manager::begin_transaction(&mut *conn))
+                                    .expect("a savepoint left open");
+                                let insert = "INSERT INTO t (x) VALUES (10)";
+                                conn.batch_execute(insert).await.map_err(failed)
+                            }
+                            Then::Panic => panic!("a body that panics"),
+                        }
+                    });
+                    body
+                })
+                .await?
+        })
+    }
+
+    /// A write that runs `sql` and then holds the writer thread until the returned sender is
+    /// dropped, then answers `answer`; returned once it holds the thread.
+    async fn holding(
+        pools: &SqlitePools,
+        sql: &'static str,
+        answer: Result<(), Failure>,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), Failure>>,
+    ) {
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (entered, holds) = oneshot::channel();
+        let then = Then::Hold {
+            entered,
+            gate,
+            answer,
+        };
+        let task = spawn_write(pools, sql, then);
+        holds.await.expect("the write holds the writer");
+        (release, task)
+    }
+
+    /// Spawns a write of `sql` that then does `then`, and returns once it is queued for the
+    /// writer thread.
+    async fn queue_one(
+        pools: &SqlitePools,
+        sql: &'static str,
+        then: Then,
+    ) -> tokio::task::JoinHandle<Result<(), Failure>> {
+        let room = pools.queue.capacity();
+        let task = spawn_write(pools, sql, then);
+        while pools.queue.capacity() == room {
+            tokio::task::yield_now().await;
+        }
+        task
+    }
+
+    /// Spawns a write of `x` into `table` for each of `xs` and returns once all of them are
+    /// queued for the writer thread.
+    async fn queue(
+        pools: &SqlitePools,
         table: &'static str,
         xs: std::ops::Range<i32>,
-    ) -> (
-        Writer<'a>,
-        Vec<tokio::task::JoinHandle<Result<(), Failure>>>,
-    ) {
-        let gate = pools.turn.lock().await;
-        let mut first = Box::pin(pools.writer());
-        assert!(
-            futures_util::poll!(&mut first).is_pending(),
-            "first in line"
-        );
-        let queued = queue(pools, table, xs).await;
-        drop(gate);
-        let mut writer = first.await.expect("writer");
-        diesel::sql_query(sql)
-            .execute(writer.conn())
-            .await
-            .expect("the first write");
-        (writer, queued)
+    ) -> Vec<tokio::task::JoinHandle<Result<(), Failure>>> {
+        let room = pools.queue.capacity();
+        let tasks: Vec<_> = xs
+            .clone()
+            .map(|x| {
+                let pools = pools.clone();
+                tokio::spawn(async move { insert(&pools, table, x).await })
+            })
+            .collect();
+        while pools.queue.capacity() + xs.len() > room {
+            tokio::task::yield_now().await;
+        }
+        tasks
     }
 
     /// What `t` holds, read on a reader connection (so only what was committed).
@@ -584,90 +730,75 @@ mod tests {
         rows.into_iter().map(|row| row.x).collect()
     }
 
-    /// Spawns a write of `x` into `table` for each of `xs` and returns once all of them wait
-    /// for the turn.
-    async fn queue(
-        pools: &SqlitePools,
-        table: &'static str,
-        xs: std::ops::Range<i32>,
-    ) -> Vec<tokio::task::JoinHandle<Result<(), Failure>>> {
-        let before = AtomicUsize::load(&pools.queued, Ordering::Acquire);
-        let tasks: Vec<_> = xs
-            .clone()
-            .map(|x| {
-                let pools = pools.clone();
-                tokio::spawn(async move { insert(&pools, table, x).await })
-            })
-            .collect();
-        while AtomicUsize::load(&pools.queued, Ordering::Acquire) < before + xs.len() {
-            tokio::task::yield_now().await;
-        }
-        tasks
-    }
-
     fn batches(pools: &SqlitePools) -> u64 {
-        pools.turn.try_lock().expect("the writer is free").batches
+        pools.transactions()
     }
 
-    /// With nobody queued, a write runs as it is: committed when it returns, in no shared
-    /// transaction.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// With nobody queued, a write is a transaction of its own, committed when it returns.
     #[tokio::test]
     async fn a_write_alone_commits_at_once() {
-        let (pools, _dir) = pools().await;
+        let (pools, _dir) = pools(PATIENCE).await;
         let before = batches(&pools);
         insert(&pools, "t", 1).await.expect("committed");
+        assert_eq!(committed(&pools).await, [1]);
         insert(&pools, "t", 2).await.expect("committed");
         assert_eq!(committed(&pools).await, [1, 2]);
-        assert_eq!(
-            batches(&pools),
-            before,
-            "no transaction shared, none opened"
-        );
+        assert_eq!(batches(&pools) - before, 2, "one transaction each");
     }
 
-    /// Five writes queue behind one that holds the writer: the six share one transaction,
-    /// and none of them returns before it committed.
+    /// Five writes queue behind one that holds the writer thread: the six share one
+    /// transaction, and none is answered before it committed.
     #[tokio::test]
     async fn writes_queued_together_share_one_commit() {
-        let (pools, _dir) = pools().await;
+        let (pools, _dir) = pools(PATIENCE).await;
         let before = batches(&pools);
-        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (0)", "t", 1..6).await;
-        let pending = first.finish();
-        assert!(matches!(pending, Commit::Pending { .. }), "others queued");
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let queued = queue(&pools, "t", 1..6).await;
         assert!(committed(&pools).await.is_empty(), "not committed yet");
-        pending.wait().await.expect("committed");
-        assert_eq!(committed(&pools).await, [0, 1, 2, 3, 4, 5]);
+        drop(release);
+        first.await.expect("task").expect("committed");
         for task in queued {
             task.await.expect("task").expect("committed");
         }
-        assert_eq!(
-            batches(&pools) - before,
-            1,
-            "one transaction for six writes"
-        );
+        assert_eq!(committed(&pools).await, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(batches(&pools) - before, 1, "one transaction for six");
     }
 
-    /// A write whose body returned early (its `Writer` dropped unfinished) is rolled back to
-    /// its savepoint; the write after it, in the same transaction, commits.
+    /// A write whose body returned an error is rolled back to its savepoint and answered
+    /// its error; the write after it, in the same transaction, commits.
     #[tokio::test]
-    async fn a_write_that_did_not_finish_is_undone_alone() {
-        let (pools, _dir) = pools().await;
-        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
-        drop(first);
+    async fn a_write_that_failed_is_undone_alone() {
+        let (pools, _dir) = pools(PATIENCE).await;
+        let before = batches(&pools);
+        let refused = Err(Failure::Unexpected("refused".into()));
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (1)", refused).await;
+        let queued = queue(&pools, "t", 2..3).await;
+        drop(release);
+        assert!(matches!(
+            first.await.expect("task"),
+            Err(Failure::Unexpected(why)) if why == "refused"
+        ));
         for task in queued {
             task.await.expect("task").expect("committed");
         }
         assert_eq!(committed(&pools).await, [2]);
+        assert_eq!(batches(&pools) - before, 1, "in the same transaction");
     }
 
     /// The commit fails (a deferred foreign key): every write in the transaction is told so
     /// and none is kept; the writer then commits the next write.
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_in_it() {
-        let (pools, _dir) = pools().await;
-        let (first, queued) = holding(&pools, "INSERT INTO d (x) VALUES (42)", "t", 1..3).await;
-        let pending = first.finish();
-        assert!(matches!(pending.wait().await, Err(Failure::Unavailable(_))));
+        let (pools, _dir) = pools(PATIENCE).await;
+        let (release, first) = holding(&pools, "INSERT INTO d (x) VALUES (42)", Ok(())).await;
+        let queued = queue(&pools, "t", 1..3).await;
+        drop(release);
+        assert!(matches!(
+            first.await.expect("task"),
+            Err(Failure::Unavailable(_))
+        ));
         for task in queued {
             assert!(matches!(
                 task.await.expect("task"),
@@ -681,51 +812,71 @@ mod tests {
         assert_eq!(committed(&pools).await, [3]);
     }
 
-    /// The write queued behind the first goes away before its turn (its request was
-    /// dropped): the transaction it was to commit is committed by its sweep, and the wait
-    /// that went away is no longer counted (the next write runs alone).
-    #[tokio::test]
-    async fn a_write_left_waiting_commits_itself() {
-        let (pools, _dir) = pools().await;
-        let (first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
-        let pending = first.finish();
-        assert!(matches!(pending, Commit::Pending { .. }));
-        for task in &queued {
-            task.abort();
-        }
-        for task in queued {
-            assert!(task.await.is_err_and(|e| e.is_cancelled()));
-        }
-        assert_eq!(
-            AtomicUsize::load(&pools.queued, Ordering::Acquire),
-            0,
-            "a dropped wait is no longer counted"
-        );
-        pending.wait().await.expect("committed by its sweep");
-        assert_eq!(committed(&pools).await, [1]);
-        insert(&pools, "t", 2).await.expect("alone");
-        assert_eq!(committed(&pools).await, [1, 2]);
-    }
-
-    /// A write whose body left a transaction of its own open (as a body dropped or
-    /// panicking inside `transaction` does) is undone and told so; the write queued behind
-    /// it, in the same transaction, commits.
+    /// A write whose body left a transaction of its own open (as a body dropped inside
+    /// `transaction` does) is undone and told so; the write queued behind it, in the same
+    /// transaction, commits.
     #[tokio::test]
     async fn a_write_that_left_a_transaction_open_is_undone_and_told_so() {
-        let (pools, _dir) = pools().await;
-        let (mut first, queued) = holding(&pools, "INSERT INTO t (x) VALUES (1)", "t", 2..3).await;
-        at_once(Manager::begin_transaction(first.conn())).expect("a savepoint left open");
-        diesel::sql_query("INSERT INTO t (x) VALUES (10)")
-            .execute(first.conn())
-            .await
-            .expect("insert");
+        let (pools, _dir) = pools(PATIENCE).await;
+        let before = batches(&pools);
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let left_open = queue_one(&pools, "INSERT INTO t (x) VALUES (1)", Then::LeaveOpen).await;
+        let queued = queue(&pools, "t", 2..3).await;
+        drop(release);
+        first.await.expect("task").expect("committed");
         assert!(matches!(
-            first.finish().wait().await,
-            Err(Failure::Unavailable(_))
+            left_open.await.expect("task"),
+            Err(Failure::Unavailable(why)) if why.contains("left a transaction open")
         ));
         for task in queued {
             task.await.expect("task").expect("committed");
         }
+        assert_eq!(committed(&pools).await, [0, 2]);
+        assert_eq!(batches(&pools) - before, 1, "in the same transaction");
+    }
+
+    /// A write whose body panicked fails its transaction (the connection is closed unused:
+    /// a panic inside a statement leaves it unusable), the writes before it in that
+    /// transaction with it; the writer thread opens the connection again and goes on.
+    #[tokio::test]
+    async fn a_write_that_panicked_fails_its_transaction_and_the_writer_goes_on() {
+        let (pools, _dir) = pools(PATIENCE).await;
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let panics = queue_one(&pools, "INSERT INTO t (x) VALUES (1)", Then::Panic).await;
+        let after = queue_one(&pools, "SELECT 1", Then::Answer(Ok(()))).await;
+        drop(release);
+        for task in [first, panics] {
+            assert!(matches!(
+                task.await.expect("task"),
+                Err(Failure::Unavailable(_))
+            ));
+        }
+        after.await.expect("task").expect("the next transaction");
+        assert!(committed(&pools).await.is_empty());
+        insert(&pools, "t", 2).await.expect("the next write");
         assert_eq!(committed(&pools).await, [2]);
+    }
+
+    /// A write that waited for its turn longer than the patience is not run, and one that
+    /// finds the queue full waits no longer than that either: both are told so.
+    #[tokio::test]
+    async fn writes_that_wait_too_long_are_not_run() {
+        let (pools, _dir) = pools(Duration::from_secs(1)).await;
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let queued = queue(&pools, "t", 1..QUEUE as i32 + 1).await;
+        assert_eq!(pools.queue.capacity(), 0, "the queue is full");
+        let refused = insert(&pools, "t", 1000).await;
+        assert!(matches!(refused, Err(Failure::Unavailable(why)) if why.contains("timed out")));
+        drop(release);
+        first.await.expect("task").expect("committed");
+        for task in queued {
+            assert!(matches!(
+                task.await.expect("task"),
+                Err(Failure::Unavailable(why)) if why.contains("timed out")
+            ));
+        }
+        assert_eq!(committed(&pools).await, [0], "none of the late writes ran");
+        insert(&pools, "t", 2).await.expect("the next write");
+        assert_eq!(committed(&pools).await, [0, 2]);
     }
 }

@@ -5,6 +5,8 @@
 //! compiled again every time it is bound (8.7 % of the server's CPU under SQLite sendLink
 //! load, all of it the user load).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -87,9 +89,10 @@ impl UserStore for Store {
         id: &UserId,
         code_sequence: i64,
     ) -> Result<Option<i32>, Failure> {
+        let id = id.as_str().to_owned();
         with_writer!(self, |conn| diesel::update(
             password_codes::table
-                .filter(password_codes::user_id.eq(id.as_str()))
+                .filter(password_codes::user_id.eq(id))
                 .filter(password_codes::sequence.eq(code_sequence))
         )
         .set(password_codes::failed_attempts.eq(password_codes::failed_attempts + 1))
@@ -125,20 +128,19 @@ impl UserStore for Store {
         );
         let queues_a_message =
             queues_a_message || work.events().any(|e| self.routes.wants(&e.event_type));
-        let work = &work;
-        let routes = &*self.routes;
+        let routes = Arc::clone(&self.routes);
         let routed_code = routes.wants("user.human.password.code.added");
         if let (crate::Pool::Postgres(pool), Work::AddPasswordCode { .. }, false) =
-            (&self.pool, work, routed_code)
+            (&self.pool, &work, routed_code)
         {
-            let committed = add_code_at_once(pool, work).await;
+            let committed = add_code_at_once(pool, &work).await;
             if committed.is_ok() && queues_a_message {
                 self.queued.notify_one();
             }
             return committed;
         }
         let committed = with_writer!(self, |conn| conn
-            .transaction::<_, TxError, _>(async |tx| apply_work!(work, tx, routes))
+            .transaction::<_, TxError, _>(async |tx| apply_work!(&work, tx, &*routes))
             .await
             .map_err(StoreError::from));
         if committed.is_ok() && queues_a_message {
@@ -148,6 +150,11 @@ impl UserStore for Store {
     }
 
     async fn ping(&self) -> Result<(), Failure> {
+        if let crate::Pool::Sqlite(pools) = &self.pool
+            && pools.stopped()
+        {
+            return Err(Failure::Unavailable("the SQLite writer has stopped".into()));
+        }
         with_conn!(self, |conn| diesel::sql_query("SELECT 1")
             .execute(conn)
             .await
@@ -401,7 +408,7 @@ impl TokenStore for Store {
                 .set(tokens::last_used_at.eq(Some(now)))
                 .execute(conn)
                 .await
-                .map_err(query_failure)?);
+                .map_err(query_failure))?;
         }
         let corrupt = |e: rekey_domain::IdError| Failure::Unexpected(format!("stored token: {e}"));
         Ok(Some(Principal {
