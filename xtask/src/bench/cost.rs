@@ -28,7 +28,7 @@ pub struct Reading {
     statements: f64,
     /// Seconds SQLite's writer was held, in all.
     writer_held: f64,
-    /// Times SQLite's writer was taken (its turns), in all.
+    /// Writes SQLite's writer thread ran (its turns), in all.
     writer_turns: f64,
     wal: f64,
 }

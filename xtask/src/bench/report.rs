@@ -188,8 +188,8 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
     }
     let costed: Vec<&Row> = rows.iter().filter(|r| r.cost.is_some()).collect();
     if !costed.is_empty() {
-        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved. The tokio-postgres row's CPU is the bench's own process (the driver alone, no rekey); pgbench µs: pgbench's own CPU per transaction replaying the same SQL (its per-transaction log line included); load µs: the bench's own process, its load generator, which shares the two cores with the server; writer µs (SQLite): how long each request held the one writer connection (`rekey_db_writer_held_seconds`), and in brackets the share of the run the writer was busy (writer µs × req/s), which bounds SQLite's write rate at 100 %, and the times a request took it (its turns: each turn is handed to the next waiter, whose task then has to be run by its thread).\n\n");
-        md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes | pgbench µs | load µs | writer µs (busy, turns) |\n");
+        md.push_str("\n## Cost per request\n\nCPU from `/proc` ticks over the scenario (warm-up included) ÷ answers; database CPU: the PostgreSQL backends connected to the bench database; statements: rekey's `rekey_db_statements_total`, `BEGIN`/`COMMIT` included; WAL: `pg_current_wal_lsn()` moved. The tokio-postgres row's CPU is the bench's own process (the driver alone, no rekey); pgbench µs: pgbench's own CPU per transaction replaying the same SQL (its per-transaction log line included); load µs: the bench's own process, its load generator, which shares the two cores with the server; writer µs (SQLite): how long each request held the one writer connection (`rekey_db_writer_held_seconds`), and in brackets the share of the run the writer was busy (writer µs × req/s), which bounds SQLite's write rate at 100 %, and the writes a request made (each one a turn of the writer thread, which runs them back to back).\n\n");
+        md.push_str("| backend | scenario | conc. | rekey CPU µs | database CPU µs | statements | WAL bytes | pgbench µs | load µs | writer µs (busy, writes) |\n");
         md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in costed {
             let Some(c) = r.cost else { continue };
@@ -208,7 +208,7 @@ fn markdown(rows: &[Row], machine: &Value) -> String {
                 c.writer_us.map_or(String::new(), |u| {
                     let turns = c
                         .writer_turns
-                        .map_or(String::new(), |t| format!(", {t:.2} turns"));
+                        .map_or(String::new(), |t| format!(", {t:.2} writes"));
                     format!("{u:.0} ({:.0} %{turns})", u * r.throughput / 1e4)
                 }),
             );
