@@ -75,6 +75,9 @@ pub(crate) struct SqlitePools {
     batches: Arc<AtomicU64>,
     /// How long a write may wait for its turn (`database.connect_timeout`).
     patience: Duration,
+    /// [`BATCH_AGE`] in µs, shared with the writer thread, for tests to change.
+    #[cfg(test)]
+    batch_age: Arc<AtomicU64>,
 }
 
 /// One write as the writer thread sees it, whatever its body returns.
@@ -174,6 +177,7 @@ impl SqlitePools {
     ) -> Result<Self, Failure> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (busy, batches) = (Arc::<AtomicBool>::default(), Arc::<AtomicU64>::default());
+        let batch_age = Arc::new(AtomicU64::new(BATCH_AGE.as_micros() as u64));
         let thread = WriterThread {
             conn: Some(writer),
             path: path.into(),
@@ -181,6 +185,7 @@ impl SqlitePools {
             patience,
             busy: Arc::clone(&busy),
             batches: Arc::clone(&batches),
+            batch_age: Arc::clone(&batch_age),
             writes: 0,
             checkpoints: Checkpoints {
                 pool: checkpointer.clone(),
@@ -200,12 +205,21 @@ impl SqlitePools {
             busy,
             batches,
             patience,
+            #[cfg(test)]
+            batch_age,
         })
     }
 
     /// The writer thread has stopped: no write can be done (readiness fails).
     pub(crate) fn stopped(&self) -> bool {
         self.queue.is_closed()
+    }
+
+    /// Sets how long a transaction takes more writes.
+    #[cfg(test)]
+    fn set_batch_age(&self, age: Duration) {
+        self.batch_age
+            .store(age.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Transactions the writer thread began so far.
@@ -252,7 +266,7 @@ impl SqlitePools {
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(unavailable("the SQLite writer has stopped")))
+            .unwrap_or_else(|_| Err(unavailable("the SQLite writer dropped the write")))
     }
 }
 
@@ -270,6 +284,8 @@ struct WriterThread {
     patience: Duration,
     busy: Arc<AtomicBool>,
     batches: Arc<AtomicU64>,
+    /// How long a transaction takes more writes, µs ([`BATCH_AGE`]).
+    batch_age: Arc<AtomicU64>,
     /// Writes so far, for the checkpoints.
     writes: u64,
     checkpoints: Checkpoints,
@@ -280,7 +296,8 @@ struct Ran {
     job: Box<dyn Job>,
     /// Its failure whatever the commit does (it was undone).
     failed: Option<Failure>,
-    /// How long it held the writer.
+    /// How long it held the writer (the first write with the transaction's `BEGIN` and
+    /// what came before it, the last with the commit).
     held: Duration,
 }
 
@@ -311,6 +328,7 @@ impl WriterThread {
     /// One transaction: `first`, then the writes queued meanwhile, until the queue is empty,
     /// [`BATCH_WRITES`] ran or [`BATCH_AGE`] passed.
     fn batch(&mut self, first: Box<dyn Job>) {
+        let mut mark = Instant::now();
         let conn = match ready(&mut self.conn, &self.path, &self.checkpoints) {
             Ok(conn) => conn,
             Err(failure) => return first.answer(Err(failure)),
@@ -321,7 +339,10 @@ impl WriterThread {
             return first.answer(Err(unavailable("the transaction did not begin")));
         }
         self.batches.fetch_add(1, Ordering::Relaxed);
-        let began = Instant::now();
+        let (began, age) = (
+            Instant::now(),
+            Duration::from_micros(self.batch_age.load(Ordering::Relaxed)),
+        );
         let mut ran: Vec<Ran> = Vec::new();
         let mut next = Some(first);
         let mut broken = None;
@@ -330,9 +351,9 @@ impl WriterThread {
                 job.answer(Err(timed_out()));
             } else {
                 crate::pool_waited("sqlite", job.queued());
-                let since = Instant::now();
                 let step = one(conn, &mut *job);
-                let held = since.elapsed();
+                let held = mark.elapsed();
+                mark = Instant::now();
                 let (failed, broke) = match step {
                     Ok(failed) => (failed, None),
                     Err(why) => (None, Some(why)),
@@ -343,11 +364,10 @@ impl WriterThread {
                     break;
                 }
             }
-            if ran.len() < BATCH_WRITES && began.elapsed() < BATCH_AGE {
+            if ran.len() < BATCH_WRITES && began.elapsed() < age {
                 next = self.jobs.try_recv().ok();
             }
         }
-        let committing = Instant::now();
         let committed = match broken {
             Some(Broken::Panicked) => {
                 tracing::error!("a SQLite write panicked: its connection is opened again");
@@ -373,11 +393,12 @@ impl WriterThread {
         {
             self.conn = None;
         }
-        let commit = committing.elapsed();
+        let commit = mark.elapsed();
         let count = ran.len() as u64;
         for (k, Ran { job, failed, held }) in ran.into_iter().enumerate() {
-            // Each write's own time, the last one's with the commit: their sum over a second
-            // is the share of it the writer was busy, the bound on SQLite's write rate.
+            // Each write's own time, the first one's with what came before it (a catch-up
+            // checkpoint, `BEGIN`), the last one's with the commit: their sum over a second is
+            // the share of it the writer was busy, the bound on SQLite's write rate.
             let held = if k as u64 + 1 == count {
                 held + commit
             } else {
@@ -560,6 +581,8 @@ mod tests {
         let crate::Pool::Sqlite(pools) = store.pool else {
             unreachable!("a SQLite URL")
         };
+        // However slowly the test's tasks queue, they join the transaction they queued for.
+        pools.set_batch_age(Duration::from_secs(60));
         run(
             &pools,
             "CREATE TABLE t (x INTEGER PRIMARY KEY); CREATE TABLE d (x INTEGER \
@@ -764,6 +787,40 @@ mod tests {
         }
         assert_eq!(committed(&pools).await, [0, 1, 2, 3, 4, 5]);
         assert_eq!(batches(&pools) - before, 1, "one transaction for six");
+    }
+
+    /// A transaction takes at most 32 writes: 40 queued behind a held write commit in two.
+    #[tokio::test]
+    async fn a_transaction_holds_at_most_32_writes() {
+        let (pools, _dir) = pools(PATIENCE).await;
+        let before = batches(&pools);
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let queued = queue(&pools, "t", 1..41).await;
+        drop(release);
+        first.await.expect("task").expect("committed");
+        for task in queued {
+            task.await.expect("task").expect("committed");
+        }
+        assert_eq!(committed(&pools).await.len(), 41);
+        assert_eq!(batches(&pools) - before, 2, "32 writes, then the other 9");
+    }
+
+    /// A transaction takes no more writes once its age is up (here at once): the writes
+    /// queued behind a held one each commit in a transaction of their own.
+    #[tokio::test]
+    async fn a_transaction_takes_no_write_after_its_age() {
+        let (pools, _dir) = pools(PATIENCE).await;
+        pools.set_batch_age(Duration::ZERO);
+        let before = batches(&pools);
+        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let queued = queue(&pools, "t", 1..3).await;
+        drop(release);
+        first.await.expect("task").expect("committed");
+        for task in queued {
+            task.await.expect("task").expect("committed");
+        }
+        assert_eq!(committed(&pools).await, [0, 1, 2]);
+        assert_eq!(batches(&pools) - before, 3, "one transaction each");
     }
 
     /// A write whose body returned an error is rolled back to its savepoint and answered
