@@ -9,8 +9,8 @@
 //!
 //! On PostgreSQL both macros take a connection from the one pool. On SQLite, which has one
 //! write lock per file, reads go to a pool of reader connections (in WAL mode they neither
-//! wait for the writer nor block it) and every write to one writer connection, taken in turn
-//! (first come, first served) inside the process, so no request waits in SQLite's busy
+//! wait for the writer nor block it) and every write to one writer connection, which a thread
+//! of its own runs in arrival order inside the process, so no request waits in SQLite's busy
 //! handler, whose sleeps (1, 2, 5, … 100 ms) made the tail latency.
 //!
 //! Driver errors stop here: callers see [`rekey_application::Failure`] or

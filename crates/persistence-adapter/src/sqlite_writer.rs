@@ -771,38 +771,36 @@ mod tests {
         assert_eq!(batches(&pools) - before, 2, "one transaction each");
     }
 
+    /// Holds the writer thread with a write of 0, queues writes of `1..=n` behind it, lets go
+    /// once they are all queued, and returns how many transactions the `n + 1` writes took,
+    /// after checking that none was answered before its commit and all of them committed.
+    async fn transactions_for(pools: &SqlitePools, n: i32) -> u64 {
+        let before = batches(pools);
+        let (release, first) = holding(pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
+        let queued = queue(pools, "t", 1..n + 1).await;
+        assert!(committed(pools).await.is_empty(), "not committed yet");
+        drop(release);
+        first.await.expect("task").expect("committed");
+        for task in queued {
+            task.await.expect("task").expect("committed");
+        }
+        assert_eq!(committed(pools).await, (0..=n).collect::<Vec<_>>());
+        batches(pools) - before
+    }
+
     /// Five writes queue behind one that holds the writer thread: the six share one
     /// transaction, and none is answered before it committed.
     #[tokio::test]
     async fn writes_queued_together_share_one_commit() {
         let (pools, _dir) = pools(PATIENCE).await;
-        let before = batches(&pools);
-        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
-        let queued = queue(&pools, "t", 1..6).await;
-        assert!(committed(&pools).await.is_empty(), "not committed yet");
-        drop(release);
-        first.await.expect("task").expect("committed");
-        for task in queued {
-            task.await.expect("task").expect("committed");
-        }
-        assert_eq!(committed(&pools).await, [0, 1, 2, 3, 4, 5]);
-        assert_eq!(batches(&pools) - before, 1, "one transaction for six");
+        assert_eq!(transactions_for(&pools, 5).await, 1, "one for six");
     }
 
-    /// A transaction takes at most 32 writes: 40 queued behind a held write commit in two.
+    /// A transaction takes at most 32 writes: 41 commit in two.
     #[tokio::test]
     async fn a_transaction_holds_at_most_32_writes() {
         let (pools, _dir) = pools(PATIENCE).await;
-        let before = batches(&pools);
-        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
-        let queued = queue(&pools, "t", 1..41).await;
-        drop(release);
-        first.await.expect("task").expect("committed");
-        for task in queued {
-            task.await.expect("task").expect("committed");
-        }
-        assert_eq!(committed(&pools).await.len(), 41);
-        assert_eq!(batches(&pools) - before, 2, "32 writes, then the other 9");
+        assert_eq!(transactions_for(&pools, 40).await, 2, "32, then 9");
     }
 
     /// A transaction takes no more writes once its age is up (here at once): the writes
@@ -811,16 +809,7 @@ mod tests {
     async fn a_transaction_takes_no_write_after_its_age() {
         let (pools, _dir) = pools(PATIENCE).await;
         pools.set_batch_age(Duration::ZERO);
-        let before = batches(&pools);
-        let (release, first) = holding(&pools, "INSERT INTO t (x) VALUES (0)", Ok(())).await;
-        let queued = queue(&pools, "t", 1..3).await;
-        drop(release);
-        first.await.expect("task").expect("committed");
-        for task in queued {
-            task.await.expect("task").expect("committed");
-        }
-        assert_eq!(committed(&pools).await, [0, 1, 2]);
-        assert_eq!(batches(&pools) - before, 3, "one transaction each");
+        assert_eq!(transactions_for(&pools, 2).await, 3, "one each");
     }
 
     /// A write whose body returned an error is rolled back to its savepoint and answered
