@@ -52,7 +52,8 @@ Tasks:
         every user);
         --grow N: grow the database to N users and 10 N events in SQL and run
         the resets again, default 1000000 in a full run, 0 skips;
-        REKEY_BENCH_BINARY=path runs another build of rekey)
+        REKEY_BENCH_BINARY=path runs another build of rekey;
+        REKEY_BENCH_HOLD=N keeps the SQLite server N s after its idle reading)
   bench --micro [CRITERION ARGS]...
         the criterion micro-benchmarks (codes, code hashes, url templates,
         PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.

@@ -971,6 +971,18 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
     // Its delivery worker is on: idle means after the links queued by sendLink went out.
     outbox_drained(&lite, &client).await?;
     rows.push(idle_after_load("sqlite", &lite, at_start).await);
+    // REKEY_BENCH_HOLD=N keeps the idle server N seconds more, to be looked into (gdb,
+    // /proc/PID/smaps) while it holds what the load left.
+    if let Some(secs) = std::env::var("REKEY_BENCH_HOLD")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        println!(
+            "    holding the SQLite server (pid {}) for {secs} s",
+            lite.child.id()
+        );
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     lite.stop();
     Ok(rows)
 }
