@@ -53,7 +53,8 @@ Tasks:
         --grow N: grow the database to N users and 10 N events in SQL and run
         the resets again, default 1000000 in a full run, 0 skips;
         REKEY_BENCH_BINARY=path runs another build of rekey;
-        REKEY_BENCH_HOLD=N keeps the SQLite server N s after its idle reading)
+        REKEY_BENCH_HOLD=N keeps the SQLite server N whole seconds after its
+        'idle, 7 s after load' reading and prints its pid)
   bench --micro [CRITERION ARGS]...
         the criterion micro-benchmarks (codes, code hashes, url templates,
         PasswordReset JSON), e.g. `cargo xtask bench --micro --quick`.

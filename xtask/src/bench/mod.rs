@@ -979,7 +979,7 @@ async fn sqlite(root: &Path, out: &Path, options: &Options) -> Result<Vec<Row>, 
     {
         println!(
             "    holding the SQLite server (pid {}) for {secs} s",
-            lite.child.id()
+            lite.pid()
         );
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }
